@@ -1,0 +1,5 @@
+"""Allow ``python -m aerodrome``."""
+
+from aerodrome.cli.main import main
+
+main()

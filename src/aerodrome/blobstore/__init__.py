@@ -1,0 +1,1 @@
+"""blobstore package."""
