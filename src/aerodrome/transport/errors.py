@@ -1,0 +1,55 @@
+"""Turning any exception into a status and a message, once, for gRPC and HTTP alike.
+
+Known failures (``AdminError``) keep their code and message. Transient database failures become
+UNAVAILABLE so clients retry. Anything else is a bug: it is logged with a fresh request id and the
+caller gets INTERNAL with that id, never a stack trace, and never UNKNOWN (flytekit answers UNKNOWN and
+UNAUTHENTICATED by starting an OAuth login).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf.message import Message
+
+from aerodrome.errors import AdminError
+
+log = logging.getLogger("aerodrome.errors")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What a transport sends back for a failed call."""
+
+    code: grpc.StatusCode
+    message: str
+    details: Message | None = None
+
+
+def _is_transient(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    name = type(exc).__name__
+    return name in {"OperationalError", "InterfaceError", "ConnectionDoesNotExistError"} and (
+        "locked" in text or "connection" in text or "busy" in text
+    )
+
+
+def failure_from(exc: BaseException, method: str) -> Failure:
+    """Map an exception raised while serving ``method`` to the failure the caller sees."""
+    if isinstance(exc, AdminError):
+        return Failure(exc.code, exc.message, exc.details)
+    request_id = uuid.uuid4().hex[:16]
+    if _is_transient(exc):
+        log.warning("transient failure in %s (request id %s): %s", method, request_id, exc)
+        return Failure(
+            grpc.StatusCode.UNAVAILABLE,
+            f"the service is temporarily unavailable, please retry (request id {request_id})",
+        )
+    log.exception("internal error in %s (request id %s)", method, request_id)
+    return Failure(
+        grpc.StatusCode.INTERNAL,
+        f"internal error while serving {method}; see the server log for request id {request_id}",
+    )
