@@ -1,1 +1,22 @@
-"""db models package."""
+"""ORM models; importing this package registers every table on ``Base.metadata``."""
+
+from aerodrome.db.models.base import Base
+from aerodrome.db.models.registry import (
+    DescriptionEntityRow,
+    LaunchPlanRow,
+    NamedEntityMetadataRow,
+    TaskRow,
+    WorkflowRow,
+)
+from aerodrome.db.models.tenancy import ProjectRow, ResourceRow
+
+__all__ = [
+    "Base",
+    "DescriptionEntityRow",
+    "LaunchPlanRow",
+    "NamedEntityMetadataRow",
+    "ProjectRow",
+    "ResourceRow",
+    "TaskRow",
+    "WorkflowRow",
+]

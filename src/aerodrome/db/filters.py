@@ -1,0 +1,149 @@
+"""FlyteAdmin's list-filter grammar, parsed once and turned into SQL by the repositories.
+
+``filters`` is a list of ``function(field, value)`` expressions joined by ``+``; values are split on
+``;``; a field may carry an entity prefix (``workflow.name``). Fields are database column names of the
+addressed entity. Error texts follow FlyteAdmin (AP/common/filters.go, AP/manager/impl/util/filters.go).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, not_
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from aerodrome.errors import InvalidArgument, invalid
+
+# Entity names accepted as a field prefix, with the short codes FlyteAdmin prints in its errors.
+ENTITY_CODES: dict[str, str] = {
+    "execution": "e",
+    "launch_plan": "l",
+    "node_execution": "ne",
+    "node_execution_event": "nee",
+    "task": "t",
+    "task_execution": "te",
+    "workflow": "w",
+    "entities": "nen",
+    "named_entity_metadata": "nem",
+    "project": "p",
+    "signal": "s",
+    "admin_tag": "at",
+    "execution_admin_tag": "eat",
+    "execution_tag": "et",
+    "description_entity": "d",
+}
+
+SINGLE_VALUE = frozenset({"contains", "not_like", "gt", "gte", "lt", "lte", "eq", "ne"})
+MULTI_VALUE = frozenset({"value_in", "value_not_in"})
+_EXPRESSION = re.compile(r"(.+)\((.+),\s?(.+)\)")
+
+Columns = Mapping[str, Mapping[str, KeyedColumnElement[Any]]]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One parsed ``function(entity.field, values)`` expression; ``entity`` is "" when unprefixed."""
+
+    function: str
+    entity: str
+    field: str
+    values: tuple[str, ...]
+
+
+def parse_filters(text: str) -> list[Filter]:
+    """Parse a ``filters`` string; an empty string gives no filters."""
+    if not text.strip():
+        return []
+    parsed = []
+    for expression in text.split("+"):
+        match = _EXPRESSION.search(expression.strip())
+        if match is None:
+            raise InvalidArgument(
+                f"invalid value for filters: {expression!r} is not of the form function(field,value)"
+            )
+        function, field, value = (part.strip() for part in match.groups())
+        if function not in SINGLE_VALUE | MULTI_VALUE:
+            raise InvalidArgument(f"unrecognized filter function: {function}")
+        entity, _, column = field.rpartition(".")
+        parsed.append(Filter(function, entity, column, tuple(value.split(";"))))
+    return parsed
+
+
+def _convert(column: KeyedColumnElement[Any], raw: str) -> Any:
+    """Coerce a filter value to the column's Python type, so PostgreSQL gets typed parameters."""
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return raw
+    try:
+        if python_type is bool:
+            return raw.lower() in {"1", "true", "t", "yes"}
+        if python_type is int:
+            return int(raw)
+        if python_type is float:
+            return float(raw)
+        if python_type is datetime:
+            return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidArgument(
+            f"invalid value for filters: {raw!r} is not a valid {python_type.__name__} for field {column.key}"
+        ) from None
+    return raw
+
+
+def to_clause(flt: Filter, primary: str, columns: Columns) -> ColumnElement[bool]:
+    """Turn a parsed filter into a SQL condition over the columns the caller allows.
+
+    ``columns`` maps each joinable entity name to its filterable columns; ``primary`` is the entity an
+    unprefixed field belongs to.
+    """
+    entity = flt.entity or primary
+    if entity not in columns:
+        code = ENTITY_CODES.get(entity)
+        if code is None:
+            raise InvalidArgument(f"invalid value for filters: unknown entity '{entity}' in {flt.entity}.{flt.field}")
+        raise InvalidArgument(f"'{code}' entity is not allowed in filters")
+    column = columns[entity].get(flt.field)
+    if column is None:
+        raise InvalidArgument(f"'{ENTITY_CODES.get(entity, entity)}.{flt.field}' is invalid filter")
+    values = [_convert(column, v) for v in flt.values]
+    if flt.function in MULTI_VALUE:
+        clause = column.in_(values)
+        return not_(clause) if flt.function == "value_not_in" else clause
+    if len(values) != 1:
+        raise InvalidArgument(f"invalid value for filters: {flt.function} takes one value, got {len(values)}")
+    value = values[0]
+    match flt.function:
+        case "contains":
+            return column.contains(value, autoescape=True)
+        case "not_like":
+            return column.not_like(value)
+        case "gt":
+            return column > value
+        case "gte":
+            return column >= value
+        case "lt":
+            return column < value
+        case "lte":
+            return column <= value
+        case "eq":
+            return column == value
+        case _:
+            return column != value
+
+
+def filters_to_clauses(text: str, primary: str, columns: Columns) -> list[ColumnElement[bool]]:
+    """Parse and translate a whole ``filters`` string."""
+    return [to_clause(f, primary, columns) for f in parse_filters(text)]
+
+
+def columns_of(table_columns: Any) -> dict[str, KeyedColumnElement[Any]]:
+    """Every column of an ORM class or table, by name (FlyteAdmin allows any model column)."""
+    return {c.key: c for c in table_columns}
+
+
+__all__ = ["ENTITY_CODES", "Columns", "Filter", "filters_to_clauses", "invalid", "parse_filters", "to_clause"]

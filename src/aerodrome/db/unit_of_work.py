@@ -1,0 +1,49 @@
+"""A unit of work: one session inside one transaction, with every repository bound to it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aerodrome.db.repositories.attributes import ResourceRepository
+from aerodrome.db.repositories.descriptions import DescriptionEntityRepository
+from aerodrome.db.repositories.entities import LaunchPlanRepository, TaskRepository, WorkflowRepository
+from aerodrome.db.repositories.named_entities import NamedEntityRepository
+from aerodrome.db.repositories.projects import ProjectRepository
+
+
+class UnitOfWork:
+    """Repositories never commit; the ``Database.transaction`` block that created this does."""
+
+    def __init__(self, session: AsyncSession, *, dialect: str) -> None:
+        self.session = session
+        self.dialect = dialect
+
+    @cached_property
+    def projects(self) -> ProjectRepository:
+        return ProjectRepository(self.session)
+
+    @cached_property
+    def tasks(self) -> TaskRepository:
+        return TaskRepository(self.session)
+
+    @cached_property
+    def workflows(self) -> WorkflowRepository:
+        return WorkflowRepository(self.session)
+
+    @cached_property
+    def launch_plans(self) -> LaunchPlanRepository:
+        return LaunchPlanRepository(self.session)
+
+    @cached_property
+    def named_entities(self) -> NamedEntityRepository:
+        return NamedEntityRepository(self.session)
+
+    @cached_property
+    def descriptions(self) -> DescriptionEntityRepository:
+        return DescriptionEntityRepository(self.session)
+
+    @cached_property
+    def resources(self) -> ResourceRepository:
+        return ResourceRepository(self.session)
