@@ -31,8 +31,7 @@ class ServerSettings(BaseSettings):
     http_port: int = Field(8088, description="Port of the HTTP gateway and data endpoints (0 picks one).")
     public_http_url: str = Field(
         "",
-        description="Base URL clients and tasks use to reach the HTTP listener; derived from host and port "
-        "when empty.",
+        description="Base URL clients and tasks use to reach the HTTP listener; derived from host and port when empty.",
     )
     grpc_max_message_bytes: int = Field(32 * 1024 * 1024, description="Largest gRPC message accepted.")
     version: str = Field("v1.16.8-aerodrome", description="Version string returned by GetVersion.")
@@ -69,8 +68,7 @@ class BlobSettings(BaseSettings):
     s3_secret_key: str = Field("", description="Secret key for the S3 store.")
     signing_key: str = Field(
         "",
-        description="HMAC key for signed URLs of the local store; empty means a random key kept in the "
-        "home directory.",
+        description="HMAC key for signed URLs of the local store; empty means a random key kept in the home directory.",
     )
     upload_expiry_seconds: int = Field(3600, description="Default and maximum lifetime of signed URLs.")
     max_upload_bytes: int = Field(5 * 1024**3, description="Largest object accepted by a signed upload.")

@@ -62,9 +62,7 @@ def parse_filters(text: str) -> list[Filter]:
     for expression in text.split("+"):
         match = _EXPRESSION.search(expression.strip())
         if match is None:
-            raise InvalidArgument(
-                f"invalid value for filters: {expression!r} is not of the form function(field,value)"
-            )
+            raise InvalidArgument(f"invalid value for filters: {expression!r} is not of the form function(field,value)")
         function, field, value = (part.strip() for part in match.groups())
         if function not in SINGLE_VALUE | MULTI_VALUE:
             raise InvalidArgument(f"unrecognized filter function: {function}")

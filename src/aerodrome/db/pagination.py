@@ -30,9 +30,7 @@ def parse_token(token: str, rpc: str) -> int:
     return int(token)
 
 
-def order_by(
-    sort: common_pb2.Sort | None, columns: Mapping[str, ColumnElement[Any]]
-) -> tuple[ColumnElement[Any], ...]:
+def order_by(sort: common_pb2.Sort | None, columns: Mapping[str, ColumnElement[Any]]) -> tuple[ColumnElement[Any], ...]:
     """ORDER BY for ``sort_by``; an unset sort gives no ordering (the database's order, as the reference)."""
     if sort is None or not sort.key:
         return ()

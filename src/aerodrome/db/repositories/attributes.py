@@ -48,9 +48,7 @@ class ResourceRepository(Repository[ResourceRow]):
         row: ResourceRow | None = (await self.session.execute(query)).scalar_one_or_none()
         return row
 
-    async def delete_exact(
-        self, project: str, domain: str, workflow: str, launch_plan: str, resource_type: str
-    ) -> int:
+    async def delete_exact(self, project: str, domain: str, workflow: str, launch_plan: str, resource_type: str) -> int:
         result = await self.session.execute(
             delete(ResourceRow).where(*self._exact(project, domain, workflow, launch_plan, resource_type))
         )

@@ -72,9 +72,14 @@ class VersionedRepository(Repository[RowT], Generic[RowT]):
     ) -> tuple[list[str], Page]:
         """Distinct names of a project-domain (NamedEntityIdentifierList), sorted on grouped columns."""
         m = self.model
-        grouped = {k: (c if k in {"project", "domain", "name"} else func.max(c)) for k, c in self.sort_columns().items()}
+        grouped = {
+            k: (c if k in {"project", "domain", "name"} else func.max(c)) for k, c in self.sort_columns().items()
+        }
         pg = page(token, limit, rpc, sort, grouped)
-        where = [*self.scope(project, domain), *filters_to_clauses(filters, self.entity, self.filter_columns())]
+        where = [
+            *self.scope(project, domain),
+            *filters_to_clauses(filters, self.entity, self.filter_columns()),
+        ]
         query = select(m.name).where(*where).group_by(m.name).order_by(*pg.order_by, m.name).offset(pg.offset)
         if pg.limit is not None:
             query = query.limit(pg.limit)
@@ -97,9 +102,7 @@ class TaskRepository(VersionedRepository[TaskRow]):
         keys = {(i.project, i.domain, i.name, i.version) for i in idents}
         for project, domain in {(k[0], k[1]) for k in keys}:
             names = [k[2] for k in keys if k[0] == project and k[1] == domain]
-            query = select(TaskRow).where(
-                TaskRow.project == project, TaskRow.domain == domain, TaskRow.name.in_(names)
-            )
+            query = select(TaskRow).where(TaskRow.project == project, TaskRow.domain == domain, TaskRow.name.in_(names))
             for row in (await self.session.execute(query)).scalars():
                 found[(row.project, row.domain, row.name, row.version)] = row
         rows = []

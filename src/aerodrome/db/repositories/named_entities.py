@@ -37,9 +37,7 @@ class NamedEntityRepository(Repository[NamedEntityMetadataRow]):
         m = NamedEntityMetadataRow
         state = func.coalesce(m.state, 0)
         description = func.coalesce(m.description, "")
-        joined = and_(
-            m.resource_type == resource_type, m.project == t.project, m.domain == t.domain, m.name == t.name
-        )
+        joined = and_(m.resource_type == resource_type, m.project == t.project, m.domain == t.domain, m.name == t.name)
         query = select(t.project, t.domain, t.name, description, state).outerjoin(m, joined)
         entity_columns: dict[str, Any] = {
             "resource_type": m.resource_type,
@@ -62,7 +60,13 @@ class NamedEntityRepository(Repository[NamedEntityMetadataRow]):
         return (row[0], row[1], row[2], row[3], row[4])
 
     async def list(
-        self, resource_type: int, project: str, domain: str, filters: str, page: Page, sort: common_pb2.Sort | None
+        self,
+        resource_type: int,
+        project: str,
+        domain: str,
+        filters: str,
+        page: Page,
+        sort: common_pb2.Sort | None,
     ) -> list[NamedEntity]:
         query, columns = self._query(resource_type)
         t = self._table(resource_type)
@@ -96,8 +100,14 @@ class NamedEntityRepository(Repository[NamedEntityMetadataRow]):
         row = (await self.session.execute(query)).scalar_one_or_none()
         if row is None:
             await self.add(
-                m(resource_type=resource_type, project=project, domain=domain, name=name,
-                  description=description, state=state)
+                m(
+                    resource_type=resource_type,
+                    project=project,
+                    domain=domain,
+                    name=name,
+                    description=description,
+                    state=state,
+                )
             )
         else:
             row.description = description

@@ -1,1 +1,1 @@
-"""managers validation package."""
+"""Pure validators, one module per concern; they raise InvalidArgument with FlyteAdmin's texts."""

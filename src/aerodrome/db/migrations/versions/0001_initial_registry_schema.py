@@ -114,9 +114,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
-        sa.UniqueConstraint(
-            "project", "domain", "name", "version", name=op.f("uq_tasks_project_domain_name_version")
-        ),
+        sa.UniqueConstraint("project", "domain", "name", "version", name=op.f("uq_tasks_project_domain_name_version")),
     )
     op.create_table(
         "workflows",
@@ -155,9 +153,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["workflow_id"], ["workflows.id"], name=op.f("fk_launch_plans_workflow_id_workflows")
-        ),
+        sa.ForeignKeyConstraint(["workflow_id"], ["workflows.id"], name=op.f("fk_launch_plans_workflow_id_workflows")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_launch_plans")),
         sa.UniqueConstraint(
             "project", "domain", "name", "version", name=op.f("uq_launch_plans_project_domain_name_version")

@@ -1,0 +1,147 @@
+"""Matchable attributes at project, project-domain and workflow level (AP/manager/impl/resources)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flyteidl.admin import matchable_resource_pb2 as mr
+
+from aerodrome.db.engine import Database
+from aerodrome.db.models import ResourceRow
+from aerodrome.db.unit_of_work import UnitOfWork
+from aerodrome.errors import InvalidArgument, NotFound, missing
+from aerodrome.managers.projects import ProjectManager
+
+# The oneof field of MatchingAttributes that carries each resource type.
+FIELD_TYPES = {
+    "task_resource_attributes": mr.TASK_RESOURCE,
+    "cluster_resource_attributes": mr.CLUSTER_RESOURCE,
+    "execution_queue_attributes": mr.EXECUTION_QUEUE,
+    "execution_cluster_label": mr.EXECUTION_CLUSTER_LABEL,
+    "quality_of_service": mr.QUALITY_OF_SERVICE_SPECIFICATION,
+    "plugin_overrides": mr.PLUGIN_OVERRIDE,
+    "workflow_execution_config": mr.WORKFLOW_EXECUTION_CONFIG,
+    "cluster_assignment": mr.CLUSTER_ASSIGNMENT,
+}
+# Levels and their lookup priorities (a launch-plan level, 1000, exists in the reference but has no RPC).
+PROJECT, PROJECT_DOMAIN, WORKFLOW = 5, 10, 100
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which row an attribute request addresses; empty strings are wildcards in lookups."""
+
+    project: str
+    domain: str = ""
+    workflow: str = ""
+    level: int = PROJECT
+
+    @property
+    def priority(self) -> int:
+        return self.level
+
+    def validate(self) -> None:
+        """Every key of the level must be set."""
+        if not self.project:
+            raise missing("project")
+        if self.level >= PROJECT_DOMAIN and not self.domain:
+            raise missing("domain")
+        if self.level >= WORKFLOW and not self.workflow:
+            raise missing("name")
+
+    def describe(self, resource_type: str) -> str:
+        """As the reference prints its ResourceID with %+v."""
+        return (
+            f"{{Project:{self.project} Domain:{self.domain} Workflow:{self.workflow} LaunchPlan: "
+            f"ResourceType:{resource_type}}}"
+        )
+
+
+def resource_type_of(attributes: mr.MatchingAttributes) -> str:
+    field = attributes.WhichOneof("target")
+    if field is None:
+        raise missing("matching_attributes")
+    return str(mr.MatchableResource.Name(FIELD_TYPES[field]))
+
+
+def _merge_plugin_overrides(old: mr.MatchingAttributes, new: mr.MatchingAttributes) -> mr.MatchingAttributes:
+    """PLUGIN_OVERRIDE updates merge with the stored overrides by task type."""
+    merged = {o.task_type: o for o in old.plugin_overrides.overrides}
+    merged.update({o.task_type: o for o in new.plugin_overrides.overrides})
+    result = mr.MatchingAttributes()
+    result.plugin_overrides.overrides.extend(merged[k] for k in sorted(merged))
+    return result
+
+
+class AttributeManager:
+    """Update, Get and Delete at each level, and ListMatchableAttributes."""
+
+    def __init__(self, db: Database, projects: ProjectManager) -> None:
+        self.db = db
+        self.projects = projects
+
+    async def _check_target(self, uow: UnitOfWork, target: Target) -> None:
+        target.validate()
+        if target.domain:
+            await self.projects.check_active(uow, target.project, target.domain)
+        else:
+            row = await self.projects.check_exists(uow, target.project)
+            if row.state != 0:
+                raise InvalidArgument(f"project [{target.project}] is not active")
+
+    async def update(self, target: Target, attributes: mr.MatchingAttributes) -> None:
+        resource_type = resource_type_of(attributes)
+        async with self.db.transaction(write=True) as uow:
+            await self._check_target(uow, target)
+            row = await uow.resources.find_exact(target.project, target.domain, target.workflow, "", resource_type)
+            if row is None:
+                await uow.resources.add(
+                    ResourceRow(
+                        project=target.project,
+                        domain=target.domain,
+                        workflow=target.workflow,
+                        launch_plan="",
+                        resource_type=resource_type,
+                        priority=target.priority,
+                        attributes=attributes.SerializeToString(),
+                    )
+                )
+                return
+            if resource_type == "PLUGIN_OVERRIDE":
+                attributes = _merge_plugin_overrides(mr.MatchingAttributes.FromString(row.attributes), attributes)
+            row.attributes = attributes.SerializeToString()
+
+    async def get(self, target: Target, resource_type: int, *, exact: bool = False) -> mr.MatchingAttributes:
+        """The most specific row matching the target (exact level only when ``exact``)."""
+        name = str(mr.MatchableResource.Name(resource_type))
+        target.validate()
+        async with self.db.transaction() as uow:
+            lookup = uow.resources.find_exact if exact else uow.resources.most_specific
+            row = await lookup(target.project, target.domain, target.workflow, "", name)
+        if row is None:
+            raise NotFound(f"Resource [{target.describe(name)}] not found")
+        return mr.MatchingAttributes.FromString(row.attributes)
+
+    async def delete(self, target: Target, resource_type: int) -> None:
+        name = str(mr.MatchableResource.Name(resource_type))
+        target.validate()
+        async with self.db.transaction(write=True) as uow:
+            if not await uow.resources.delete_exact(target.project, target.domain, target.workflow, "", name):
+                raise NotFound(f"Resource [{target.describe(name)}] not found")
+
+    async def list(self, request: mr.ListMatchableAttributesRequest) -> mr.ListMatchableAttributesResponse:
+        name = str(mr.MatchableResource.Name(request.resource_type))
+        async with self.db.transaction() as uow:
+            rows = await uow.resources.list_type(name)
+        return mr.ListMatchableAttributesResponse(
+            configurations=[
+                mr.MatchableAttributesConfiguration(
+                    attributes=mr.MatchingAttributes.FromString(r.attributes),
+                    project=r.project,
+                    domain=r.domain,
+                    workflow=r.workflow,
+                    launch_plan=r.launch_plan,
+                )
+                for r in rows
+            ]
+        )

@@ -1,0 +1,49 @@
+"""Canonical digests and human-readable diffs of protobuf messages.
+
+Identical re-registration must be recognised whatever order a client serialised map entries in, so the
+digest hashes a canonical JSON form (sorted keys, defaults omitted, as FlyteAdmin's pbhash does) rather
+than the wire bytes. The diff is what a user reads when a different body is registered under an
+existing version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+MAX_DIFF_LINES = 40
+
+
+def canonical(message: Message) -> Any:
+    """The message as JSON-compatible data with defaults omitted."""
+    return json_format.MessageToDict(message, preserving_proto_field_name=False)
+
+
+def digest(message: Message) -> bytes:
+    """SHA-256 of the canonical JSON form."""
+    text = json.dumps(canonical(message), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _walk(path: str, old: Any, new: Any, out: list[str]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(old.keys() | new.keys()):
+            _walk(f"{path}.{key}" if path else key, old.get(key), new.get(key), out)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            _walk(f"{path}[{i}]", a, b, out)
+    elif old != new:
+        out.append(f"{path}:\n\t- {json.dumps(old)} \n\t+ {json.dumps(new)}")
+
+
+def diff(old: Message, new: Message) -> str:
+    """Each differing field path with its stored (``-``) and requested (``+``) value."""
+    lines: list[str] = []
+    _walk("", canonical(old), canonical(new), lines)
+    if len(lines) > MAX_DIFF_LINES:
+        lines = [*lines[:MAX_DIFF_LINES], f"... and {len(lines) - MAX_DIFF_LINES} more differences"]
+    return "\n".join(lines)

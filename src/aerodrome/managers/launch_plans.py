@@ -1,0 +1,143 @@
+"""Launch plans: create (expected inputs, schedule checks, digest), reads, and ACTIVE/INACTIVE state."""
+
+from __future__ import annotations
+
+from flyteidl.admin import common_pb2, launch_plan_pb2
+from flyteidl.core import identifier_pb2, interface_pb2
+
+from aerodrome.compiler import expected_launch_plan_inputs, validate_default_inputs
+from aerodrome.db.engine import Database
+from aerodrome.db.models import LaunchPlanRow
+from aerodrome.db.pagination import next_token, page
+from aerodrome.db.prototext import compact
+from aerodrome.db.transformers.entities import launch_plan_from_row
+from aerodrome.errors import AlreadyExists, InvalidArgument, NotFound, missing
+from aerodrome.managers.digest import diff, digest
+from aerodrome.managers.listing import list_names, list_versions, sort_of
+from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.validation.identifiers import validate_identifier, validate_named_identifier
+from aerodrome.managers.validation.launch_plans import schedule_type, validate_schedule, validate_spec
+
+ACTIVE = launch_plan_pb2.ACTIVE
+INACTIVE = launch_plan_pb2.INACTIVE
+
+
+class LaunchPlanManager:
+    """CreateLaunchPlan, Get/GetActive/List/ListActive/ListIds and UpdateLaunchPlan."""
+
+    def __init__(self, db: Database, projects: ProjectManager) -> None:
+        self.db = db
+        self.projects = projects
+
+    async def create(
+        self, request: launch_plan_pb2.LaunchPlanCreateRequest
+    ) -> launch_plan_pb2.LaunchPlanCreateResponse:
+        if not request.HasField("spec"):
+            raise missing("spec")
+        spec = request.spec
+        validate_identifier(spec.workflow_id, identifier_pb2.WORKFLOW, present=spec.HasField("workflow_id"))
+        validate_identifier(request.id, identifier_pb2.LAUNCH_PLAN, present=request.HasField("id"))
+        async with self.db.transaction() as uow:
+            workflow = await uow.workflows.get(spec.workflow_id)
+            await self.projects.check_active(uow, request.id.project, request.id.domain)
+        validate_spec(spec)
+        validate_default_inputs(spec.default_inputs)
+        wf_interface = interface_pb2.TypedInterface.FromString(workflow.typed_interface)
+        expected = expected_launch_plan_inputs(wf_interface, spec.default_inputs, spec.fixed_inputs)
+        schedule = spec.entity_metadata.schedule
+        if spec.entity_metadata.HasField("schedule"):
+            validate_schedule(schedule, expected)
+        spec.default_inputs.CopyFrom(expected)
+        plan = launch_plan_pb2.LaunchPlan(
+            id=request.id,
+            spec=spec,
+            closure=launch_plan_pb2.LaunchPlanClosure(expected_inputs=expected, expected_outputs=wf_interface.outputs),
+        )
+        lp_digest = digest(plan)
+        ident = request.id
+        async with self.db.transaction(write=True) as uow:
+            existing = await uow.launch_plans.find(ident.project, ident.domain, ident.name, ident.version)
+            if existing is not None:
+                if existing.digest == lp_digest:
+                    raise AlreadyExists("launch plan with identical structure already exists")
+                stored = launch_plan_from_row(existing)
+                stored.closure.ClearField("state")
+                stored.closure.ClearField("created_at")
+                stored.closure.ClearField("updated_at")
+                raise InvalidArgument(
+                    f"{ident.name} launch plan with different structure already exists. "
+                    f"(Please register a new version of the launch plan):\n{diff(stored, plan)}"
+                )
+            await uow.launch_plans.add(
+                LaunchPlanRow(
+                    project=ident.project,
+                    domain=ident.domain,
+                    name=ident.name,
+                    version=ident.version,
+                    spec=spec.SerializeToString(),
+                    workflow_id=workflow.id,
+                    closure=plan.closure.SerializeToString(),
+                    state=INACTIVE,
+                    digest=lp_digest,
+                    schedule_type=schedule_type(spec),
+                )
+            )
+        return launch_plan_pb2.LaunchPlanCreateResponse()
+
+    async def get(self, request: common_pb2.ObjectGetRequest) -> launch_plan_pb2.LaunchPlan:
+        validate_identifier(request.id, identifier_pb2.LAUNCH_PLAN, present=request.HasField("id"))
+        async with self.db.transaction() as uow:
+            return launch_plan_from_row(await uow.launch_plans.get(request.id))
+
+    async def get_active(self, request: launch_plan_pb2.ActiveLaunchPlanRequest) -> launch_plan_pb2.LaunchPlan:
+        validate_named_identifier(request.id)
+        i = request.id
+        async with self.db.transaction() as uow:
+            row = await uow.launch_plans.find_active(i.project, i.domain, i.name)
+        if row is None:
+            raise NotFound(f"No active launch plan could be found: {i.project}:{i.domain}:{i.name}")
+        return launch_plan_from_row(row)
+
+    async def list(self, request: common_pb2.ResourceListRequest) -> launch_plan_pb2.LaunchPlanList:
+        items, token = await list_versions(
+            self.db, lambda u: u.launch_plans, request, "ListLaunchPlans", launch_plan_from_row
+        )
+        return launch_plan_pb2.LaunchPlanList(launch_plans=items, token=token)
+
+    async def list_active(self, request: launch_plan_pb2.ActiveLaunchPlanListRequest) -> launch_plan_pb2.LaunchPlanList:
+        validate_named_identifier(
+            common_pb2.NamedEntityIdentifier(project=request.project, domain=request.domain), name=False
+        )
+        async with self.db.transaction() as uow:
+            repo = uow.launch_plans
+            pg = page(request.token, request.limit, "ListActiveLaunchPlans", sort_of(request), repo.sort_columns())
+            rows = await repo.list(
+                [*repo.scope(request.project, request.domain), LaunchPlanRow.state == ACTIVE], "", pg
+            )
+        return launch_plan_pb2.LaunchPlanList(
+            launch_plans=[launch_plan_from_row(r) for r in rows],
+            token=next_token(pg.offset, pg.limit, len(rows)),
+        )
+
+    async def list_ids(
+        self, request: common_pb2.NamedEntityIdentifierListRequest
+    ) -> common_pb2.NamedEntityIdentifierList:
+        return await list_names(self.db, lambda u: u.launch_plans, request, "ListLaunchPlanIds")
+
+    async def update(
+        self, request: launch_plan_pb2.LaunchPlanUpdateRequest
+    ) -> launch_plan_pb2.LaunchPlanUpdateResponse:
+        """Deactivate one version, or activate it and deactivate the formerly active one, atomically."""
+        if request.state not in (ACTIVE, INACTIVE):
+            raise InvalidArgument(
+                f"Unrecognized launch plan state {request.state} for update for launch plan [{compact(request.id)}]"
+            )
+        i = request.id
+        async with self.db.transaction(write=True) as uow:
+            row = await uow.launch_plans.get(i)
+            if request.state == ACTIVE:
+                current = await uow.launch_plans.find_active(i.project, i.domain, i.name)
+                if current is not None and current.id != row.id:
+                    await uow.launch_plans.set_state(current.id, INACTIVE)
+            await uow.launch_plans.set_state(row.id, request.state)
+        return launch_plan_pb2.LaunchPlanUpdateResponse()

@@ -1,0 +1,78 @@
+"""Task registration and reads: validate, compile, digest, identical-vs-different, store."""
+
+from __future__ import annotations
+
+from flyteidl.admin import common_pb2, task_pb2
+from flyteidl.core import compiler_pb2, identifier_pb2
+
+from aerodrome.compiler import CompileErrors, compile_task
+from aerodrome.db.engine import Database
+from aerodrome.db.models import TaskRow
+from aerodrome.db.transformers.entities import description_row, task_from_row
+from aerodrome.errors import AlreadyExists, InvalidArgument, missing
+from aerodrome.managers.digest import diff, digest
+from aerodrome.managers.listing import list_names, list_versions
+from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.validation.identifiers import validate_identifier
+from aerodrome.managers.validation.tasks import validate_template
+
+
+class TaskManager:
+    """CreateTask, GetTask, ListTasks, ListTaskIds."""
+
+    def __init__(self, db: Database, projects: ProjectManager) -> None:
+        self.db = db
+        self.projects = projects
+
+    async def create(self, request: task_pb2.TaskCreateRequest) -> task_pb2.TaskCreateResponse:
+        validate_identifier(request.id, identifier_pb2.TASK, present=request.HasField("id"))
+        if not request.HasField("spec") or not request.spec.HasField("template"):
+            raise missing("spec")
+        template = request.spec.template
+        validate_template(template)
+        template.id.CopyFrom(request.id)
+        try:
+            compiled = compile_task(template)
+        except CompileErrors as exc:
+            raise InvalidArgument(f"task failed compilation with {exc}") from None
+        task_digest = digest(compiled)
+        async with self.db.transaction(write=True) as uow:
+            await self.projects.check_active(uow, request.id.project, request.id.domain)
+            existing = await uow.tasks.find(request.id.project, request.id.domain, request.id.name, request.id.version)
+            if existing is not None:
+                if existing.digest == task_digest:
+                    raise AlreadyExists("task with identical structure already exists")
+                stored = compiler_pb2.CompiledTask.FromString(existing.closure)
+                raise InvalidArgument(
+                    f"{request.id.name} task with different structure already exists. "
+                    f"(Please register a new version of the task):\n{diff(stored, compiled)}"
+                )
+            short = request.spec.description.short_description if request.spec.HasField("description") else ""
+            await uow.tasks.add(
+                TaskRow(
+                    project=request.id.project,
+                    domain=request.id.domain,
+                    name=request.id.name,
+                    version=request.id.version,
+                    closure=compiled.SerializeToString(),
+                    digest=task_digest,
+                    type=template.type,
+                    short_description=short,
+                )
+            )
+            if request.spec.HasField("description"):
+                await uow.descriptions.add(description_row(request.id, request.spec.description))
+        return task_pb2.TaskCreateResponse()
+
+    async def get(self, request: common_pb2.ObjectGetRequest) -> task_pb2.Task:
+        async with self.db.transaction() as uow:
+            return task_from_row(await uow.tasks.get(request.id))
+
+    async def list(self, request: common_pb2.ResourceListRequest) -> task_pb2.TaskList:
+        tasks, token = await list_versions(self.db, lambda u: u.tasks, request, "ListTasks", task_from_row)
+        return task_pb2.TaskList(tasks=tasks, token=token)
+
+    async def list_ids(
+        self, request: common_pb2.NamedEntityIdentifierListRequest
+    ) -> common_pb2.NamedEntityIdentifierList:
+        return await list_names(self.db, lambda u: u.tasks, request, "ListTaskIds")

@@ -1,0 +1,98 @@
+"""Workflow registration and reads: requirements, compile, node limit, digest, store."""
+
+from __future__ import annotations
+
+from flyteidl.admin import common_pb2, launch_plan_pb2, workflow_pb2
+from flyteidl.core import compiler_pb2, identifier_pb2
+
+from aerodrome.compiler import CompileErrors, LaunchPlanInterface, compile_workflow, workflow_requirements
+from aerodrome.db.engine import Database
+from aerodrome.db.models import WorkflowRow
+from aerodrome.db.prototext import compact
+from aerodrome.db.transformers.entities import description_row, workflow_from_row
+from aerodrome.errors import AlreadyExists, InvalidArgument, NotFound, missing
+from aerodrome.managers.digest import diff, digest
+from aerodrome.managers.listing import list_names, list_versions
+from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.validation.identifiers import validate_identifier
+
+
+class WorkflowManager:
+    """CreateWorkflow, GetWorkflow, ListWorkflows, ListWorkflowIds."""
+
+    def __init__(self, db: Database, projects: ProjectManager, *, max_nodes: int) -> None:
+        self.db = db
+        self.projects = projects
+        self.max_nodes = max_nodes
+
+    async def _compile(self, request: workflow_pb2.WorkflowCreateRequest) -> compiler_pb2.CompiledWorkflowClosure:
+        """Fetch what the workflow needs and compile it; every failure after the project check names it."""
+        spec = request.spec
+        try:
+            async with self.db.transaction() as uow:
+                await self.projects.check_active(uow, request.id.project, request.id.domain)
+                needs = workflow_requirements(spec.template, list(spec.sub_workflows))
+                tasks = [
+                    compiler_pb2.CompiledTask.FromString(r.closure) for r in await uow.tasks.get_many(needs.task_ids)
+                ]
+                plans = []
+                for lp_id in needs.launch_plan_ids:
+                    closure = launch_plan_pb2.LaunchPlanClosure.FromString((await uow.launch_plans.get(lp_id)).closure)
+                    plans.append(LaunchPlanInterface(lp_id, closure.expected_inputs, closure.expected_outputs))
+            return compile_workflow(spec.template, list(spec.sub_workflows), tasks, plans)
+        except (CompileErrors, NotFound) as exc:
+            raise InvalidArgument(f"failed to compile workflow for [{compact(request.id)}] with err: {exc}") from None
+
+    async def create(self, request: workflow_pb2.WorkflowCreateRequest) -> workflow_pb2.WorkflowCreateResponse:
+        validate_identifier(request.id, identifier_pb2.WORKFLOW, present=request.HasField("id"))
+        if not request.HasField("spec") or not request.spec.HasField("template"):
+            raise missing("spec")
+        request.spec.template.id.CopyFrom(request.id)
+        closure = await self._compile(request)
+        nodes = len(closure.primary.template.nodes) - 2
+        if self.max_nodes and nodes > self.max_nodes:
+            raise InvalidArgument(
+                f"number of nodes in workflow [{compact(request.id)}] exceeds limit ({nodes} > {self.max_nodes})"
+            )
+        wf_digest = digest(closure)
+        ident = request.id
+        async with self.db.transaction(write=True) as uow:
+            existing = await uow.workflows.find(ident.project, ident.domain, ident.name, ident.version)
+            if existing is not None:
+                if existing.digest == wf_digest:
+                    raise AlreadyExists("workflow with identical structure already exists")
+                stored = compiler_pb2.CompiledWorkflowClosure.FromString(existing.closure)
+                raise InvalidArgument(
+                    f"{ident.name} workflow with different structure already exists. "
+                    f"(Please register a new version of the workflow):\n{diff(stored, closure)}"
+                )
+            description = request.spec.description if request.spec.HasField("description") else None
+            await uow.workflows.add(
+                WorkflowRow(
+                    project=ident.project,
+                    domain=ident.domain,
+                    name=ident.name,
+                    version=ident.version,
+                    typed_interface=request.spec.template.interface.SerializeToString(),
+                    closure=closure.SerializeToString(),
+                    digest=wf_digest,
+                    short_description=description.short_description if description else "",
+                )
+            )
+            if description is not None:
+                await uow.descriptions.add(description_row(ident, description))
+        return workflow_pb2.WorkflowCreateResponse()
+
+    async def get(self, request: common_pb2.ObjectGetRequest) -> workflow_pb2.Workflow:
+        validate_identifier(request.id, identifier_pb2.WORKFLOW, present=request.HasField("id"))
+        async with self.db.transaction() as uow:
+            return workflow_from_row(await uow.workflows.get(request.id))
+
+    async def list(self, request: common_pb2.ResourceListRequest) -> workflow_pb2.WorkflowList:
+        items, token = await list_versions(self.db, lambda u: u.workflows, request, "ListWorkflows", workflow_from_row)
+        return workflow_pb2.WorkflowList(workflows=items, token=token)
+
+    async def list_ids(
+        self, request: common_pb2.NamedEntityIdentifierListRequest
+    ) -> common_pb2.NamedEntityIdentifierList:
+        return await list_names(self.db, lambda u: u.workflows, request, "ListWorkflowIds")
