@@ -66,9 +66,7 @@ def start_server(home: Path, db_url: str, backend: str, extra_env: dict[str, str
         raise RuntimeError(f"aerodrome did not start:\n{(home / 'server.log').read_text()}")
     grpc, http = match.groups()
     config = home / "flytekit.yaml"
-    config.write_text(
-        f"admin:\n  endpoint: dns:///{grpc}\n  insecure: true\nconsole:\n  endpoint: {http}\n"
-    )
+    config.write_text(f"admin:\n  endpoint: dns:///{grpc}\n  insecure: true\nconsole:\n  endpoint: {http}\n")
     return Server(grpc, http, home, config, process, backend)
 
 

@@ -29,8 +29,11 @@ async def _execute(url: str, statement: str) -> None:
 
     u = make_url(url)
     conn = await asyncpg.connect(
-        host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
-        password=u.password, database=u.database or "postgres",
+        host=u.host or "127.0.0.1",
+        port=u.port or 5432,
+        user=u.username or "postgres",
+        password=u.password,
+        database=u.database or "postgres",
     )
     try:
         await conn.execute(statement)

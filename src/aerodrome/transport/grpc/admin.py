@@ -24,7 +24,7 @@ from flyteidl.admin import (
 )
 from flyteidl.service import admin_pb2_grpc
 
-from aerodrome.managers import Managers
+from aerodrome.managers.container import Managers
 from aerodrome.managers.attributes import PROJECT_DOMAIN, WORKFLOW, Target
 
 Context = Any
