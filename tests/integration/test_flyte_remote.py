@@ -37,7 +37,9 @@ def square_then_negate(x: int = 3) -> int:
     return negate(x=square(x=x))
 
 
-SETTINGS = SerializationSettings(image_config=ImageConfig.auto_default_image())
+def settings() -> SerializationSettings:
+    """Fresh settings per registration: flytekit writes the version into the object it is given."""
+    return SerializationSettings(image_config=ImageConfig.auto_default_image(), project=PROJECT, domain=DOMAIN)
 
 
 @pytest.fixture
@@ -47,17 +49,17 @@ def remote(server: Server) -> Iterator[FlyteRemote]:
 
 def test_fetch_registered_entities(remote: FlyteRemote, unique: str) -> None:
     version = f"v{unique}"
-    remote.register_workflow(square_then_negate, SETTINGS, version=version)
+    remote.register_workflow(square_then_negate, settings(), version=version)
 
     fetched_task = remote.fetch_task(name=square.name, version=version)
     assert fetched_task.id.version == version
     assert fetched_task.interface.inputs["x"] is not None
 
     wf = remote.fetch_workflow(name=square_then_negate.name, version=version)
-    closure = wf.closure.compiled_workflow
-    node_ids = {n.id for n in closure.primary.template.nodes}
-    assert {"start-node", "end-node"} <= node_ids
-    assert {t.template.id.name for t in closure.tasks} == {square.name, negate.name}
+    assert {t.id.name for t in wf.flyte_tasks} == {square.name, negate.name}
+    stored = remote.client.get_workflow(wf.id).closure.compiled_workflow
+    assert {"start-node", "end-node"} <= {n.id for n in stored.primary.template.nodes}
+    assert {t.template.id.name for t in stored.tasks} == {square.name, negate.name}
 
     lp = remote.fetch_launch_plan(name=square_then_negate.name, version=version)
     assert lp.workflow_id.name == square_then_negate.name
@@ -68,7 +70,7 @@ def test_activation_deactivates_previous_version(remote: FlyteRemote, unique: st
     name = f"lp_{unique}"
     plan = LaunchPlan.get_or_create(square_then_negate, name=name, default_inputs={"x": 4})
     for version in ("v1", "v2"):
-        remote.register_launch_plan(plan, version=f"{version}-{unique}", serialization_settings=SETTINGS)
+        remote.register_launch_plan(plan, version=f"{version}-{unique}", serialization_settings=settings())
     client = remote.client
     ident = remote.fetch_launch_plan(name=name, version=f"v1-{unique}").id
     client.update_launch_plan(ident, LaunchPlanState.ACTIVE)
@@ -87,7 +89,7 @@ def test_list_paginated_walks_to_the_end(remote: FlyteRemote, unique: str) -> No
 
     versions = [f"p{i}-{unique}" for i in range(7)]
     for version in versions:
-        remote.register_task(paged, SETTINGS, version=version)
+        remote.register_task(paged, settings(), version=version)
     seen: list[str] = []
     token = ""
     pages = 0
@@ -104,7 +106,7 @@ def test_list_paginated_walks_to_the_end(remote: FlyteRemote, unique: str) -> No
 
 
 def test_named_entity_archive_and_projects(server: Server, remote: FlyteRemote, unique: str) -> None:
-    remote.register_task(square, SETTINGS, version=f"ne-{unique}")
+    remote.register_task(square, settings(), version=f"ne-{unique}")
     entity_id = NamedEntityIdentifier(PROJECT, DOMAIN, square.name)
     remote.client.update_named_entity(
         ResourceType.TASK, entity_id, NamedEntityMetadata("archived by test", NamedEntityState.ARCHIVED)
