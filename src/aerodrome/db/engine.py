@@ -6,6 +6,7 @@ the database lock at the start of a transaction instead of failing half-way with
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -55,16 +56,31 @@ class Database:
             path = make_url(url).database
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": 30}
+            # Every unit of work ends in COMMIT or ROLLBACK, so the pool's extra rollback on check-in
+            # would only cost another round trip to the driver thread.
+            kwargs.update(connect_args={"timeout": 30}, pool_reset_on_return=None)
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine = create_async_engine(url, **kwargs)
+        # SQLite allows one writer; queueing writers here is fairer and much faster than letting
+        # them spin in SQLite's busy handler.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             _install_sqlite_pragmas(self.engine)
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[UnitOfWork]:
         """A unit of work: committed when the block ends normally, rolled back on any exception."""
+        if write and self._write_lock is not None:
+            async with self._write_lock:
+                async with self._unit(write=True) as uow:
+                    yield uow
+            return
+        async with self._unit(write=write) as uow:
+            yield uow
+
+    @asynccontextmanager
+    async def _unit(self, *, write: bool) -> AsyncIterator[UnitOfWork]:
         async with self.engine.connect() as conn:
             await conn.execution_options(**{_WRITE_OPTION: write})
             async with conn.begin():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from flyteidl.admin import common_pb2, project_pb2
@@ -24,9 +25,14 @@ def _labels(project: project_pb2.Project) -> bytes:
 class ProjectManager:
     """Owns the project rules; domains are system wide and come from settings."""
 
-    def __init__(self, db: Database, domains: Sequence[str]) -> None:
+    def __init__(self, db: Database, domains: Sequence[str], *, active_cache_seconds: float = 2.0) -> None:
         self.db = db
         self.domains = list(domains)
+        # Projects checked ACTIVE recently (monotonic expiry). Registration checks the project on every
+        # call; this saves a query per call. Local updates invalidate at once; another process's update
+        # is seen within ``active_cache_seconds``.
+        self._active_until: dict[str, float] = {}
+        self._cache_seconds = active_cache_seconds
 
     def _domains(self) -> list[project_pb2.Domain]:
         return [project_pb2.Domain(id=d, name=d) for d in self.domains]
@@ -85,6 +91,7 @@ class ProjectManager:
     async def update(self, project: project_pb2.Project) -> project_pb2.ProjectUpdateResponse:
         if not project.id:
             raise missing("project_id")
+        self._active_until.pop(project.id, None)
         async with self.db.transaction(write=True) as uow:
             row = await uow.projects.get(project.id)
             self._validate(project)
@@ -130,14 +137,16 @@ class ProjectManager:
 
     async def check_active(self, uow: UnitOfWork, project: str, domain: str) -> None:
         """The project exists and is ACTIVE, and the domain is configured (ValidateProjectAndDomain)."""
-        row = await uow.projects.find(project)
-        if row is None:
-            raise InvalidArgument(
-                f"failed to validate that project [{project}] and domain [{domain}] are registered, "
-                f"err: [project [{project}] not found]"
-            )
-        if row.state != ACTIVE:
-            raise InvalidArgument(f"project [{project}] is not active")
+        if self._active_until.get(project, 0.0) <= time.monotonic():
+            row = await uow.projects.find(project)
+            if row is None:
+                raise InvalidArgument(
+                    f"failed to validate that project [{project}] and domain [{domain}] are registered, "
+                    f"err: [project [{project}] not found]"
+                )
+            if row.state != ACTIVE:
+                raise InvalidArgument(f"project [{project}] is not active")
+            self._active_until[project] = time.monotonic() + self._cache_seconds
         if domain not in self.domains:
             raise InvalidArgument(f"domain [{domain}] is unrecognized by system")
 

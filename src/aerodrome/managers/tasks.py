@@ -36,33 +36,45 @@ class TaskManager:
         except CompileErrors as exc:
             raise InvalidArgument(f"task failed compilation with {exc}") from None
         task_digest = digest(compiled)
-        async with self.db.transaction(write=True) as uow:
-            await self.projects.check_active(uow, request.id.project, request.id.domain)
-            existing = await uow.tasks.find(request.id.project, request.id.domain, request.id.name, request.id.version)
-            if existing is not None:
-                if existing.digest == task_digest:
-                    raise AlreadyExists("task with identical structure already exists")
-                stored = compiler_pb2.CompiledTask.FromString(existing.closure)
-                raise InvalidArgument(
-                    f"{request.id.name} task with different structure already exists. "
-                    f"(Please register a new version of the task):\n{diff(stored, compiled)}"
-                )
-            short = request.spec.description.short_description if request.spec.HasField("description") else ""
-            await uow.tasks.add(
-                TaskRow(
-                    project=request.id.project,
-                    domain=request.id.domain,
-                    name=request.id.name,
-                    version=request.id.version,
-                    closure=compiled.SerializeToString(),
-                    digest=task_digest,
-                    type=template.type,
-                    short_description=short,
-                )
-            )
-            if request.spec.HasField("description"):
-                await uow.descriptions.add(description_row(request.id, request.spec.description))
+        ident = request.id
+        short = request.spec.description.short_description if request.spec.HasField("description") else ""
+        row = TaskRow(
+            project=ident.project,
+            domain=ident.domain,
+            name=ident.name,
+            version=ident.version,
+            closure=compiled.SerializeToString(),
+            digest=task_digest,
+            type=template.type,
+            short_description=short,
+        )
+        try:
+            # Insert first, as the reference does: the common case (a new version) costs no extra read.
+            async with self.db.transaction(write=True) as uow:
+                await self.projects.check_active(uow, ident.project, ident.domain)
+                await uow.tasks.add(row)
+                if request.spec.HasField("description"):
+                    await uow.descriptions.add(description_row(ident, request.spec.description))
+        except AlreadyExists:
+            await self._explain_conflict(ident, compiled, task_digest)
+            raise
         return task_pb2.TaskCreateResponse()
+
+    async def _explain_conflict(
+        self, ident: identifier_pb2.Identifier, compiled: compiler_pb2.CompiledTask, task_digest: bytes
+    ) -> None:
+        """Identical body → ALREADY_EXISTS; a different body → INVALID_ARGUMENT with the diff."""
+        async with self.db.transaction() as uow:
+            existing = await uow.tasks.find(ident.project, ident.domain, ident.name, ident.version)
+        if existing is None:
+            return
+        if existing.digest == task_digest:
+            raise AlreadyExists("task with identical structure already exists")
+        stored = compiler_pb2.CompiledTask.FromString(existing.closure)
+        raise InvalidArgument(
+            f"{ident.name} task with different structure already exists. "
+            f"(Please register a new version of the task):\n{diff(stored, compiled)}"
+        )
 
     async def get(self, request: common_pb2.ObjectGetRequest) -> task_pb2.Task:
         async with self.db.transaction() as uow:
