@@ -48,7 +48,7 @@ def failure_from(exc: BaseException, method: str) -> Failure:
             grpc.StatusCode.UNAVAILABLE,
             f"the service is temporarily unavailable, please retry (request id {request_id})",
         )
-    log.exception("internal error in %s (request id %s)", method, request_id)
+    log.error("internal error in %s (request id %s)", method, request_id, exc_info=exc)
     return Failure(
         grpc.StatusCode.INTERNAL,
         f"internal error while serving {method}; see the server log for request id {request_id}",
