@@ -16,8 +16,8 @@ from grpc import aio
 
 from aerodrome.db import migrate
 from aerodrome.db.engine import Database
-from aerodrome.managers.container import Managers
 from aerodrome.managers.attributes import AttributeManager
+from aerodrome.managers.container import Managers
 from aerodrome.managers.description_entities import DescriptionEntityManager
 from aerodrome.managers.launch_plans import LaunchPlanManager
 from aerodrome.managers.named_entities import NamedEntityManager

@@ -72,9 +72,8 @@ class Database:
     async def transaction(self, *, write: bool = False) -> AsyncIterator[UnitOfWork]:
         """A unit of work: committed when the block ends normally, rolled back on any exception."""
         if write and self._write_lock is not None:
-            async with self._write_lock:
-                async with self._unit(write=True) as uow:
-                    yield uow
+            async with self._write_lock, self._unit(write=True) as uow:
+                yield uow
             return
         async with self._unit(write=write) as uow:
             yield uow

@@ -109,6 +109,7 @@ def to_clause(flt: Filter, primary: str, columns: Columns) -> ColumnElement[bool
     if column is None:
         raise InvalidArgument(f"'{ENTITY_CODES.get(entity, entity)}.{flt.field}' is invalid filter")
     values = [_convert(column, v) for v in flt.values]
+    clause: ColumnElement[bool]
     if flt.function in MULTI_VALUE:
         clause = column.in_(values)
         return not_(clause) if flt.function == "value_not_in" else clause
@@ -117,21 +118,22 @@ def to_clause(flt: Filter, primary: str, columns: Columns) -> ColumnElement[bool
     value = values[0]
     match flt.function:
         case "contains":
-            return column.contains(value, autoescape=True)
+            clause = column.contains(value, autoescape=True)
         case "not_like":
-            return column.not_like(value)
+            clause = column.not_like(value)
         case "gt":
-            return column > value
+            clause = column > value
         case "gte":
-            return column >= value
+            clause = column >= value
         case "lt":
-            return column < value
+            clause = column < value
         case "lte":
-            return column <= value
+            clause = column <= value
         case "eq":
-            return column == value
+            clause = column == value
         case _:
-            return column != value
+            clause = column != value
+    return clause
 
 
 def filters_to_clauses(text: str, primary: str, columns: Columns) -> list[ColumnElement[bool]]:

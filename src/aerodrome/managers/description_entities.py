@@ -39,7 +39,9 @@ class DescriptionEntityManager:
         pg = page(request.token, request.limit, "ListWorkflows", sort_of(request), DESCRIPTION_COLUMNS)
         i = request.id
         async with self.db.transaction() as uow:
-            rows = await uow.descriptions.list(request.resource_type, i.project, i.domain, i.name, request.filters, pg)
+            rows = await uow.descriptions.list_rows(
+                request.resource_type, i.project, i.domain, i.name, request.filters, pg
+            )
         return description_entity_pb2.DescriptionEntityList(
             descriptionEntities=[description_from_row(r) for r in rows],
             token=next_token(pg.offset, pg.limit, len(rows)),

@@ -111,7 +111,7 @@ class LaunchPlanManager:
         async with self.db.transaction() as uow:
             repo = uow.launch_plans
             pg = page(request.token, request.limit, "ListActiveLaunchPlans", sort_of(request), repo.sort_columns())
-            rows = await repo.list(
+            rows = await repo.list_rows(
                 [*repo.scope(request.project, request.domain), LaunchPlanRow.state == ACTIVE], "", pg
             )
         return launch_plan_pb2.LaunchPlanList(

@@ -33,7 +33,9 @@ async def list_versions(
     async with db.transaction() as uow:
         repo = repository(uow)
         pg = page(request.token, request.limit, rpc, sort_of(request), repo.sort_columns())
-        rows = await repo.list(repo.scope(request.id.project, request.id.domain, request.id.name), request.filters, pg)
+        rows = await repo.list_rows(
+            repo.scope(request.id.project, request.id.domain, request.id.name), request.filters, pg
+        )
         items = [to_proto(r) for r in rows]
     return items, next_token(pg.offset, pg.limit, len(rows))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from flyteidl.admin import common_pb2
 from flyteidl.core import identifier_pb2
 
@@ -18,9 +20,9 @@ _STATEFUL = {identifier_pb2.TASK, identifier_pb2.WORKFLOW, identifier_pb2.LAUNCH
 def _to_proto(resource_type: int, entity: NamedEntity) -> common_pb2.NamedEntity:
     project, domain, name, description, state = entity
     return common_pb2.NamedEntity(
-        resource_type=resource_type,
+        resource_type=cast(Any, resource_type),
         id=common_pb2.NamedEntityIdentifier(project=project, domain=domain, name=name),
-        metadata=common_pb2.NamedEntityMetadata(description=description, state=state),
+        metadata=common_pb2.NamedEntityMetadata(description=description, state=cast(Any, state)),
     )
 
 
@@ -68,7 +70,7 @@ class NamedEntityManager:
         )
         pg = page(request.token, request.limit, "ListNamedEntities", None, {})
         async with self.db.transaction() as uow:
-            rows = await uow.named_entities.list(
+            rows = await uow.named_entities.list_rows(
                 request.resource_type, request.project, request.domain, request.filters, pg, sort_of(request)
             )
         return common_pb2.NamedEntityList(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any, cast
 
 from flyteidl.admin import common_pb2, project_pb2
 
@@ -42,7 +43,7 @@ class ProjectManager:
             id=row.identifier,
             name=row.name,
             description=row.description,
-            state=row.state,
+            state=cast(Any, row.state),
             domains=self._domains(),
         )
         if row.labels:
@@ -119,7 +120,7 @@ class ProjectManager:
         )
         pg = page(request.token, request.limit, "ListProjects", sort, PROJECT_COLUMNS, limit_required=False)
         async with self.db.transaction() as uow:
-            rows = await uow.projects.list(request.filters, pg, hide_archived=not request.filters)
+            rows = await uow.projects.list_rows(request.filters, pg, hide_archived=not request.filters)
         return project_pb2.Projects(
             projects=[self._to_proto(r) for r in rows], token=next_token(pg.offset, pg.limit, len(rows))
         )

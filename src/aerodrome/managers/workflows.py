@@ -39,7 +39,10 @@ class WorkflowManager:
                 for lp_id in needs.launch_plan_ids:
                     closure = launch_plan_pb2.LaunchPlanClosure.FromString((await uow.launch_plans.get(lp_id)).closure)
                     plans.append(LaunchPlanInterface(lp_id, closure.expected_inputs, closure.expected_outputs))
-            return compile_workflow(spec.template, list(spec.sub_workflows), tasks, plans)
+            compiled: compiler_pb2.CompiledWorkflowClosure = compile_workflow(
+                spec.template, list(spec.sub_workflows), tasks, plans
+            )
+            return compiled
         except (CompileErrors, NotFound) as exc:
             raise InvalidArgument(f"failed to compile workflow for [{compact(request.id)}] with err: {exc}") from None
 

@@ -32,7 +32,7 @@ class DescriptionEntityRepository(Repository[DescriptionEntityRow]):
             raise NotFound(f"missing entity of type DESCRIPTION_ENTITY with identifier {compact(ident)}")
         return row
 
-    async def list(
+    async def list_rows(
         self, resource_type: int, project: str, domain: str, name: str, filters: str, page: Page
     ) -> list[DescriptionEntityRow]:
         d = DescriptionEntityRow

@@ -58,7 +58,7 @@ class VersionedRepository(Repository[RowT], Generic[RowT]):
             where.append(m.name == name)
         return where
 
-    async def list(self, scope: Sequence[ColumnElement[bool]], filters: str, page: Page) -> list[RowT]:
+    async def list_rows(self, scope: Sequence[ColumnElement[bool]], filters: str, page: Page) -> list[RowT]:
         """Rows in scope matching the user's filters, one page of them."""
         where = [*scope, *filters_to_clauses(filters, self.entity, self.filter_columns())]
         result = await self.session.execute(paged(self._select(), where, page))
@@ -107,10 +107,10 @@ class TaskRepository(VersionedRepository[TaskRow]):
                 found[(row.project, row.domain, row.name, row.version)] = row
         rows = []
         for ident in idents:
-            row = found.get((ident.project, ident.domain, ident.name, ident.version))
-            if row is None:
+            match = found.get((ident.project, ident.domain, ident.name, ident.version))
+            if match is None:
                 raise NotFound(f"missing entity of type TASK with identifier {compact(ident)}")
-            rows.append(row)
+            rows.append(match)
         return rows
 
 

@@ -59,7 +59,7 @@ class NamedEntityRepository(Repository[NamedEntityMetadataRow]):
             raise NotFound("entry not found")
         return (row[0], row[1], row[2], row[3], row[4])
 
-    async def list(
+    async def list_rows(
         self,
         resource_type: int,
         project: str,

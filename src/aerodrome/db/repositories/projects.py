@@ -29,7 +29,7 @@ class ProjectRepository(Repository[ProjectRow]):
             raise NotFound(f"project [{identifier}] not found")
         return row
 
-    async def list(self, filters: str, page: Page, *, hide_archived: bool) -> list[ProjectRow]:
+    async def list_rows(self, filters: str, page: Page, *, hide_archived: bool) -> list[ProjectRow]:
         where: list[ColumnElement[bool]] = filters_to_clauses(filters, "project", {"project": PROJECT_COLUMNS})
         if hide_archived:
             where.append(ProjectRow.state != 1)

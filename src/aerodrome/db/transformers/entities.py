@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
 from flyteidl.admin import description_entity_pb2, launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import compiler_pb2, identifier_pb2
@@ -20,7 +21,7 @@ def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
 
 def identifier(resource_type: int, project: str, domain: str, name: str, version: str) -> identifier_pb2.Identifier:
     return identifier_pb2.Identifier(
-        resource_type=resource_type, project=project, domain=domain, name=name, version=version
+        resource_type=cast(Any, resource_type), project=project, domain=domain, name=name, version=version
     )
 
 
@@ -44,7 +45,7 @@ def workflow_from_row(row: WorkflowRow) -> workflow_pb2.Workflow:
 def launch_plan_from_row(row: LaunchPlanRow) -> launch_plan_pb2.LaunchPlan:
     ident = identifier(identifier_pb2.LAUNCH_PLAN, row.project, row.domain, row.name, row.version)
     closure = launch_plan_pb2.LaunchPlanClosure.FromString(row.closure)
-    closure.state = row.state
+    closure.state = cast(Any, row.state)
     closure.created_at.CopyFrom(timestamp(row.created_at))
     closure.updated_at.CopyFrom(timestamp(row.updated_at))
     return launch_plan_pb2.LaunchPlan(

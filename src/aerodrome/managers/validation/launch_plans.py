@@ -75,12 +75,12 @@ def validate_schedule(schedule: schedule_pb2.Schedule, expected: interface_pb2.P
                 f"[{name}] is required"
             )
     if kickoff:
-        param = expected.parameters.get(kickoff)
-        if param is None:
+        if kickoff not in expected.parameters:
             raise InvalidArgument(
                 f"Cannot create a schedule with a KickoffTimeInputArg that does not point to a free input. "
                 f"[{kickoff}] is not free or does not exist."
             )
+        param = expected.parameters[kickoff]
         if param.var.type.simple != types_pb2.DATETIME:
             raise InvalidArgument(
                 f"KickoffTimeInputArg must reference a datetime input. [{kickoff}] is a [{param.var.type}]"

@@ -10,7 +10,7 @@ from flyteidl.core import tasks_pb2
 from aerodrome.errors import InvalidArgument, missing
 
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[numkMGTPE]i?|Ki)?$")
-_SUFFIX = {
+_SUFFIX: dict[str, Decimal | int] = {
     "": 1,
     "n": Decimal("1e-9"),
     "u": Decimal("1e-6"),
@@ -28,7 +28,7 @@ _SUFFIX = {
     "Pi": 2**50,
     "Ei": 2**60,
 }
-_NAMES = {
+_NAMES: dict[int, str] = {
     tasks_pb2.Resources.CPU: "cpu",
     tasks_pb2.Resources.MEMORY: "memory",
     tasks_pb2.Resources.GPU: "gpu",

@@ -24,8 +24,8 @@ from flyteidl.admin import (
 )
 from flyteidl.service import admin_pb2_grpc
 
-from aerodrome.managers.container import Managers
 from aerodrome.managers.attributes import PROJECT_DOMAIN, WORKFLOW, Target
+from aerodrome.managers.container import Managers
 
 Context = Any
 

@@ -14,17 +14,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
-from google.rpc import status_pb2
+from google.rpc import status_pb2  # type: ignore[import-untyped]
 from grpc import aio
 
 from aerodrome.transport.errors import failure_from
 
 log = logging.getLogger("aerodrome.grpc")
-Handler = Callable[[Any, aio.ServicerContext], Awaitable[Any]]
+Handler = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
 def _wrap(method: str, behavior: Handler) -> Handler:
-    async def guarded(request: Any, context: aio.ServicerContext) -> Any:
+    async def guarded(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
         started = time.perf_counter()
         try:
             return await behavior(request, context)
@@ -53,21 +53,22 @@ class ErrorInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
+        handler: Any = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
-            return handler
+            return handler  # type: ignore[no-any-return]
         method = handler_call_details.method.rsplit("/", 1)[-1]
-        return grpc.unary_unary_rpc_method_handler(
+        wrapped: grpc.RpcMethodHandler = grpc.unary_unary_rpc_method_handler(
             _wrap(method, _as_async(handler.unary_unary)),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+        return wrapped
 
 
 def _as_async(behavior: Callable[..., Any]) -> Handler:
     """Generated base-class methods are synchronous; make every behaviour awaitable."""
 
-    async def call(request: Any, context: aio.ServicerContext) -> Any:
+    async def call(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
         result = behavior(request, context)
         if hasattr(result, "__await__"):
             return await result

@@ -18,7 +18,8 @@ from flyteidl.service import (
     signal_pb2_grpc,
 )
 from grpc import aio
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from aerodrome.transport.grpc.errors import ErrorInterceptor
@@ -50,10 +51,10 @@ def build_grpc_server(servicers: Mapping[str, object], *, max_message_bytes: int
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_ping_interval_without_data_ms", 5000),
     ]
-    server = aio.server(interceptors=[ErrorInterceptor()], options=options)
+    server: aio.Server = aio.server(interceptors=[ErrorInterceptor()], options=options)
     for name, servicer in servicers.items():
         REGISTRARS[name][0](servicer, server)
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [*servicers, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
     reflection.enable_server_reflection(names, server)
