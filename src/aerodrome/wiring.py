@@ -15,6 +15,7 @@ import uvicorn
 from grpc import aio
 
 from aerodrome.db import migrate
+from aerodrome.db.batching import InsertBatcher
 from aerodrome.db.engine import Database
 from aerodrome.managers.attributes import AttributeManager
 from aerodrome.managers.container import Managers
@@ -50,7 +51,7 @@ def build_managers(settings: Settings, db: Database) -> Managers:
     projects = ProjectManager(db, reg.domains)
     return Managers(
         projects=projects,
-        tasks=TaskManager(db, projects),
+        tasks=TaskManager(db, projects, InsertBatcher(db)),
         workflows=WorkflowManager(db, projects, max_nodes=reg.max_workflow_nodes),
         launch_plans=LaunchPlanManager(db, projects),
         named_entities=NamedEntityManager(db),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
+from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aerodrome.db.repositories.attributes import ResourceRepository
@@ -11,6 +14,7 @@ from aerodrome.db.repositories.descriptions import DescriptionEntityRepository
 from aerodrome.db.repositories.entities import LaunchPlanRepository, TaskRepository, WorkflowRepository
 from aerodrome.db.repositories.named_entities import NamedEntityRepository
 from aerodrome.db.repositories.projects import ProjectRepository
+from aerodrome.errors import AlreadyExists
 
 
 class UnitOfWork:
@@ -19,6 +23,14 @@ class UnitOfWork:
     def __init__(self, session: AsyncSession, *, dialect: str) -> None:
         self.session = session
         self.dialect = dialect
+
+    async def add_all(self, rows: Sequence[Any]) -> None:
+        """Insert rows of any tables; a unique violation becomes AlreadyExists."""
+        try:
+            self.session.add_all(rows)
+            await self.session.flush()
+        except IntegrityError as exc:
+            raise AlreadyExists(f"value with matching already exists ({exc.orig})") from None
 
     @cached_property
     def projects(self) -> ProjectRepository:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flyteidl.admin import common_pb2, task_pb2
 from flyteidl.core import compiler_pb2, identifier_pb2
 
 from aerodrome.compiler import CompileErrors, compile_task
+from aerodrome.db.batching import InsertBatcher
 from aerodrome.db.engine import Database
 from aerodrome.db.models import TaskRow
 from aerodrome.db.transformers.entities import description_row, task_from_row
@@ -20,9 +23,10 @@ from aerodrome.managers.validation.tasks import validate_template
 class TaskManager:
     """CreateTask, GetTask, ListTasks, ListTaskIds."""
 
-    def __init__(self, db: Database, projects: ProjectManager) -> None:
+    def __init__(self, db: Database, projects: ProjectManager, writer: InsertBatcher) -> None:
         self.db = db
         self.projects = projects
+        self.writer = writer
 
     async def create(self, request: task_pb2.TaskCreateRequest) -> task_pb2.TaskCreateResponse:
         validate_identifier(request.id, identifier_pb2.TASK, present=request.HasField("id"))
@@ -48,13 +52,12 @@ class TaskManager:
             type=template.type,
             short_description=short,
         )
+        rows: list[Any] = [row]
+        if request.spec.HasField("description"):
+            rows.append(description_row(ident, request.spec.description))
         try:
             # Insert first, as the reference does: the common case (a new version) costs no extra read.
-            async with self.db.transaction(write=True) as uow:
-                await self.projects.check_active(uow, ident.project, ident.domain)
-                await uow.tasks.add(row)
-                if request.spec.HasField("description"):
-                    await uow.descriptions.add(description_row(ident, request.spec.description))
+            await self.writer.insert(rows, lambda uow: self.projects.check_active(uow, ident.project, ident.domain))
         except AlreadyExists:
             await self._explain_conflict(ident, compiled, task_digest)
             raise

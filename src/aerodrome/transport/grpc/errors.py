@@ -46,22 +46,29 @@ def _wrap(method: str, behavior: Handler) -> Handler:
 
 
 class ErrorInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
-    """Wraps every unary-unary handler with ``_wrap``."""
+    """Wraps every unary-unary handler with ``_wrap`` (once per method, then cached)."""
+
+    def __init__(self) -> None:
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
+        full_name = handler_call_details.method
+        cached = self._wrapped.get(full_name)
+        if cached is not None:
+            return cached
         handler: Any = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler  # type: ignore[no-any-return]
-        method = handler_call_details.method.rsplit("/", 1)[-1]
         wrapped: grpc.RpcMethodHandler = grpc.unary_unary_rpc_method_handler(
-            _wrap(method, _as_async(handler.unary_unary)),
+            _wrap(full_name.rsplit("/", 1)[-1], _as_async(handler.unary_unary)),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+        self._wrapped[full_name] = wrapped
         return wrapped
 
 
