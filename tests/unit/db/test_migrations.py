@@ -55,4 +55,4 @@ def test_cli_db_commands(tmp_path: Path, action: str) -> None:
     assert upgraded.exit_code == 0, upgraded.output
     result = runner.invoke(main, ["db", action, "--home", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "0001" in result.output
+    assert "(head)" in result.output

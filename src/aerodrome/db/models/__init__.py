@@ -1,6 +1,13 @@
 """ORM models; importing this package registers every table on ``Base.metadata``."""
 
 from aerodrome.db.models.base import Base
+from aerodrome.db.models.executions import (
+    EventRow,
+    ExecutionRow,
+    ExecutionTagRow,
+    NodeExecutionRow,
+    TaskExecutionRow,
+)
 from aerodrome.db.models.registry import (
     DescriptionEntityRow,
     LaunchPlanRow,
@@ -13,6 +20,11 @@ from aerodrome.db.models.tenancy import ProjectRow, ResourceRow
 __all__ = [
     "Base",
     "DescriptionEntityRow",
+    "EventRow",
+    "ExecutionRow",
+    "ExecutionTagRow",
+    "NodeExecutionRow",
+    "TaskExecutionRow",
     "LaunchPlanRow",
     "NamedEntityMetadataRow",
     "ProjectRow",
