@@ -71,8 +71,27 @@ def parse_filters(text: str) -> list[Filter]:
     return parsed
 
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+
+
+def parse_duration_ns(raw: str) -> int:
+    """A duration filter value in nanoseconds: a bare number is seconds, else Go syntax (``1h2m3.5s``)."""
+    text = raw.strip()
+    try:
+        return int(float(text) * 10**9)
+    except ValueError:
+        pass
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise InvalidArgument(f"Failed to parse duration [{raw}]")
+    return int(sum(float(n) * _NS[u] for n, u in parts))
+
+
 def _convert(column: KeyedColumnElement[Any], raw: str) -> Any:
     """Coerce a filter value to the column's Python type, so PostgreSQL gets typed parameters."""
+    if column.key == "duration":
+        return parse_duration_ns(raw)
     try:
         python_type = column.type.python_type
     except NotImplementedError:

@@ -12,6 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aerodrome.db.repositories.attributes import ResourceRepository
 from aerodrome.db.repositories.descriptions import DescriptionEntityRepository
 from aerodrome.db.repositories.entities import LaunchPlanRepository, TaskRepository, WorkflowRepository
+from aerodrome.db.repositories.executions import (
+    EventRepository,
+    ExecutionRepository,
+    NodeExecutionRepository,
+    TaskExecutionRepository,
+)
 from aerodrome.db.repositories.named_entities import NamedEntityRepository
 from aerodrome.db.repositories.projects import ProjectRepository
 from aerodrome.errors import AlreadyExists
@@ -59,3 +65,19 @@ class UnitOfWork:
     @cached_property
     def resources(self) -> ResourceRepository:
         return ResourceRepository(self.session)
+
+    @cached_property
+    def executions(self) -> ExecutionRepository:
+        return ExecutionRepository(self.session)
+
+    @cached_property
+    def node_executions(self) -> NodeExecutionRepository:
+        return NodeExecutionRepository(self.session)
+
+    @cached_property
+    def task_executions(self) -> TaskExecutionRepository:
+        return TaskExecutionRepository(self.session)
+
+    @cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self.session)

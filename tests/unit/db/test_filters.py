@@ -71,3 +71,19 @@ def test_launch_plan_filters_may_address_the_workflow() -> None:
     assert compiled[0].startswith("workflows.name = ")
     assert compiled[1].startswith("launch_plans.state = ")
     assert clauses[1].right.value == 1  # typed for asyncpg, not the string "1"
+
+
+@pytest.mark.parametrize(
+    ("raw", "ns"), [("30", 30 * 10**9), ("1h2m", 3720 * 10**9), ("1.5s", 1_500_000_000), ("250ms", 250_000_000)]
+)
+def test_duration_values(raw: str, ns: int) -> None:
+    from aerodrome.db.filters import parse_duration_ns
+
+    assert parse_duration_ns(raw) == ns
+
+
+def test_bad_duration_is_invalid_argument() -> None:
+    from aerodrome.db.filters import parse_duration_ns
+
+    with pytest.raises(InvalidArgument, match=r"Failed to parse duration \[soon\]"):
+        parse_duration_ns("soon")

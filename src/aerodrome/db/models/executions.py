@@ -101,8 +101,15 @@ class TaskExecutionRow(RowMixin, Base):
     __tablename__ = "task_executions"
     __table_args__ = (
         UniqueConstraint(
-            "project", "domain", "name", "version", "execution_project", "execution_domain", "execution_name",
-            "node_id", "retry_attempt",
+            "project",
+            "domain",
+            "name",
+            "version",
+            "execution_project",
+            "execution_domain",
+            "execution_name",
+            "node_id",
+            "retry_attempt",
         ),
     )
 
