@@ -13,7 +13,11 @@ def _is_map(field: FieldDescriptor) -> bool:
 
 
 def _is_repeated(field: FieldDescriptor) -> bool:
-    return bool(field.label == FieldDescriptor.LABEL_REPEATED)  # type: ignore[attr-defined]
+    # protobuf 6+ has ``is_repeated``; older releases only ``label``.
+    flag = getattr(field, "is_repeated", None)
+    if flag is None:
+        return bool(field.label == FieldDescriptor.LABEL_REPEATED)  # type: ignore[attr-defined]
+    return bool(flag)
 
 
 def _enum_name(field: FieldDescriptor, number: int) -> str:
