@@ -114,6 +114,13 @@ class ExecutionRepository(Repository[ExecutionRow]):
         result = await self.session.execute(paged(query, where, page))
         return list(result.scalars().all())
 
+    async def tags_of(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> list[ExecutionTagRow]:
+        t = ExecutionTagRow
+        query = select(t).where(
+            t.execution_project == ident.project, t.execution_domain == ident.domain, t.execution_name == ident.name
+        )
+        return list((await self.session.execute(query)).scalars().all())
+
     async def non_terminal(self, terminal_phases: Sequence[str]) -> list[ExecutionRow]:
         query = select(ExecutionRow).where(ExecutionRow.phase.not_in(list(terminal_phases)))
         return list((await self.session.execute(query)).scalars().all())

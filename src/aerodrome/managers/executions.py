@@ -1,0 +1,266 @@
+"""Executions: create (from a launch plan, or a task through its generated launch plan), relaunch,
+terminate and archive. Reads live in ``execution_queries.py``.
+
+Creating checks the request in the reference's order, resolves inputs and execution config, stores the
+execution row (the unique name is taken there, before anything is written to the blob store), writes the
+inputs, then hands the execution to the engine. Phase changes go through the EventManager.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+
+from flyteidl.admin import event_pb2 as admin_event_pb2
+from flyteidl.admin import execution_pb2, matchable_resource_pb2
+from flyteidl.core import execution_pb2 as core_exec
+from flyteidl.core import identifier_pb2, literals_pb2
+from flyteidl.event import event_pb2
+from google.protobuf import timestamp_pb2
+
+from aerodrome.blobstore import layout
+from aerodrome.blobstore.store import BlobStore
+from aerodrome.db.engine import Database
+from aerodrome.db.models import ExecutionRow, ExecutionTagRow
+from aerodrome.db.prototext import compact
+from aerodrome.db.transformers.entities import launch_plan_from_row
+from aerodrome.errors import AlreadyExists, AlreadyInTerminalState, NotFound, missing
+from aerodrome.ids import execution_name
+from aerodrome.managers.attributes import PROJECT, WORKFLOW, AttributeManager, Target
+from aerodrome.managers.events import EventManager
+from aerodrome.managers.execution_config import Source, notifications, resolve
+from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.single_task import SingleTaskLauncher
+from aerodrome.managers.validation.executions import resolve_inputs, validate_literal_map, validate_request
+from aerodrome.managers.validation.labels import validate_labels
+from aerodrome.managers.validation.launch_plans import validate_notifications
+from aerodrome.phases.rules import terminal_detail
+from aerodrome.phases.tables import WF, WORKFLOW_TERMINAL
+
+Identifier = identifier_pb2.WorkflowExecutionIdentifier
+
+
+class Runner(Protocol):
+    """What the engine offers the managers."""
+
+    async def submit(self, execution: Identifier) -> None: ...
+
+    async def terminate(self, execution: Identifier, cause: str) -> None: ...
+
+
+def now_ts() -> tuple[datetime, timestamp_pb2.Timestamp]:
+    moment = datetime.now(UTC)
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(moment)
+    return moment, ts
+
+
+class ExecutionManager:
+    """CreateExecution, RelaunchExecution, TerminateExecution, UpdateExecution."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        projects: ProjectManager,
+        attributes: AttributeManager,
+        single_task: SingleTaskLauncher,
+        events: EventManager,
+        runner: Runner,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.projects = projects
+        self.attributes = attributes
+        self.single_task = single_task
+        self.events = events
+        self.runner = runner
+
+    async def _matchable_configs(self, project: str, domain: str, workflow: str) -> list[Source]:
+        """The most specific WORKFLOW_EXECUTION_CONFIG, then the project-level one (as the reference)."""
+        found: list[Source] = []
+        kind = matchable_resource_pb2.WORKFLOW_EXECUTION_CONFIG
+        for target in (Target(project, domain, workflow, level=WORKFLOW), Target(project, level=PROJECT)):
+            try:
+                attrs = await self.attributes.get(target, kind, exact=target.level == PROJECT)
+            except NotFound:
+                continue
+            found.append(attrs.workflow_execution_config)
+        return found
+
+    async def create(
+        self,
+        request: execution_pb2.ExecutionCreateRequest,
+        *,
+        source_execution_id: int | None = None,
+    ) -> execution_pb2.ExecutionCreateResponse:
+        validate_request(request)
+        user_inputs = request.inputs if request.inputs.literals else request.spec.inputs
+        validate_literal_map(user_inputs)
+        spec = execution_pb2.ExecutionSpec()
+        spec.CopyFrom(request.spec)
+        spec.ClearField("inputs")
+        validate_labels(spec.labels.values)
+        validate_notifications(list(spec.notifications.notifications))
+        async with self.db.transaction() as uow:
+            await self.projects.check_active(uow, request.project, request.domain)
+        reference = spec.launch_plan
+        task_id: int | None = None
+        if reference.resource_type == identifier_pb2.TASK:
+            async with self.db.transaction() as uow:
+                task_id = (await uow.tasks.get(reference)).id
+            lp_ident = await self.single_task.ensure(reference)
+        else:
+            lp_ident = reference
+        async with self.db.transaction() as uow:
+            lp_row = await uow.launch_plans.get(lp_ident)
+            plan = launch_plan_from_row(lp_row)
+        inputs = resolve_inputs(user_inputs, plan.spec.fixed_inputs, plan.closure.expected_inputs)
+        wf_id = plan.spec.workflow_id
+        resolve(spec, [plan.spec, *await self._matchable_configs(request.project, request.domain, wf_id.name)])
+        moment, ts = now_ts()
+        ident = Identifier(project=request.project, domain=request.domain, name=request.name or execution_name())
+        closure = execution_pb2.ExecutionClosure(
+            phase=WF.UNDEFINED,
+            created_at=ts,
+            updated_at=ts,
+            workflow_id=wf_id,
+            notifications=notifications(spec, plan.spec),
+            state_change_details=execution_pb2.ExecutionStateChangeDetails(
+                state=execution_pb2.EXECUTION_ACTIVE, occurred_at=ts, principal=spec.metadata.principal
+            ),
+        )
+        prefix = layout.execution_key(ident.project, ident.domain, ident.name)
+        row = ExecutionRow(
+            execution_project=ident.project,
+            execution_domain=ident.domain,
+            execution_name=ident.name,
+            launch_plan_id=None if task_id else lp_row.id,
+            workflow_id=lp_row.workflow_id,
+            task_id=task_id,
+            phase="UNDEFINED",
+            closure=closure.SerializeToString(),
+            spec=spec.SerializeToString(),
+            execution_created_at=moment,
+            execution_updated_at=moment,
+            mode=spec.metadata.mode,
+            source_execution_id=source_execution_id,
+            user=spec.metadata.principal,
+            launch_entity="task" if task_id else "launch_plan",
+            inputs_uri=self.store.url(f"{prefix}/inputs.pb"),
+            user_inputs_uri=self.store.url(f"{prefix}/user_inputs.pb"),
+        )
+        tags = [
+            ExecutionTagRow(
+                execution_project=ident.project,
+                execution_domain=ident.domain,
+                execution_name=ident.name,
+                key=k,
+                value=v,
+            )
+            for k, v in spec.labels.values.items()
+        ]
+        tags += [
+            ExecutionTagRow(
+                execution_project=ident.project,
+                execution_domain=ident.domain,
+                execution_name=ident.name,
+                key=t,
+                value="",
+            )
+            for t in dict.fromkeys(spec.tags)
+        ]
+        async with self.db.transaction(write=True) as uow:
+            if await uow.executions.find(ident.project, ident.domain, ident.name) is not None:
+                raise AlreadyExists(f"value with matching already exists (execution {compact(ident)})")
+            await uow.add_all([row, *tags])
+        try:
+            await self.store.write_proto(row.inputs_uri, inputs)
+            await self.store.write_proto(row.user_inputs_uri, user_inputs)
+        except BaseException:
+            async with self.db.transaction(write=True) as uow:
+                await uow.session.delete(await uow.executions.get(ident))
+                for tag in await uow.executions.tags_of(ident):
+                    await uow.session.delete(tag)
+            raise
+        try:
+            await self.runner.submit(ident)
+        except Exception as exc:  # the execution is kept, FAILED with the reason, as the reference does
+            await self._fail(ident, f"failed to start the execution: {exc}")
+        return execution_pb2.ExecutionCreateResponse(id=ident)
+
+    async def _fail(self, ident: Identifier, message: str) -> None:
+        _, ts = now_ts()
+        await self.events.record_workflow_event(
+            admin_event_pb2.WorkflowExecutionEventRequest(
+                event=event_pb2.WorkflowExecutionEvent(
+                    execution_id=ident,
+                    phase=WF.FAILED,
+                    occurred_at=ts,
+                    producer_id="admin",
+                    error=core_exec.ExecutionError(
+                        code="SubmissionFailed", message=message, kind=core_exec.ExecutionError.SYSTEM
+                    ),
+                )
+            )
+        )
+
+    async def relaunch(self, request: execution_pb2.ExecutionRelaunchRequest) -> execution_pb2.ExecutionCreateResponse:
+        """Same launch plan version, the original's user inputs, ``overwrite_cache`` from the request."""
+        async with self.db.transaction() as uow:
+            original = await uow.executions.get(request.id)
+        spec = execution_pb2.ExecutionSpec.FromString(original.spec)
+        spec.metadata.mode = execution_pb2.ExecutionMetadata.RELAUNCH
+        spec.metadata.reference_execution.CopyFrom(request.id)
+        spec.overwrite_cache = request.overwrite_cache
+        user_inputs = await self.store.read_proto(original.user_inputs_uri, literals_pb2.LiteralMap)
+        return await self.create(
+            execution_pb2.ExecutionCreateRequest(
+                project=request.id.project, domain=request.id.domain, name=request.name, spec=spec, inputs=user_inputs
+            ),
+            source_execution_id=original.id,
+        )
+
+    async def terminate(
+        self, request: execution_pb2.ExecutionTerminateRequest
+    ) -> execution_pb2.ExecutionTerminateResponse:
+        """ABORTING now (with who and why); the engine stops the work and reports ABORTED."""
+        if not request.HasField("id"):
+            raise missing("execution_id")
+        ident = request.id
+        async with self.db.transaction(write=True) as uow:
+            row = await uow.executions.get_for_update(ident)
+            phase = WF.Phase.Value(row.phase)
+            if phase in WORKFLOW_TERMINAL:
+                raise AlreadyInTerminalState(
+                    "Cannot abort an already terminated workflow execution", details=terminal_detail(row.phase)
+                )
+            closure = execution_pb2.ExecutionClosure.FromString(row.closure)
+            closure.abort_metadata.cause = request.cause
+            closure.abort_metadata.principal = execution_pb2.ExecutionSpec.FromString(row.spec).metadata.principal
+            row.abort_cause = request.cause
+            row.closure = closure.SerializeToString()
+        if phase != WF.ABORTING:
+            _, ts = now_ts()
+            await self.events.record_workflow_event(
+                admin_event_pb2.WorkflowExecutionEventRequest(
+                    event=event_pb2.WorkflowExecutionEvent(
+                        execution_id=ident, phase=WF.ABORTING, occurred_at=ts, producer_id="admin"
+                    )
+                )
+            )
+        await self.runner.terminate(ident, request.cause)
+        return execution_pb2.ExecutionTerminateResponse()
+
+    async def update(self, request: execution_pb2.ExecutionUpdateRequest) -> execution_pb2.ExecutionUpdateResponse:
+        """Archive or unarchive (state only; allowed in any phase)."""
+        _, ts = now_ts()
+        async with self.db.transaction(write=True) as uow:
+            row = await uow.executions.get(request.id)
+            closure = execution_pb2.ExecutionClosure.FromString(row.closure)
+            closure.state_change_details.CopyFrom(
+                execution_pb2.ExecutionStateChangeDetails(state=request.state, occurred_at=ts, principal="")
+            )
+            row.state = int(request.state)
+            row.closure = closure.SerializeToString()
+        return execution_pb2.ExecutionUpdateResponse()
