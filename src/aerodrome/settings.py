@@ -75,6 +75,9 @@ class BlobSettings(BaseSettings):
     inline_limit_bytes: int = Field(
         2 * 1024 * 1024, description="Literal maps up to this size are returned inline, bigger ones as URLs."
     )
+    fsync: bool = Field(
+        True, description="fsync local uploads before they become visible, so an acknowledged upload survives a crash."
+    )
 
 
 class RegistrationSettings(BaseSettings):
