@@ -1,0 +1,1 @@
+"""The engine: runs executions and reports every change through the EventManager."""

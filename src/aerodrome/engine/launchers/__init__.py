@@ -1,0 +1,1 @@
+"""Launchers run task attempts (local subprocesses; Ray later)."""

@@ -1,0 +1,259 @@
+"""The local launcher: runs a task attempt as a subprocess with the task's registered container args.
+
+Template variables are substituted as propeller does, ``--dest-dir`` is remapped to the attempt's own
+scratch directory, the process gets the FLYTE_INTERNAL_* variables, the container's and the execution's
+environment, and a platform URL for tasks that call back. The outcome is read from ``outputs.pb`` /
+``error.pb`` under the attempt's output prefix, not from the exit code (flytekit exits 0 on user errors).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, tasks_pb2
+
+from aerodrome.blobstore.store import BlobNotFound, BlobStore
+
+WRAPPER = Path(__file__).with_name("wrapper.py")
+_TEMPLATE = re.compile(r"\{\{\s*[.$]([A-Za-z0-9_.]+)\s*\}\}")
+LOG_TAIL_BYTES = 4000
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Everything one attempt of a task needs."""
+
+    execution: identifier_pb2.WorkflowExecutionIdentifier
+    node_id: str
+    attempt: int
+    task: tasks_pb2.TaskTemplate
+    inputs_url: str
+    output_prefix: str
+    raw_output_prefix: str
+    workdir: Path
+    workflow_name: str = ""
+    launch_plan_name: str = ""
+    envs: dict[str, str] = field(default_factory=dict)
+    timeout_seconds: float | None = None
+    prev_checkpoint: str = ""
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What an attempt produced: outputs, a dynamic job, or an error (retryable or not, user or system)."""
+
+    outputs_url: str = ""
+    dynamic_url: str = ""
+    error: execution_pb2.ExecutionError | None = None
+    retryable: bool = False
+    system: bool = False
+    log_url: str = ""
+    cpu_seconds: float = 0.0
+    peak_rss_bytes: int = 0
+    exit_code: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class LocalLauncher:
+    """Runs attempts as subprocesses of this server, with a chosen Python interpreter."""
+
+    def __init__(
+        self,
+        store: BlobStore,
+        *,
+        python: str,
+        platform_url: str,
+        extra_env: dict[str, str],
+        keep_workdirs: bool = False,
+    ) -> None:
+        self.store = store
+        self.python = python or sys.executable
+        self.platform_url = platform_url
+        self.extra_env = extra_env
+        self.keep_workdirs = keep_workdirs
+
+    def command(self, attempt: Attempt) -> list[str]:
+        """The registered container args, templated, with the destination directory remapped."""
+        values = {
+            "input": attempt.inputs_url,
+            "inputprefix": attempt.inputs_url.rsplit("/", 1)[0],
+            "outputprefix": attempt.output_prefix,
+            "rawoutputdataprefix": attempt.raw_output_prefix,
+            "checkpointoutputprefix": f"{attempt.raw_output_prefix}/_flytecheckpoints",
+            "prevcheckpointprefix": attempt.prev_checkpoint or '""',
+            "perretryuniquekey": f"{attempt.execution.name}-{attempt.node_id}-{attempt.attempt}",
+            "namespace": f"{attempt.execution.project}-{attempt.execution.domain}",
+        }
+
+        def substitute(match: re.Match[str]) -> str:
+            return values.get(match.group(1).lower(), match.group(0))
+
+        container = attempt.task.container
+        args = [_TEMPLATE.sub(substitute, a) for a in [*container.command, *container.args]]
+        for i, arg in enumerate(args[:-1]):
+            if arg == "--dest-dir":
+                args[i + 1] = str(attempt.workdir)
+        if args:
+            args[0] = self._executable(args[0])
+        return args
+
+    def _executable(self, name: str) -> str:
+        """Console scripts (pyflyte-execute …) come from the task interpreter's environment."""
+        if "/" in name:
+            return name
+        candidate = Path(self.python).parent / name
+        return str(candidate) if candidate.exists() else name
+
+    def environment(self, attempt: Attempt) -> dict[str, str]:
+        """A controlled environment: no client config of the server's user leaks into tasks."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "_FLYTECTL", "_F_"))}
+        env["PATH"] = f"{Path(self.python).parent}{os.pathsep}{env.get('PATH', '')}"
+        task = attempt.task.id
+        ex = attempt.execution
+        env.update(
+            {
+                "FLYTE_INTERNAL_EXECUTION_ID": ex.name,
+                "FLYTE_INTERNAL_EXECUTION_PROJECT": ex.project,
+                "FLYTE_INTERNAL_EXECUTION_DOMAIN": ex.domain,
+                "FLYTE_INTERNAL_EXECUTION_WORKFLOW": attempt.workflow_name,
+                "FLYTE_INTERNAL_EXECUTION_LAUNCHPLAN": attempt.launch_plan_name,
+                "FLYTE_INTERNAL_TASK_PROJECT": task.project,
+                "FLYTE_INTERNAL_TASK_DOMAIN": task.domain,
+                "FLYTE_INTERNAL_TASK_NAME": task.name,
+                "FLYTE_INTERNAL_TASK_VERSION": task.version,
+                "FLYTE_ATTEMPT_NUMBER": str(attempt.attempt),
+                "FLYTE_PLATFORM_URL": self.platform_url,
+                "FLYTE_PLATFORM_INSECURE": "True",
+                **self.extra_env,
+            }
+        )
+        env.update({kv.key: kv.value for kv in attempt.task.container.env})
+        env.update(attempt.envs)
+        return env
+
+    async def run(self, attempt: Attempt) -> AttemptResult:
+        """Run one attempt to completion (or timeout); cancellation kills the process group."""
+        attempt.workdir.mkdir(parents=True, exist_ok=True)
+        usage_file = attempt.workdir / ".usage.json"
+        log_path = attempt.workdir / "task.log"
+        command = [self.python, str(WRAPPER), str(usage_file), "--", *self.command(attempt)]
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                cwd=attempt.workdir,
+                env=self.environment(attempt),
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                stdin=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            timed_out = False
+            try:
+                await asyncio.wait_for(process.wait(), attempt.timeout_seconds)
+            except TimeoutError:
+                timed_out = True
+                await _stop(process)
+            except asyncio.CancelledError:
+                await _stop(process)
+                raise
+        log_url = await self._keep_log(attempt, log_path)
+        usage = json.loads(await asyncio.to_thread(usage_file.read_text)) if usage_file.exists() else {}
+        result = await self._outcome(attempt, timed_out, process.returncode, log_path, log_url, usage)
+        if result.ok and not self.keep_workdirs:
+            shutil.rmtree(attempt.workdir, ignore_errors=True)
+        return result
+
+    async def _keep_log(self, attempt: Attempt, log_path: Path) -> str:
+        url = f"{attempt.output_prefix}/task.log"
+        with contextlib.suppress(OSError):
+            await self.store.write_stream(url, _file_chunks(log_path))
+            return url
+        return ""
+
+    async def _outcome(
+        self, attempt: Attempt, timed_out: bool, code: int | None, log_path: Path, log_url: str, usage: dict[str, float]
+    ) -> AttemptResult:
+        common = AttemptResult(
+            log_url=log_url,
+            cpu_seconds=float(usage.get("cpu_seconds", 0.0)),
+            peak_rss_bytes=int(usage.get("peak_rss_bytes", 0)),
+            exit_code=code,
+        )
+        if timed_out:
+            error = execution_pb2.ExecutionError(
+                code="TimeoutExpired",
+                kind=execution_pb2.ExecutionError.SYSTEM,
+                message=f"task attempt {attempt.attempt} exceeded its timeout of {attempt.timeout_seconds}s",
+            )
+            return replace(common, error=error, retryable=True)
+        document = await self._error_document(attempt.output_prefix)
+        if document is not None:
+            container = document.error
+            user = container.origin != execution_pb2.ExecutionError.SYSTEM
+            error = execution_pb2.ExecutionError(
+                code=container.code,
+                message=container.message,
+                error_uri=f"{attempt.output_prefix}/error.pb",
+                kind=execution_pb2.ExecutionError.USER if user else execution_pb2.ExecutionError.SYSTEM,
+            )
+            retryable = container.kind == errors_pb2.ContainerError.RECOVERABLE
+            return replace(common, error=error, retryable=retryable, system=not user)
+        futures = f"{attempt.output_prefix}/futures.pb"
+        if await self.store.exists(futures):
+            return replace(common, dynamic_url=futures)
+        outputs = f"{attempt.output_prefix}/outputs.pb"
+        if await self.store.exists(outputs):
+            return replace(common, outputs_url=outputs)
+        tail = await asyncio.to_thread(_tail, log_path)
+        error = execution_pb2.ExecutionError(
+            code="SystemError",
+            kind=execution_pb2.ExecutionError.SYSTEM,
+            message=f"task process exited with code {code} without writing outputs or an error:\n{tail}",
+        )
+        return replace(common, error=error, retryable=True, system=True)
+
+    async def _error_document(self, prefix: str) -> errors_pb2.ErrorDocument | None:
+        url = f"{prefix}/error.pb"
+        try:
+            return await self.store.read_proto(url, errors_pb2.ErrorDocument)
+        except BlobNotFound:
+            return None
+
+
+async def _file_chunks(path: Path, size: int = 1024 * 1024) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := await asyncio.to_thread(handle.read, size):
+            yield chunk
+
+
+def _tail(path: Path) -> str:
+    if not path.exists():
+        return ""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - LOG_TAIL_BYTES))
+        return handle.read().decode(errors="replace")
+
+
+async def _stop(process: asyncio.subprocess.Process, grace: float = 5.0) -> None:
+    """SIGTERM the attempt's process group, then SIGKILL after a grace period."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            await asyncio.wait_for(process.wait(), grace)
+            return
+        except TimeoutError:
+            continue
