@@ -95,6 +95,18 @@ class RegistrationSettings(BaseSettings):
     )
 
 
+class EngineSettings(BaseSettings):
+    """How executions run."""
+
+    model_config = SettingsConfigDict(env_prefix="AERODROME_ENGINE_", extra="forbid")
+
+    python: str = Field(
+        "", description="Python interpreter that runs tasks (it needs flytekit); empty means the server's own."
+    )
+    work_dir: str = Field("", description="Scratch directories of task attempts; empty means <home>/work.")
+    keep_workdirs: bool = Field(False, description="Keep the scratch directory of succeeded attempts too.")
+
+
 class Settings(BaseModel):
     """The whole configuration tree."""
 
@@ -103,6 +115,7 @@ class Settings(BaseModel):
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     blob: BlobSettings = Field(default_factory=BlobSettings)
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
 
     @property
     def database_url(self) -> str:
@@ -113,6 +126,11 @@ class Settings(BaseModel):
     def blob_url(self) -> str:
         """The effective blob store root."""
         return self.blob.url or str(self.home / "blobs")
+
+    @property
+    def work_dir(self) -> Path:
+        """Where task attempts get their scratch directories."""
+        return Path(self.engine.work_dir).expanduser() if self.engine.work_dir else self.home / "work"
 
     @property
     def http_base_url(self) -> str:
@@ -136,6 +154,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         ("db", DatabaseSettings),
         ("blob", BlobSettings),
         ("registration", RegistrationSettings),
+        ("engine", EngineSettings),
     ):
         from_file = file_values.get(name, {})
         env_only = cls()  # reads the environment

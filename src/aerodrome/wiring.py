@@ -14,22 +14,34 @@ from typing import Any
 import uvicorn
 from grpc import aio
 
+from aerodrome.blobstore.offload import LiteralOffloader
+from aerodrome.blobstore.signing import UrlSigner
+from aerodrome.blobstore.store import BlobStore
 from aerodrome.db import migrate
 from aerodrome.db.batching import InsertBatcher
 from aerodrome.db.engine import Database
+from aerodrome.engine.launchers.local import LocalLauncher
+from aerodrome.engine.runner import Engine
 from aerodrome.managers.attributes import AttributeManager
 from aerodrome.managers.container import Managers
+from aerodrome.managers.data import DataProxyManager
 from aerodrome.managers.description_entities import DescriptionEntityManager
+from aerodrome.managers.events import EventManager
+from aerodrome.managers.execution_queries import ExecutionQueries
+from aerodrome.managers.executions import ExecutionManager
 from aerodrome.managers.launch_plans import LaunchPlanManager
 from aerodrome.managers.named_entities import NamedEntityManager
 from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.single_task import SingleTaskLauncher
 from aerodrome.managers.tasks import TaskManager
 from aerodrome.managers.workflows import WorkflowManager
 from aerodrome.settings import Settings
 from aerodrome.transport.grpc.admin import AdminServicer
 from aerodrome.transport.grpc.auth import AuthMetadataServicer, IdentityServicer
+from aerodrome.transport.grpc.data_proxy import DataProxyServicer
 from aerodrome.transport.grpc.server import build_grpc_server
 from aerodrome.transport.http.app import build_http_app
+from aerodrome.transport.http.data import data_routes
 
 log = logging.getLogger("aerodrome")
 
@@ -40,38 +52,70 @@ class Services:
 
     settings: Settings
     db: Database
+    store: BlobStore
     managers: Managers
+    engine: Engine
     servicers: dict[str, object]
     http_routes: list[Any]
 
 
-def build_managers(settings: Settings, db: Database) -> Managers:
-    """All managers over one database, each given only the settings it needs."""
-    reg = settings.registration
-    projects = ProjectManager(db, reg.domains)
-    return Managers(
-        projects=projects,
-        tasks=TaskManager(db, projects, InsertBatcher(db)),
-        workflows=WorkflowManager(db, projects, max_nodes=reg.max_workflow_nodes),
-        launch_plans=LaunchPlanManager(db, projects),
-        named_entities=NamedEntityManager(db),
-        descriptions=DescriptionEntityManager(db),
-        attributes=AttributeManager(db, projects),
-        server_version=settings.server.version,
-    )
-
-
 def build(settings: Settings) -> Services:
-    """Construct (but do not start) the whole service."""
+    """Construct (but do not start) the whole service: database, blob store, managers, engine, servicers."""
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url, pool_size=settings.db.pool_size, echo=settings.db.echo)
-    managers = build_managers(settings, db)
+    store = BlobStore.from_settings(settings)
+    signer = UrlSigner.from_settings(settings)
+    reg = settings.registration
+    projects = ProjectManager(db, reg.domains)
+    workflows = WorkflowManager(db, projects, max_nodes=reg.max_workflow_nodes)
+    launch_plans = LaunchPlanManager(db, projects)
+    attributes = AttributeManager(db, projects)
+    events = EventManager(db, store, max_inline_bytes=settings.blob.inline_limit_bytes)
+    launcher = LocalLauncher(
+        store,
+        python=settings.engine.python,
+        platform_url=f"{settings.server.host}:{settings.server.grpc_port}",
+        extra_env=task_storage_env(settings),
+        keep_workdirs=settings.engine.keep_workdirs,
+    )
+    engine = Engine(db, store, events, launcher, settings.work_dir)
+    queries = ExecutionQueries(db, LiteralOffloader.from_settings(store, signer, settings))
+    single_task = SingleTaskLauncher(db, workflows, launch_plans)
+    managers = Managers(
+        projects=projects,
+        tasks=TaskManager(db, projects, InsertBatcher(db)),
+        workflows=workflows,
+        launch_plans=launch_plans,
+        named_entities=NamedEntityManager(db),
+        descriptions=DescriptionEntityManager(db),
+        attributes=attributes,
+        events=events,
+        executions=ExecutionManager(db, store, projects, attributes, single_task, events, engine),
+        queries=queries,
+        server_version=settings.server.version,
+    )
+    data_proxy = DataProxyManager(store, signer, settings, executions=queries)
     servicers: dict[str, object] = {
         "flyteidl.service.AdminService": AdminServicer(managers),
+        "flyteidl.service.DataProxyService": DataProxyServicer(data_proxy),
         "flyteidl.service.AuthMetadataService": AuthMetadataServicer(settings.http_base_url),
         "flyteidl.service.IdentityService": IdentityServicer(),
     }
-    return Services(settings, db, managers, servicers, [])
+    return Services(settings, db, store, managers, engine, servicers, data_routes(store, signer, settings))
+
+
+def task_storage_env(settings: Settings) -> dict[str, str]:
+    """What a task process needs to reach an S3-compatible store (nothing for a local directory)."""
+    blob = settings.blob
+    if not settings.blob_url.startswith("s3://"):
+        return {}
+    env = {
+        "FLYTE_AWS_ENDPOINT": blob.s3_endpoint,
+        "FLYTE_AWS_ACCESS_KEY_ID": blob.s3_access_key,
+        "FLYTE_AWS_SECRET_ACCESS_KEY": blob.s3_secret_key,
+        "AWS_REGION": blob.s3_region,
+    }
+    return {k: v for k, v in env.items() if v}
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -130,8 +174,9 @@ async def serve(
     )
     grpc_port = grpc_server.add_insecure_port(f"{settings.server.host}:{settings.server.grpc_port}")
     if grpc_port == 0:
-        raise RuntimeError(f"cannot listen for gRPC on {settings.server.host}:{settings.server.grpc_port}")
+        raise OSError(f"cannot listen for gRPC on {settings.server.host}:{settings.server.grpc_port}")
     settings.server.grpc_port = grpc_port
+    services.engine.launcher.platform_url = f"{settings.server.host}:{grpc_port}"
     app = build_http_app(services.servicers, extra_routes=services.http_routes)
     http = _HttpServer(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
 
@@ -141,6 +186,9 @@ async def serve(
         await asyncio.sleep(0.01)
     if http_task.done():
         await http_task  # re-raise the start-up failure
+    resumed = await services.engine.resume()
+    if resumed:
+        log.info("resumed %d unfinished execution(s)", resumed)
     addresses = Addresses(f"{settings.server.host}:{grpc_port}", settings.http_base_url)
     if on_ready is not None:
         result = on_ready(addresses)
@@ -151,7 +199,9 @@ async def serve(
     finally:
         log.info("shutting down")
         http.should_exit = True
+        await services.engine.stop()
         await grpc_server.stop(grace=5)
         with contextlib.suppress(asyncio.CancelledError):
             await http_task
+        await services.store.close()
         await services.db.dispose()

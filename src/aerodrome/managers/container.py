@@ -8,6 +8,9 @@ from flyteidl.admin import version_pb2
 
 from aerodrome.managers.attributes import AttributeManager
 from aerodrome.managers.description_entities import DescriptionEntityManager
+from aerodrome.managers.events import EventManager
+from aerodrome.managers.execution_queries import ExecutionQueries
+from aerodrome.managers.executions import ExecutionManager
 from aerodrome.managers.launch_plans import LaunchPlanManager
 from aerodrome.managers.named_entities import NamedEntityManager
 from aerodrome.managers.projects import ProjectManager
@@ -26,6 +29,9 @@ class Managers:
     named_entities: NamedEntityManager
     descriptions: DescriptionEntityManager
     attributes: AttributeManager
+    events: EventManager
+    executions: ExecutionManager
+    queries: ExecutionQueries
     server_version: str
 
     def version(self) -> version_pb2.GetVersionResponse:

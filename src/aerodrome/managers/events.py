@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
 
 from flyteidl.admin import event_pb2 as admin_event_pb2
 from flyteidl.admin import execution_pb2, node_execution_pb2, task_execution_pb2
@@ -19,6 +18,8 @@ from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.event import event_pb2
 from google.protobuf import timestamp_pb2
 
+from aerodrome.blobstore import layout
+from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.engine import Database
 from aerodrome.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskExecutionRow
 from aerodrome.db.prototext import compact
@@ -39,12 +40,6 @@ from aerodrome.phases.tables import (
 )
 
 
-class Offloader(Protocol):
-    """Writes a literal map to the blob store under a key and returns its URI."""
-
-    async def __call__(self, key: Sequence[str], data: literals_pb2.LiteralMap) -> str: ...
-
-
 def _dt(ts: timestamp_pb2.Timestamp) -> datetime:
     return ts.ToDatetime(tzinfo=UTC)
 
@@ -56,11 +51,18 @@ def _duration_ns(start: datetime | None, end: datetime) -> int:
 class EventManager:
     """Records events; ``max_inline_bytes`` bounds inline event data as the reference does (2 MiB)."""
 
-    def __init__(self, db: Database, offload: Offloader, *, max_inline_bytes: int = 2 * 1024 * 1024) -> None:
+    def __init__(self, db: Database, store: BlobStore, *, max_inline_bytes: int = 2 * 1024 * 1024) -> None:
         self.db = db
-        self.offload = offload
+        self.store = store
         self.max_inline_bytes = max_inline_bytes
         self.listeners: list[Callable[[ExecutionRow], Awaitable[None]]] = []
+
+    async def offload(self, key: Sequence[str], data: literals_pb2.LiteralMap) -> str:
+        """Inline event data is kept as a blob under the execution's prefix (the reference's Offload policy)."""
+        project, domain, name, *rest = key
+        url = self.store.url("/".join([layout.execution_key(project, domain, name), *rest]))
+        await self.store.write_proto(url, data)
+        return url
 
     def _check_size(self, data: literals_pb2.LiteralMap) -> None:
         size = data.ByteSize()

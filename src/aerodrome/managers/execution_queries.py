@@ -10,19 +10,24 @@ from aerodrome.blobstore.offload import LiteralOffloader
 from aerodrome.db.engine import Database
 from aerodrome.db.models import NodeExecutionRow
 from aerodrome.db.pagination import next_token, page
+from aerodrome.db.prototext import compact
 from aerodrome.db.repositories.executions import EXECUTION_COLUMNS, NODE_COLUMNS, TASK_EXECUTION_COLUMNS
 from aerodrome.db.transformers.executions import (
     execution_from_row,
     node_execution_from_row,
     task_execution_from_row,
 )
-from aerodrome.errors import missing
+from aerodrome.errors import NotFound, missing
+from aerodrome.managers.data import ExecutionDataUris
 from aerodrome.managers.listing import sort_of
 from aerodrome.managers.validation.identifiers import validate_named_identifier
 
 
 class ExecutionQueries:
-    """GetExecution, ListExecutions, Get*Data and the node/task execution reads."""
+    """GetExecution, ListExecutions, Get*Data and the node/task execution reads.
+
+    Also what the data proxy needs to find an execution's data (``ExecutionData``).
+    """
 
     def __init__(self, db: Database, data: LiteralOffloader) -> None:
         self.db = db
@@ -143,3 +148,25 @@ class ExecutionQueries:
         return task_execution_pb2.TaskExecutionGetDataResponse(
             inputs=inputs.url_blob, full_inputs=inputs.full, outputs=outputs.url_blob, full_outputs=outputs.full
         )
+
+    # For the data proxy ---------------------------------------------------------------------------
+
+    async def node_data(self, node_execution_id: identifier_pb2.NodeExecutionIdentifier) -> ExecutionDataUris:
+        async with self.db.transaction() as uow:
+            row = await uow.node_executions.get(node_execution_id)
+        closure = node_execution_pb2.NodeExecutionClosure.FromString(row.closure)
+        return ExecutionDataUris(inputs=row.input_uri, outputs=closure.output_uri, deck=closure.deck_uri)
+
+    async def task_data(
+        self, node_execution_id: identifier_pb2.NodeExecutionIdentifier, retry_attempt: int
+    ) -> ExecutionDataUris:
+        async with self.db.transaction() as uow:
+            node = await uow.node_executions.get(node_execution_id)
+            row = await uow.task_executions.attempt(node.id, retry_attempt)
+        if row is None:
+            raise NotFound(
+                f"missing entity of type task execution with identifier retry_attempt:{retry_attempt} "
+                f"node_execution_id:{{{compact(node_execution_id)}}}"
+            )
+        closure = task_execution_pb2.TaskExecutionClosure.FromString(row.closure)
+        return ExecutionDataUris(inputs=row.input_uri, outputs=closure.output_uri)

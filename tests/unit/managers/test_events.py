@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from flyteidl.core import identifier_pb2, literals_pb2
 from flyteidl.event import event_pb2
 from google.protobuf import timestamp_pb2
 
+from aerodrome.blobstore.store import LocalStore
 from aerodrome.db import migrate
 from aerodrome.db.engine import Database
 from aerodrome.db.models import ExecutionRow
@@ -29,19 +29,6 @@ def ts(seconds: float) -> timestamp_pb2.Timestamp:
     out = timestamp_pb2.Timestamp()
     out.FromDatetime(T0 + timedelta(seconds=seconds))
     return out
-
-
-class FileOffloader:
-    """Writes literal maps under a directory (what the blob store does for a local root)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    async def __call__(self, key: Sequence[str], data: literals_pb2.LiteralMap) -> str:
-        path = self.root.joinpath(*key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data.SerializeToString())
-        return str(path)
 
 
 @pytest.fixture
@@ -65,7 +52,7 @@ def manager(tmp_path: Path) -> EventManager:
             )
 
     asyncio.run(setup())
-    return EventManager(db, FileOffloader(tmp_path / "blobs"), max_inline_bytes=1024)
+    return EventManager(db, LocalStore(tmp_path / "blobs", fsync=False), max_inline_bytes=1024)
 
 
 def wf_event(phase: int, at: float, **kw: object) -> admin_event.WorkflowExecutionEventRequest:

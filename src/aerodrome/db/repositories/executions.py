@@ -236,6 +236,14 @@ class TaskExecutionRepository(Repository[TaskExecutionRow]):
             query = query.join(ExecutionRow, ExecutionRow.id == NodeExecutionRow.execution_id)
         return list((await self.session.execute(paged(query, where, page))).scalars().all())
 
+    async def attempt(self, node_execution_id: int, retry_attempt: int) -> TaskExecutionRow | None:
+        """The task execution of one attempt of a node execution."""
+        query = select(TaskExecutionRow).where(
+            TaskExecutionRow.node_execution_id == node_execution_id, TaskExecutionRow.retry_attempt == retry_attempt
+        )
+        row: TaskExecutionRow | None = (await self.session.execute(query.limit(1))).scalar_one_or_none()
+        return row
+
     async def for_node_executions(self, node_execution_ids: Sequence[int]) -> list[TaskExecutionRow]:
         query = select(TaskExecutionRow).where(TaskExecutionRow.node_execution_id.in_(list(node_execution_ids)))
         return list((await self.session.execute(query.order_by(TaskExecutionRow.id))).scalars().all())

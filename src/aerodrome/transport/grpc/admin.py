@@ -1,8 +1,8 @@
 """AdminService: each method decodes nothing itself and calls exactly one manager method.
 
 Failures are raised as ``AdminError`` and mapped to a status once, by the interceptor in ``errors.py``.
-Methods of later issues (executions, events) are left to the generated base class, which the
-interceptor answers with UNIMPLEMENTED.
+Execution and event methods live in ``admin_executions.py``; methods not implemented at all are left to
+the generated base class, which the interceptor answers with UNIMPLEMENTED.
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from flyteidl.service import admin_pb2_grpc
 
 from aerodrome.managers.attributes import PROJECT_DOMAIN, WORKFLOW, Target
 from aerodrome.managers.container import Managers
+from aerodrome.transport.grpc.admin_executions import ExecutionMethods
 
 Context = Any
 
 
-class AdminServicer(admin_pb2_grpc.AdminServiceServicer):  # type: ignore[misc]
+class AdminServicer(ExecutionMethods, admin_pb2_grpc.AdminServiceServicer):  # type: ignore[misc]
     """The registry half of FlyteAdmin's AdminService."""
 
     def __init__(self, managers: Managers) -> None:
