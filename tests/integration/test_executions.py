@@ -1,0 +1,170 @@
+"""Executions end to end: real flytekit task processes launched, observed, retried, terminated, relaunched."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flyteidl.admin import execution_pb2
+from flytekit.configuration import Config
+from flytekit.models.core.execution import WorkflowExecutionPhase
+from flytekit.remote import FlyteRemote
+
+from tests.integration.conftest import Server
+
+PROJECT_DIR = Path(__file__).parent / "projects" / "exec_app"
+PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
+WF = "workflows.basics"
+
+
+@pytest.fixture(scope="module")
+def registered(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    """The exec_app project registered (fast registration) once per server."""
+    root = tmp_path_factory.mktemp("exec_app") / "app"
+    shutil.copytree(PROJECT_DIR, root, ignore=shutil.ignore_patterns("__pycache__"))
+    version = f"x{uuid.uuid4().hex[:10]}"
+    result = subprocess.run(
+        [
+            PYFLYTE,
+            "-c",
+            str(server.config),
+            "register",
+            "--project",
+            "flytesnacks",
+            "--domain",
+            "development",
+            "--version",
+            version,
+            "workflows",
+        ],
+        cwd=root,
+        env=server.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield server, version
+
+
+@pytest.fixture
+def remote(server: Server) -> FlyteRemote:
+    return FlyteRemote(
+        Config.for_endpoint(server.grpc, insecure=True), default_project="flytesnacks", default_domain="development"
+    )
+
+
+def run(remote: FlyteRemote, version: str, name: str, inputs: dict[str, object], timeout: int = 120):  # type: ignore[no-untyped-def]
+    lp = remote.fetch_launch_plan(name=f"{WF}.{name}", version=version)
+    execution = remote.execute(lp, inputs=inputs)
+    return remote.wait(execution, timeout=timeout, poll_interval=0.5)
+
+
+def test_pyflyte_run_remote_wait(server: Server, tmp_path: Path) -> None:
+    shutil.copytree(PROJECT_DIR, tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    result = subprocess.run(
+        [
+            PYFLYTE,
+            "-c",
+            str(server.config),
+            "run",
+            "--remote",
+            "--wait",
+            "--poll-interval",
+            "1",
+            "workflows/basics.py",
+            "two_tasks",
+            "--a",
+            "3",
+            "--b",
+            "4",
+            "--name",
+            "bob",
+        ],
+        cwd=tmp_path / "app",
+        env=server.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    match = re.search(r"executions/([a-zA-Z0-9]+)", output)
+    assert match and len(match.group(1)) == 20 and match.group(1).isalnum(), output
+    assert "has succeeded" in output
+    remote = FlyteRemote(
+        Config.for_endpoint(server.grpc, insecure=True), default_project="flytesnacks", default_domain="development"
+    )
+    execution = remote.fetch_execution(name=match.group(1))
+    assert execution.outputs["o0"] == "hello bob 7"
+
+
+def test_execute_and_inspect_nodes(registered: tuple[Server, str], remote: FlyteRemote) -> None:
+    _, version = registered
+    done = run(remote, version, "two_tasks", {"a": 2, "b": 5, "name": "ann"})
+    assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED
+    assert done.outputs["o0"] == "hello ann 7"
+    assert done.closure.duration.total_seconds() > 0
+    synced = remote.sync_execution(done, sync_nodes=True)
+    nodes = synced.node_executions
+    assert nodes["start-node"].closure.phase == 3 and nodes["end-node"].closure.phase == 3
+    n0 = nodes["n0"]
+    assert n0.inputs["a"] == 2 and n0.inputs["b"] == 5 and n0.outputs["o0"] == 7
+    attempt = n0.task_executions[0]
+    assert attempt.inputs["a"] == 2 and attempt.outputs["o0"] == 7
+    assert attempt.closure.logs, "the task log is linked from the task execution"
+
+
+def test_failure_and_retries(registered: tuple[Server, str], remote: FlyteRemote, tmp_path: Path) -> None:
+    _, version = registered
+    failed = run(remote, version, "failing", {"x": 4})
+    assert failed.closure.phase == WorkflowExecutionPhase.FAILED
+    assert "boom from user code with 4" in failed.closure.error.message
+
+    retried = run(remote, version, "retried", {"marker_dir": str(tmp_path / "markers")})
+    assert retried.closure.phase == WorkflowExecutionPhase.SUCCEEDED
+    assert retried.outputs["o0"] == 2
+    synced = remote.sync_execution(retried, sync_nodes=True)
+    attempts = synced.node_executions["n0"].task_executions
+    assert [t.closure.phase for t in attempts] == [5, 5, 3]  # FAILED, FAILED, SUCCEEDED
+
+
+def test_terminate_kills_the_process(registered: tuple[Server, str], remote: FlyteRemote, tmp_path: Path) -> None:
+    _, version = registered
+    pid_file = tmp_path / "sleep.pid"
+    lp = remote.fetch_launch_plan(name=f"{WF}.sleepy", version=version)
+    execution = remote.execute(lp, inputs={"seconds": 600, "pid_file": str(pid_file)})
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    pid = int(pid_file.read_text())
+    started = time.monotonic()
+    remote.terminate(execution, cause="test says stop")
+    while time.monotonic() - started < 2:
+        if remote.fetch_execution(name=execution.id.name).closure.phase == WorkflowExecutionPhase.ABORTED:
+            break
+        time.sleep(0.1)
+    aborted = remote.fetch_execution(name=execution.id.name)
+    assert aborted.closure.phase == WorkflowExecutionPhase.ABORTED
+    assert aborted.closure.abort_metadata.cause == "test says stop"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_relaunch_uses_the_same_inputs(registered: tuple[Server, str], remote: FlyteRemote) -> None:
+    _, version = registered
+    first = run(remote, version, "two_tasks", {"a": 10, "b": 1, "name": "re"})
+    new_id = remote.client.relaunch_execution(first.id)
+    again = remote.wait(remote.fetch_execution(name=new_id.name), timeout=120, poll_interval=0.5)
+    assert again.closure.phase == WorkflowExecutionPhase.SUCCEEDED
+    assert again.outputs["o0"] == "hello re 11"
+    assert again.spec.metadata.mode == execution_pb2.ExecutionMetadata.RELAUNCH
+    assert again.spec.metadata.reference_execution.name == first.id.name
