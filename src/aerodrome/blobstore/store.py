@@ -19,6 +19,7 @@ import os
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -63,10 +64,13 @@ class _Sink:
         self.md5 = hashlib.md5()
         self.max_bytes = max_bytes
 
-    def take(self, chunk: bytes) -> None:
+    def count(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.max_bytes is not None and self.size > self.max_bytes:
             raise TooLarge(f"the upload exceeds the limit of {self.max_bytes} bytes")
+
+    def take(self, chunk: bytes) -> None:
+        self.count(chunk)
         self.md5.update(chunk)
 
     def finish(self, expected_md5: bytes | None) -> Written:
@@ -217,14 +221,29 @@ class LocalStore(BlobStore):
         sink = _Sink(max_bytes)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
+            pending: Future[None] | None = None
             try:
+                # Receive on the loop while a thread hashes and writes the previous batch (both release the
+                # GIL), so parsing, hashing and disk writes overlap instead of taking turns.
+                batch = bytearray()
                 async for chunk in chunks:
-                    sink.take(chunk)
-                    _write_all(fd, chunk)
+                    sink.count(chunk)
+                    batch += chunk
+                    if len(batch) >= BATCH:
+                        if pending is not None:
+                            await asyncio.wrap_future(pending)
+                        pending = _WRITERS.submit(_absorb, fd, sink, batch)
+                        batch = bytearray()
+                if pending is not None:
+                    await asyncio.wrap_future(pending)
+                pending = _WRITERS.submit(_absorb, fd, sink, batch)
+                await asyncio.wrap_future(pending)
                 written = sink.finish(expected_md5)
                 if self.fsync:
                     await asyncio.to_thread(os.fsync, fd)
             finally:
+                if pending is not None:
+                    pending.result()  # never close the fd under a running write, even when cancelled
                 os.close(fd)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp, target)  # atomic: concurrent writers each replace with a whole file
@@ -249,7 +268,13 @@ class LocalStore(BlobStore):
             await asyncio.to_thread(self.path(url).unlink)
 
 
-def _write_all(fd: int, chunk: bytes) -> None:
-    view = memoryview(chunk)
+BATCH = 1024 * 1024
+_WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="blob-write")
+
+
+def _absorb(fd: int, sink: _Sink, data: bytearray) -> None:
+    """Hash and write one batch (in a writer thread; batches of one stream are strictly sequential)."""
+    sink.md5.update(data)
+    view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
