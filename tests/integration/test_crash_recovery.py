@@ -1,0 +1,73 @@
+"""SIGKILL the server in the middle of a chain; after a restart the execution finishes without re-running
+the nodes that had already succeeded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from flytekit.configuration import Config
+from flytekit.models.core.execution import WorkflowExecutionPhase
+from flytekit.remote import FlyteRemote
+
+from tests.integration.conftest import start_server, stop_server
+
+PROJECT_DIR = Path(__file__).parent / "projects" / "exec_app"
+PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
+
+
+def test_sigkill_mid_chain_then_restart(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    server = start_server(home, "", "sqlite")
+    app = tmp_path / "app"
+    shutil.copytree(PROJECT_DIR, app, ignore=shutil.ignore_patterns("__pycache__"))
+    version = f"c{uuid.uuid4().hex[:8]}"
+    registered = subprocess.run(
+        [PYFLYTE, "-c", str(server.config), "register", "--version", version, "workflows"],
+        cwd=app,
+        env=server.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+    remote = FlyteRemote(
+        Config.for_endpoint(server.grpc, insecure=True), default_project="flytesnacks", default_domain="development"
+    )
+    lp = remote.fetch_launch_plan(name="workflows.basics.chain", version=version)
+    execution = remote.execute(lp, inputs={"x": 0, "pause": 2.0})
+    name = execution.id.name
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until two steps are done and the third runs
+        nodes = remote.client.list_node_executions(execution.id, limit=100)[0]
+        done = {n.id.node_id for n in nodes if n.closure.phase == 3 and not n.id.node_id.endswith("-node")}
+        if {"n0", "n1"} <= done:
+            break
+        time.sleep(0.2)
+    os.kill(server.pid, signal.SIGKILL)
+    server.process.wait()
+
+    restarted = start_server(home, "", "sqlite")
+    try:
+        remote = FlyteRemote(
+            Config.for_endpoint(restarted.grpc, insecure=True),
+            default_project="flytesnacks",
+            default_domain="development",
+        )
+        finished = remote.wait(remote.fetch_execution(name=name), timeout=180, poll_interval=0.5)
+        assert finished.closure.phase == WorkflowExecutionPhase.SUCCEEDED
+        assert finished.outputs["o0"] == 5
+        synced = remote.sync_execution(finished, sync_nodes=True)
+        for node_id in done:
+            attempts = synced.node_executions[node_id].task_executions
+            assert len(attempts) == 1, f"{node_id} ran again after the restart"
+        assert all(n.closure.phase == 3 for k, n in synced.node_executions.items())
+    finally:
+        stop_server(restarted)
