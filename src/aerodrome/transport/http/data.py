@@ -83,6 +83,8 @@ class _Handlers:
             return _text(400, f"BadDigest: {exc.message}")
         except ClientDisconnect:
             return _text(400, "the client disconnected before the upload completed; nothing was stored")
+        except (IsADirectoryError, NotADirectoryError):
+            return _text(409, f"{key} conflicts with a directory of the store; nothing was stored")
         return Response(status_code=200, headers={"ETag": f'"{written.md5.hex()}"'})
 
     async def download(self, request: Request) -> Response:

@@ -138,6 +138,13 @@ async def test_missing_objects_and_escapes(env: Env) -> None:
         assert response.status_code != 200
 
 
+async def test_a_key_that_is_a_directory_conflicts(env: Env) -> None:
+    expires = int(time.time()) + 60
+    await env.store.write_bytes(env.store.url("p/d/uploads/r/dir/file"), b"x")
+    response = await env.client.put(env.signer.sign("PUT", "p/d/uploads/r/dir", expires), content=b"y")
+    assert response.status_code == 409 and env.staged() == []
+
+
 def test_no_routes_for_an_object_store(tmp_path: Path) -> None:
     from aerodrome.blobstore.s3 import S3Store
 
