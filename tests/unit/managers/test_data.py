@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from flyteidl.core import identifier_pb2, literals_pb2
 from flyteidl.service import dataproxy_pb2 as dp
 from google.protobuf import duration_pb2
+from tests.support.seaweed import Seaweed, seaweed, unique_prefix
 
 from aerodrome.blobstore import layout
+from aerodrome.blobstore.s3 import S3Store
 from aerodrome.blobstore.signing import UrlSigner
 from aerodrome.blobstore.store import LocalStore
 from aerodrome.errors import AlreadyExists, InvalidArgument, NotFound
 from aerodrome.managers.data import DataProxyManager, ExecutionDataUris
-from aerodrome.settings import Settings
+from aerodrome.settings import BlobSettings, Settings
 
 MD5 = hashlib.md5(b"tarball").digest()
 NODE = identifier_pb2.NodeExecutionIdentifier(
@@ -198,3 +203,37 @@ async def test_execution_data_through_the_protocol(
 async def test_org_aware_urls_parse(manager: DataProxyManager) -> None:
     with pytest.raises(NotFound, match="p/d/abc"):
         await manager.get_data(dp.GetDataRequest(flyte_url="flyte://v1/org/o1/p/d/abc/n0/i"))
+
+
+@pytest.fixture(scope="module")
+def weed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
+    with seaweed(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
+
+
+async def test_upload_locations_on_s3_are_presigned_by_the_store(weed: Seaweed, settings: Settings) -> None:
+    blob = BlobSettings(**weed.blob_overrides(unique_prefix()))  # type: ignore[arg-type]
+    store = S3Store(blob.url, blob)
+    manager = DataProxyManager(store, UrlSigner.from_settings(settings), settings)
+    try:
+        request = upload(filename="fastabc.tar.gz", filename_root="r")
+        response = await manager.create_upload_location(request)
+        assert response.native_url == f"{blob.url}/p/d/uploads/r/fastabc.tar.gz"
+        assert response.signed_url.startswith(weed.endpoint) and "X-Amz-Signature=" in response.signed_url
+        assert response.headers["Content-MD5"] == base64.b64encode(MD5).decode()
+        async with httpx.AsyncClient() as client:
+            put = await client.put(response.signed_url, content=b"tarball", headers=dict(response.headers))
+            assert put.status_code == 200, put.text
+            await manager.create_upload_location(request)  # same md5 recorded: rewriting is allowed
+            with pytest.raises(AlreadyExists):
+                await manager.create_upload_location(
+                    upload(filename="fastabc.tar.gz", filename_root="r", content_md5=bytes(16))
+                )
+            link = await manager.create_download_location(
+                dp.CreateDownloadLocationRequest(native_url=response.native_url)
+            )
+            assert (await client.get(link.signed_url)).content == b"tarball"
+        with pytest.raises(InvalidArgument):
+            await manager.create_download_location(dp.CreateDownloadLocationRequest(native_url="s3://other/x"))
+    finally:
+        await store.close()
