@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flyteidl.admin import execution_pb2 as admin_exec
@@ -27,7 +27,7 @@ from aerodrome.engine.active import ActiveExecution, Failed, Outcome, Started, S
 from aerodrome.engine.events import Reporter, error
 from aerodrome.engine.inputs import BindingError, resolve
 from aerodrome.engine.launchers.local import Attempt, LocalLauncher
-from aerodrome.engine.plan import END, START, ExecutionPlan, PlannedNode
+from aerodrome.engine.plan import END, START, ExecutionPlan, PlannedNode, promise_sources
 from aerodrome.managers.events import EventManager
 from aerodrome.phases.tables import NODE, TASK, TASK_TERMINAL, WF, WORKFLOW_TERMINAL
 
@@ -51,6 +51,7 @@ class Context:
     workflow_name: str
     report: Reporter
     attempts: dict[str, int]  # node id -> next attempt number
+    outputs: dict[str, literals_pb2.LiteralMap] = field(default_factory=dict)  # read so far
 
 
 class Engine:
@@ -213,16 +214,21 @@ class Engine:
                 await ctx.report.workflow(WF.FAILED, error=first)
                 return
 
-    async def _outputs(self, state: ActiveExecution) -> dict[str, literals_pb2.LiteralMap]:
-        outputs: dict[str, literals_pb2.LiteralMap] = {}
-        for node_id, uri in state.succeeded.items():
-            outputs[node_id] = (
-                await self.store.read_proto(uri, literals_pb2.LiteralMap) if uri else literals_pb2.LiteralMap()
-            )
-        return outputs
+    async def _outputs(
+        self, ctx: Context, state: ActiveExecution, nodes: set[str]
+    ) -> dict[str, literals_pb2.LiteralMap]:
+        """Outputs of the given succeeded nodes, read from the blob store once per execution."""
+        for node_id in nodes - ctx.outputs.keys():
+            uri = state.succeeded.get(node_id)
+            if uri is not None:
+                ctx.outputs[node_id] = (
+                    await self.store.read_proto(uri, literals_pb2.LiteralMap) if uri else literals_pb2.LiteralMap()
+                )
+        return {n: ctx.outputs[n] for n in nodes if n in ctx.outputs}
 
     async def _finish(self, ctx: Context, state: ActiveExecution) -> None:
-        outputs = resolve(ctx.plan.outputs, await self._outputs(state))
+        sources = set().union(*(promise_sources(b.binding) for b in ctx.plan.outputs)) if ctx.plan.outputs else set()
+        outputs = resolve(ctx.plan.outputs, await self._outputs(ctx, state, sources))
         prefix = layout.execution_key(ctx.ident.project, ctx.ident.domain, ctx.ident.name)
         url = self.store.url(f"{prefix}/outputs.pb")
         await self.store.write_proto(url, outputs)
@@ -231,7 +237,7 @@ class Engine:
 
     async def _run_node(self, ctx: Context, state: ActiveExecution, node: PlannedNode) -> Outcome:
         try:
-            inputs = resolve(node.node.inputs, await self._outputs(state))
+            inputs = resolve(node.node.inputs, await self._outputs(ctx, state, set(node.upstream)))
         except BindingError as exc:
             failure = error("BindingResolutionFailure", f"node {node.id}: {exc}")
             await ctx.report.node(node.id, NODE.FAILED, error=failure)
