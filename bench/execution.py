@@ -3,7 +3,7 @@ fan-out, next to the cost of a fresh ``import flytekit`` and flytekit's local ex
 workflows, all measured in the same run.
 
 Run: ``.venv/bin/python bench/execution.py`` (``--repeat N`` rounds per figure; medians are reported).
-The target for now: per-task overhead ≤ 1.5 × the fresh flytekit import time.
+The target for now: per-task overhead ≤ 1.5 times the fresh flytekit import time.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def main(repeat: int) -> None:
             f"{wf:>10} {count:>5} {remote_s[wf]:>12.2f} {per_task * 1000:>12.0f} {per_task / import_s:>9.2f} "
             f"{local[wf]:>8.2f}"
         )
-    print("target: per-task overhead ≤ 1.5 × the fresh flytekit import time")
+    print("target: per-task overhead ≤ 1.5 times the fresh flytekit import time")
 
 
 if __name__ == "__main__":
