@@ -149,7 +149,7 @@ def test_launch_plans_register_against_their_workflows() -> None:
             interface = interface_pb2.TypedInterface(
                 inputs=interface_pb2.VariableMap(
                     variables={
-                        **{k: p.var for k, p in plan.closure.expected_inputs.parameters.items()},
+                        **{k: p.var for k, p in plan.spec.default_inputs.parameters.items()},
                         **{
                             k: interface_pb2.Variable(type=literal_type_of(v))
                             for k, v in plan.spec.fixed_inputs.literals.items()
