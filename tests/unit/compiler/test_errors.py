@@ -82,8 +82,8 @@ def test_cycle() -> None:
     b = node("b", "add", {"x": promise("a", "o0")})
     found = errors_of(workflow([a, b]), [ADD])
     assert (
-        "Code: CycleDetected, Node Id: start-node, Description: A cycle has been detected while traversing the Workflow [a>b>a]."
-        in found
+        "Code: CycleDetected, Node Id: start-node, Description: A cycle has been detected while traversing "
+        "the Workflow [a>b>a]." in found
     )
 
 
