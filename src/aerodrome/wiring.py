@@ -20,6 +20,7 @@ from aerodrome.blobstore.store import BlobStore
 from aerodrome.db import migrate
 from aerodrome.db.batching import InsertBatcher
 from aerodrome.db.engine import Database
+from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.runner import Engine
 from aerodrome.managers.attributes import AttributeManager
@@ -77,6 +78,7 @@ def build(settings: Settings) -> Services:
         platform_url=f"{settings.server.host}:{settings.server.grpc_port}",
         extra_env=task_storage_env(settings),
         keep_workdirs=settings.engine.keep_workdirs,
+        distributions=DistributionCache(store, settings.work_dir / ".distributions"),
     )
     engine = Engine(db, store, events, launcher, settings.work_dir)
     queries = ExecutionQueries(db, LiteralOffloader.from_settings(store, signer, settings))

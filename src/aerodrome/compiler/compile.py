@@ -373,7 +373,7 @@ class _WorkflowCompiler:
         return compiler_pb2.CompiledWorkflow(template=template, connections=connections)
 
     def _check_graph(self, node_ids: list[str]) -> None:
-        cycle = find_cycle([START, *node_ids], self.edges.downstream)
+        cycle = find_cycle([START], self.edges.downstream)
         if cycle is not None:
             self.errors.add(
                 "CycleDetected", START, f"A cycle has been detected while traversing the Workflow [{'>'.join(cycle)}]."

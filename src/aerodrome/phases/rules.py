@@ -152,5 +152,3 @@ class TaskAlreadyEnded(Rule):
                 f"invalid phase change from {cur} to {new} for task execution {t.subject}", details=terminal_detail(new)
             )
         )
-
-

@@ -23,6 +23,7 @@ from pathlib import Path
 from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, tasks_pb2
 
 from aerodrome.blobstore.store import BlobNotFound, BlobStore
+from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
 _TEMPLATE = re.compile(r"\{\{\s*[.$]([A-Za-z0-9_.]+)\s*\}\}")
@@ -78,12 +79,14 @@ class LocalLauncher:
         platform_url: str,
         extra_env: dict[str, str],
         keep_workdirs: bool = False,
+        distributions: DistributionCache | None = None,
     ) -> None:
         self.store = store
         self.python = python or sys.executable
         self.platform_url = platform_url
         self.extra_env = extra_env
         self.keep_workdirs = keep_workdirs
+        self.distributions = distributions
 
     def command(self, attempt: Attempt) -> list[str]:
         """The registered container args, templated, with the destination directory remapped."""
@@ -144,17 +147,31 @@ class LocalLauncher:
         env.update(attempt.envs)
         return env
 
+    async def _direct(self, attempt: Attempt) -> tuple[list[str], dict[str, str]]:
+        """The command and environment; fast-registered code is unpacked once and run without the
+        intermediate ``pyflyte-fast-execute`` process (see ``distributions.py``)."""
+        args, env = self.command(attempt), self.environment(attempt)
+        fast = FastCommand.parse(args)
+        code_dir = await self.distributions.unpacked(fast.distribution) if fast and self.distributions else None
+        if fast is None or code_dir is None:
+            return args, env
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code_dir), env.get("PYTHONPATH", "")) if p)
+        inner = fast.command(code_dir)
+        inner[0] = self._executable(inner[0])
+        return inner, env
+
     async def run(self, attempt: Attempt) -> AttemptResult:
         """Run one attempt to completion (or timeout); cancellation kills the process group."""
         attempt.workdir.mkdir(parents=True, exist_ok=True)
         usage_file = attempt.workdir / ".usage.json"
         log_path = attempt.workdir / "task.log"
-        command = [self.python, str(WRAPPER), str(usage_file), "--", *self.command(attempt)]
+        args, env = await self._direct(attempt)
+        command = [self.python, str(WRAPPER), str(usage_file), "--", *args]
         with log_path.open("wb") as log:
             process = await asyncio.create_subprocess_exec(
                 *command,
                 cwd=attempt.workdir,
-                env=self.environment(attempt),
+                env=env,
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
                 stdin=asyncio.subprocess.DEVNULL,

@@ -26,7 +26,9 @@ class ExecutionMethods:
     ) -> execution_pb2.ExecutionCreateResponse:
         return await self.m.executions.relaunch(request)
 
-    async def GetExecution(self, request: execution_pb2.WorkflowExecutionGetRequest, context: Context) -> execution_pb2.Execution:
+    async def GetExecution(
+        self, request: execution_pb2.WorkflowExecutionGetRequest, context: Context
+    ) -> execution_pb2.Execution:
         return await self.m.queries.get(request)
 
     async def UpdateExecution(
@@ -39,7 +41,9 @@ class ExecutionMethods:
     ) -> execution_pb2.WorkflowExecutionGetDataResponse:
         return await self.m.queries.get_data(request)
 
-    async def ListExecutions(self, request: common_pb2.ResourceListRequest, context: Context) -> execution_pb2.ExecutionList:
+    async def ListExecutions(
+        self, request: common_pb2.ResourceListRequest, context: Context
+    ) -> execution_pb2.ExecutionList:
         return await self.m.queries.list(request)
 
     async def TerminateExecution(
