@@ -31,6 +31,7 @@ from aerodrome.managers.events import EventManager
 from aerodrome.managers.execution_queries import ExecutionQueries
 from aerodrome.managers.executions import ExecutionManager
 from aerodrome.managers.launch_plans import LaunchPlanManager
+from aerodrome.managers.metrics import MetricsManager
 from aerodrome.managers.named_entities import NamedEntityManager
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.single_task import SingleTaskLauncher
@@ -94,6 +95,7 @@ def build(settings: Settings) -> Services:
         events=events,
         executions=ExecutionManager(db, store, projects, attributes, single_task, events, engine),
         queries=queries,
+        metrics=MetricsManager(db),
         server_version=settings.server.version,
     )
     data_proxy = DataProxyManager(store, signer, settings, executions=queries)

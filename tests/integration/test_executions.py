@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flyteidl.admin import execution_pb2
+from flyteidl.admin import execution_pb2, task_execution_pb2
 from flytekit.configuration import Config
 from flytekit.models.core.execution import WorkflowExecutionPhase
 from flytekit.remote import FlyteRemote
 
 from tests.integration.conftest import Server
+from tests.support.clients import admin_stub
 
 PROJECT_DIR = Path(__file__).parent / "projects" / "exec_app"
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
@@ -121,6 +122,13 @@ def test_execute_and_inspect_nodes(registered: tuple[Server, str], remote: Flyte
     attempt = n0.task_executions[0]
     assert attempt.inputs["a"] == 2 and attempt.outputs["o0"] == 7
     assert attempt.closure.logs, "the task log is linked from the task execution"
+    with admin_stub(registered[0].grpc) as stub:
+        raw = stub.GetTaskExecution(task_execution_pb2.TaskExecutionGetRequest(id=attempt.id.to_flyte_idl()))
+    usage = raw.closure.custom_info
+    assert usage["cpu_seconds"] > 0 and usage["peak_rss_bytes"] > 10_000_000
+    span = remote.client.get_execution_metrics(done.id)
+    assert {s.operation_id for s in span.spans} >= {"WORKFLOW_SETUP", "WORKFLOW_RUNTIME"}
+    assert {s.node_id.node_id for s in span.spans if s.HasField("node_id")} >= {"n0", "n1"}
 
 
 def test_failure_and_retries(registered: tuple[Server, str], remote: FlyteRemote, tmp_path: Path) -> None:

@@ -204,7 +204,7 @@ def test_inactive_project_blocks_registration(server: Server, unique: str) -> No
 
 def test_unimplemented_is_never_unknown_and_version_health(server: Server) -> None:
     with admin_stub(server.grpc) as stub:
-        err = rpc_error(stub.GetExecutionMetrics, execution_pb2.WorkflowExecutionGetMetricsRequest())
+        err = rpc_error(stub.RecoverExecution, execution_pb2.ExecutionRecoverRequest())
         assert err.code() == grpc.StatusCode.UNIMPLEMENTED
         version = stub.GetVersion(version_pb2.GetVersionRequest())
         assert version.control_plane_version.Version.startswith("v")

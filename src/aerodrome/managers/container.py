@@ -12,6 +12,7 @@ from aerodrome.managers.events import EventManager
 from aerodrome.managers.execution_queries import ExecutionQueries
 from aerodrome.managers.executions import ExecutionManager
 from aerodrome.managers.launch_plans import LaunchPlanManager
+from aerodrome.managers.metrics import MetricsManager
 from aerodrome.managers.named_entities import NamedEntityManager
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.tasks import TaskManager
@@ -32,6 +33,7 @@ class Managers:
     events: EventManager
     executions: ExecutionManager
     queries: ExecutionQueries
+    metrics: MetricsManager
     server_version: str
 
     def version(self) -> version_pb2.GetVersionResponse:

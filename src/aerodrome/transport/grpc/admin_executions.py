@@ -51,6 +51,11 @@ class ExecutionMethods:
     ) -> execution_pb2.ExecutionTerminateResponse:
         return await self.m.executions.terminate(request)
 
+    async def GetExecutionMetrics(
+        self, request: execution_pb2.WorkflowExecutionGetMetricsRequest, context: Context
+    ) -> execution_pb2.WorkflowExecutionGetMetricsResponse:
+        return await self.m.metrics.get(request)
+
     async def GetNodeExecution(
         self, request: node_execution_pb2.NodeExecutionGetRequest, context: Context
     ) -> node_execution_pb2.NodeExecution:
