@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +24,21 @@ from aerodrome.db.repositories.projects import ProjectRepository
 from aerodrome.errors import AlreadyExists
 
 
+def _values(row: Any) -> dict[str, Any]:
+    """Every column of a new row, with Python-side defaults applied so all rows of a batch agree."""
+    values: dict[str, Any] = {}
+    for column in row.__table__.columns:
+        if column.primary_key:
+            continue
+        value = getattr(row, column.key)
+        if value is None and column.default is not None and getattr(column.default, "is_callable", False):
+            value = column.default.arg(None)
+        elif value is None and column.default is not None and getattr(column.default, "is_scalar", False):
+            value = column.default.arg
+        values[column.key] = value
+    return values
+
+
 class UnitOfWork:
     """Repositories never commit; the ``Database.transaction`` block that created this does."""
 
@@ -31,10 +47,14 @@ class UnitOfWork:
         self.dialect = dialect
 
     async def add_all(self, rows: Sequence[Any]) -> None:
-        """Insert rows of any tables; a unique violation becomes AlreadyExists."""
+        """Insert new rows of any tables, one multi-row INSERT per table (no ORM unit-of-work bookkeeping:
+        the rows are not attached to the session); a unique violation becomes AlreadyExists."""
+        by_table: dict[Any, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_table.setdefault(type(row), []).append(_values(row))
         try:
-            self.session.add_all(rows)
-            await self.session.flush()
+            for model, values in by_table.items():
+                await self.session.execute(insert(model), values)
         except IntegrityError as exc:
             raise AlreadyExists(f"value with matching already exists ({exc.orig})") from None
 
