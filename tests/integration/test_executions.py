@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flyteidl.admin import execution_pb2, task_execution_pb2
+from flyteidl.admin import common_pb2, execution_pb2, task_execution_pb2
+from flyteidl.core import identifier_pb2
 from flytekit.configuration import Config
 from flytekit.models.core.execution import WorkflowExecutionPhase
 from flytekit.remote import FlyteRemote
@@ -176,3 +177,51 @@ def test_relaunch_uses_the_same_inputs(registered: tuple[Server, str], remote: F
     assert again.outputs["o0"] == "hello re 11"
     assert again.spec.metadata.mode == execution_pb2.ExecutionMetadata.RELAUNCH
     assert again.spec.metadata.reference_execution.name == first.id.name
+
+
+def test_single_task_execution_and_lists(registered: tuple[Server, str], remote: FlyteRemote) -> None:
+    server, version = registered
+    task = remote.fetch_task(name=f"{WF}.add", version=version)
+    done = remote.wait(remote.execute(task, inputs={"a": 20, "b": 22}), timeout=120, poll_interval=0.5)
+    assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED
+    assert done.outputs["o0"] == 42
+    with admin_stub(server.grpc) as stub:
+        wf = stub.GetWorkflow(
+            common_pb2.ObjectGetRequest(
+                id=identifier_pb2.Identifier(
+                    resource_type=identifier_pb2.WORKFLOW,
+                    project="flytesnacks",
+                    domain="development",
+                    name=f".flytegen.{WF}.add",
+                    version=version,
+                )
+            )
+        )
+        assert wf.closure.compiled_workflow.primary.template.nodes[2].metadata.retries.retries == 0
+        scope = common_pb2.NamedEntityIdentifier(project="flytesnacks", domain="development")
+
+        def names(filters: str) -> set[str]:
+            listed = stub.ListExecutions(common_pb2.ResourceListRequest(id=scope, limit=1000, filters=filters))
+            return {e.id.name for e in listed.executions}
+
+        assert done.id.name in names("eq(phase,SUCCEEDED)+gte(duration,0)")
+        assert done.id.name not in names("value_in(phase,FAILED;ABORTED)")
+        assert done.id.name in names(f"eq(task.name,{WF}.add)")
+        assert done.id.name in names("gt(execution_created_at,2020-01-01T00:00:00Z)")
+        flytegen = names(f"eq(launch_plan.name,.flytegen.{WF}.add)")
+        assert done.id.name in flytegen
+        stub.UpdateExecution(
+            execution_pb2.ExecutionUpdateRequest(id=done.id.to_flyte_idl(), state=execution_pb2.EXECUTION_ARCHIVED)
+        )
+        assert done.id.name not in names("eq(phase,SUCCEEDED)")
+        assert done.id.name in names("eq(state,1)")
+
+
+def test_duplicate_name_is_already_exists(registered: tuple[Server, str], remote: FlyteRemote) -> None:
+    _, version = registered
+    lp = remote.fetch_launch_plan(name=f"{WF}.two_tasks", version=version)
+    name = f"dup{uuid.uuid4().hex[:8]}"
+    first = remote.execute(lp, inputs={"a": 1, "b": 1, "name": "d"}, execution_name=name)
+    again = remote.execute(lp, inputs={"a": 1, "b": 1, "name": "d"}, execution_name=name)  # flytekit returns it
+    assert again.id.name == first.id.name == name
+    assert remote.wait(again, timeout=120, poll_interval=0.5).outputs["o0"] == "hello d 2"

@@ -135,7 +135,7 @@ class ExecutionManager:
             execution_project=ident.project,
             execution_domain=ident.domain,
             execution_name=ident.name,
-            launch_plan_id=None if task_id else lp_row.id,
+            launch_plan_id=lp_row.id,
             workflow_id=lp_row.workflow_id,
             task_id=task_id,
             phase="UNDEFINED",
