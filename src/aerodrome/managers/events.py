@@ -44,6 +44,32 @@ def _dt(ts: timestamp_pb2.Timestamp) -> datetime:
     return ts.ToDatetime(tzinfo=UTC)
 
 
+def _log(
+    uow: UnitOfWork,
+    kind: str,
+    execution: identifier_pb2.WorkflowExecutionIdentifier,
+    phase: str,
+    event: event_pb2.WorkflowExecutionEvent | event_pb2.NodeExecutionEvent | event_pb2.TaskExecutionEvent,
+    *,
+    node_id: str = "",
+    retry_attempt: int = 0,
+) -> None:
+    """Append an accepted event to the event log, in the same transaction as its effect."""
+    uow.session.add(
+        EventRow(
+            kind=kind,
+            execution_project=execution.project,
+            execution_domain=execution.domain,
+            execution_name=execution.name,
+            node_id=node_id,
+            retry_attempt=retry_attempt,
+            phase=phase,
+            occurred_at=_dt(event.occurred_at),
+            payload=event.SerializeToString(),
+        )
+    )
+
+
 def _duration_ns(start: datetime | None, end: datetime) -> int:
     return int((end - start).total_seconds() * 10**9) if start else 0
 
@@ -95,17 +121,7 @@ class EventManager:
             if verdict is not None:
                 raise verdict.error
             self._apply_workflow(row, event, output_uri)
-            uow.session.add(
-                EventRow(
-                    kind="workflow",
-                    execution_project=ident.project,
-                    execution_domain=ident.domain,
-                    execution_name=ident.name,
-                    phase=row.phase,
-                    occurred_at=_dt(event.occurred_at),
-                    payload=event.SerializeToString(),
-                )
-            )
+            _log(uow, "workflow", ident, row.phase, event)
         for listener in self.listeners:
             await listener(row)
         return admin_event_pb2.WorkflowExecutionEventResponse()
@@ -166,18 +182,7 @@ class EventManager:
             self._apply_node(row, event, output_uri, input_uri)
             if row.id is None:
                 uow.session.add(row)
-            uow.session.add(
-                EventRow(
-                    kind="node",
-                    execution_project=exec_id.project,
-                    execution_domain=exec_id.domain,
-                    execution_name=exec_id.name,
-                    node_id=ident.node_id,
-                    phase=row.phase,
-                    occurred_at=_dt(event.occurred_at),
-                    payload=event.SerializeToString(),
-                )
-            )
+            _log(uow, "node", exec_id, row.phase, event, node_id=ident.node_id)
         return admin_event_pb2.NodeExecutionEventResponse()
 
     @staticmethod
@@ -346,19 +351,7 @@ class EventManager:
             self._apply_task(row, event, output_uri)
             if row.id is None:
                 uow.session.add(row)
-            uow.session.add(
-                EventRow(
-                    kind="task",
-                    execution_project=exec_id.project,
-                    execution_domain=exec_id.domain,
-                    execution_name=exec_id.name,
-                    node_id=node_id.node_id,
-                    retry_attempt=event.retry_attempt,
-                    phase=row.phase,
-                    occurred_at=_dt(event.occurred_at),
-                    payload=event.SerializeToString(),
-                )
-            )
+            _log(uow, "task", exec_id, row.phase, event, node_id=node_id.node_id, retry_attempt=event.retry_attempt)
         return admin_event_pb2.TaskExecutionEventResponse()
 
     @staticmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flyteidl.admin import common_pb2, execution_pb2, node_execution_pb2, task_execution_pb2
 from flyteidl.core import identifier_pb2
 from sqlalchemy import ColumnElement
@@ -22,6 +24,13 @@ from aerodrome.managers.data import ExecutionDataUris
 from aerodrome.managers.listing import sort_of
 from aerodrome.managers.validation.identifiers import validate_named_identifier
 
+D = TypeVar(
+    "D",
+    execution_pb2.WorkflowExecutionGetDataResponse,
+    node_execution_pb2.NodeExecutionGetDataResponse,
+    task_execution_pb2.TaskExecutionGetDataResponse,
+)
+
 
 class ExecutionQueries:
     """GetExecution, ListExecutions, Get*Data and the node/task execution reads.
@@ -32,6 +41,13 @@ class ExecutionQueries:
     def __init__(self, db: Database, data: LiteralOffloader) -> None:
         self.db = db
         self.data = data
+
+    async def _data(self, response: type[D], inputs_uri: str, outputs_uri: str) -> D:
+        """A Get*Data response: both maps as signed URLs, and inline when small."""
+        inputs, outputs = await self.data.present(inputs_uri), await self.data.present(outputs_uri)
+        return response(
+            inputs=inputs.url_blob, full_inputs=inputs.full, outputs=outputs.url_blob, full_outputs=outputs.full
+        )
 
     async def get(self, request: execution_pb2.WorkflowExecutionGetRequest) -> execution_pb2.Execution:
         if not request.HasField("id"):
@@ -55,11 +71,7 @@ class ExecutionQueries:
         async with self.db.transaction() as uow:
             row = await uow.executions.get(request.id)
         closure = execution_pb2.ExecutionClosure.FromString(row.closure)
-        inputs = await self.data.present(row.inputs_uri)
-        outputs = await self.data.present(closure.outputs.uri)
-        return execution_pb2.WorkflowExecutionGetDataResponse(
-            inputs=inputs.url_blob, full_inputs=inputs.full, outputs=outputs.url_blob, full_outputs=outputs.full
-        )
+        return await self._data(execution_pb2.WorkflowExecutionGetDataResponse, row.inputs_uri, closure.outputs.uri)
 
     # Node executions ------------------------------------------------------------------------------
 
@@ -113,11 +125,7 @@ class ExecutionQueries:
         async with self.db.transaction() as uow:
             row = await uow.node_executions.get(request.id)
         closure = node_execution_pb2.NodeExecutionClosure.FromString(row.closure)
-        inputs = await self.data.present(row.input_uri)
-        outputs = await self.data.present(closure.output_uri)
-        return node_execution_pb2.NodeExecutionGetDataResponse(
-            inputs=inputs.url_blob, full_inputs=inputs.full, outputs=outputs.url_blob, full_outputs=outputs.full
-        )
+        return await self._data(node_execution_pb2.NodeExecutionGetDataResponse, row.input_uri, closure.output_uri)
 
     # Task executions ------------------------------------------------------------------------------
 
@@ -143,11 +151,7 @@ class ExecutionQueries:
         async with self.db.transaction() as uow:
             row = await uow.task_executions.get(request.id)
         closure = task_execution_pb2.TaskExecutionClosure.FromString(row.closure)
-        inputs = await self.data.present(row.input_uri)
-        outputs = await self.data.present(closure.output_uri)
-        return task_execution_pb2.TaskExecutionGetDataResponse(
-            inputs=inputs.url_blob, full_inputs=inputs.full, outputs=outputs.url_blob, full_outputs=outputs.full
-        )
+        return await self._data(task_execution_pb2.TaskExecutionGetDataResponse, row.input_uri, closure.output_uri)
 
     # For the data proxy ---------------------------------------------------------------------------
 
