@@ -15,10 +15,13 @@ from aerodrome.db.models.registry import (
     TaskRow,
     WorkflowRow,
 )
+from aerodrome.db.models.runtime import CachedArtifactRow, CacheReservationRow, SignalRow
 from aerodrome.db.models.tenancy import ProjectRow, ResourceRow
 
 __all__ = [
     "Base",
+    "CacheReservationRow",
+    "CachedArtifactRow",
     "DescriptionEntityRow",
     "EventRow",
     "ExecutionRow",
@@ -28,6 +31,7 @@ __all__ = [
     "NodeExecutionRow",
     "ProjectRow",
     "ResourceRow",
+    "SignalRow",
     "TaskExecutionRow",
     "TaskRow",
     "WorkflowRow",
