@@ -50,6 +50,11 @@ class DatabaseSettings(BaseSettings):
     migrate_on_start: bool = Field(True, description="Upgrade the schema to head when the server starts.")
     pool_size: int = Field(10, description="Connection pool size for PostgreSQL.")
     echo: bool = Field(False, description="Log every SQL statement.")
+    migrations_dir: str = Field(
+        "",
+        description="Folder of this deployment's own data migrations (the Alembic 'data' branch, made by "
+        "`aerodrome db revision --head data`); empty means none for the server and ./migrations for `aerodrome db`.",
+    )
 
 
 class BlobSettings(BaseSettings):
@@ -107,6 +112,15 @@ class EngineSettings(BaseSettings):
     keep_workdirs: bool = Field(False, description="Keep the scratch directory of succeeded attempts too.")
 
 
+class PartySettings(BaseSettings):
+    """This deployment's party identity: which ``dag.party_tasks`` entries of a job configuration apply here."""
+
+    model_config = SettingsConfigDict(env_prefix="AERODROME_PARTY_", extra="forbid")
+
+    role: str = Field("", description="The party role (e.g. guest, host, arbiter); empty means no party entry applies.")
+    party_id: str = Field("", description="The party id within its role (e.g. 9999).")
+
+
 class Settings(BaseModel):
     """The whole configuration tree."""
 
@@ -116,6 +130,7 @@ class Settings(BaseModel):
     blob: BlobSettings = Field(default_factory=BlobSettings)
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    party: PartySettings = Field(default_factory=PartySettings)
 
     @property
     def database_url(self) -> str:
@@ -155,6 +170,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         ("blob", BlobSettings),
         ("registration", RegistrationSettings),
         ("engine", EngineSettings),
+        ("party", PartySettings),
     ):
         from_file = file_values.get(name, {})
         env_only = cls()  # reads the environment

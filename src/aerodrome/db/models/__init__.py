@@ -8,6 +8,8 @@ from aerodrome.db.models.executions import (
     NodeExecutionRow,
     TaskExecutionRow,
 )
+from aerodrome.db.models.products import ProductRow, ProductTypeRow, ProductWorkflowRow, ProductWorkflowTypeRow
+from aerodrome.db.models.providers import ExecutionProviderRow, ProviderRow
 from aerodrome.db.models.registry import (
     DescriptionEntityRow,
     LaunchPlanRow,
@@ -24,12 +26,18 @@ __all__ = [
     "CachedArtifactRow",
     "DescriptionEntityRow",
     "EventRow",
+    "ExecutionProviderRow",
     "ExecutionRow",
     "ExecutionTagRow",
     "LaunchPlanRow",
     "NamedEntityMetadataRow",
     "NodeExecutionRow",
+    "ProductRow",
+    "ProductTypeRow",
+    "ProductWorkflowRow",
+    "ProductWorkflowTypeRow",
     "ProjectRow",
+    "ProviderRow",
     "ResourceRow",
     "SignalRow",
     "TaskExecutionRow",
