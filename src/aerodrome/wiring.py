@@ -24,6 +24,7 @@ from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.runner import Engine
 from aerodrome.managers.attributes import AttributeManager
+from aerodrome.managers.catalog import CatalogManager
 from aerodrome.managers.container import Managers
 from aerodrome.managers.data import DataProxyManager
 from aerodrome.managers.description_entities import DescriptionEntityManager
@@ -34,6 +35,7 @@ from aerodrome.managers.launch_plans import LaunchPlanManager
 from aerodrome.managers.metrics import MetricsManager
 from aerodrome.managers.named_entities import NamedEntityManager
 from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.signals import SignalManager
 from aerodrome.managers.single_task import SingleTaskLauncher
 from aerodrome.managers.tasks import TaskManager
 from aerodrome.managers.workflows import WorkflowManager
@@ -42,6 +44,7 @@ from aerodrome.transport.grpc.admin import AdminServicer
 from aerodrome.transport.grpc.auth import AuthMetadataServicer, IdentityServicer
 from aerodrome.transport.grpc.data_proxy import DataProxyServicer
 from aerodrome.transport.grpc.server import build_grpc_server
+from aerodrome.transport.grpc.signals import SignalServicer
 from aerodrome.transport.http.app import build_http_app
 from aerodrome.transport.http.data import data_routes
 
@@ -81,7 +84,10 @@ def build(settings: Settings) -> Services:
         keep_workdirs=settings.engine.keep_workdirs,
         distributions=DistributionCache(store, settings.work_dir / ".distributions"),
     )
-    engine = Engine(db, store, events, launcher, settings.work_dir)
+    signals = SignalManager(db)
+    engine = Engine(
+        db, store, events, launcher, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows
+    )
     queries = ExecutionQueries(db, LiteralOffloader.from_settings(store, signer, settings))
     single_task = SingleTaskLauncher(db, workflows, launch_plans)
     managers = Managers(
@@ -94,14 +100,17 @@ def build(settings: Settings) -> Services:
         attributes=attributes,
         events=events,
         executions=ExecutionManager(db, store, projects, attributes, single_task, events, engine),
+        signals=signals,
         queries=queries,
         metrics=MetricsManager(db),
         server_version=settings.server.version,
     )
+    engine.attach(managers.executions)
     data_proxy = DataProxyManager(store, signer, settings, executions=queries)
     servicers: dict[str, object] = {
         "flyteidl.service.AdminService": AdminServicer(managers),
         "flyteidl.service.DataProxyService": DataProxyServicer(data_proxy),
+        "flyteidl.service.SignalService": SignalServicer(signals),
         "flyteidl.service.AuthMetadataService": AuthMetadataServicer(settings.http_base_url),
         "flyteidl.service.IdentityService": IdentityServicer(),
     }

@@ -21,6 +21,7 @@ from aerodrome.db.repositories.executions import (
 )
 from aerodrome.db.repositories.named_entities import NamedEntityRepository
 from aerodrome.db.repositories.projects import ProjectRepository
+from aerodrome.db.repositories.runtime import CacheRepository, SignalRepository
 from aerodrome.errors import AlreadyExists
 
 
@@ -101,3 +102,11 @@ class UnitOfWork:
     @cached_property
     def events(self) -> EventRepository:
         return EventRepository(self.session)
+
+    @cached_property
+    def signals(self) -> SignalRepository:
+        return SignalRepository(self.session)
+
+    @cached_property
+    def cache(self) -> CacheRepository:
+        return CacheRepository(self.session)

@@ -1,4 +1,4 @@
-"""ActiveExecution: which nodes of a plan are done, running or ready, changed only by ``handle``.
+"""ActiveExecution: which nodes of a graph are done, running or ready, changed only by ``handle``.
 
 Pure state, no I/O: the runner feeds it what happened and asks it what to start next. After a crash it is
 rebuilt from the stored node executions (``rebuild``), so succeeded nodes are never run again.
@@ -6,11 +6,12 @@ rebuilt from the stored node executions (``rebuild``), so succeeded nodes are ne
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from flyteidl.core import execution_pb2
 
-from aerodrome.engine.plan import END, START, ExecutionPlan
+from aerodrome.engine.plan import END, START, Graph
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,15 @@ class Skipped:
 
 
 Outcome = Started | Succeeded | Failed | Skipped
+NodePhase = execution_pb2.NodeExecution
+DONE_OK = (NodePhase.SUCCEEDED, NodePhase.RECOVERED)
 
 
 @dataclass
 class ActiveExecution:
-    """Node sets of one execution."""
+    """Node sets of one graph run."""
 
-    plan: ExecutionPlan
+    graph: Graph
     running: set[str] = field(default_factory=set)
     succeeded: dict[str, str] = field(default_factory=dict)  # node id -> output URI ("" for no outputs)
     failed: dict[str, execution_pb2.ExecutionError] = field(default_factory=dict)
@@ -64,30 +67,43 @@ class ActiveExecution:
     def done(self, node_id: str) -> bool:
         return node_id in self.succeeded or node_id in self.failed or node_id in self.skipped
 
+    def _pending(self) -> list[str]:
+        return [n for n in (START, *self.graph.order, END) if n not in self.running and not self.done(n)]
+
     def ready(self) -> list[str]:
         """Nodes not started whose upstream nodes all succeeded, in plan order (end-node last)."""
-        order = [START, *self.plan.order, END]
+        if self.failed and not self.graph.fail_after_executable:
+            return []
+        return [n for n in self._pending() if all(up in self.succeeded for up in self.graph.nodes[n].upstream)]
+
+    def skippable(self) -> list[str]:
+        """Nodes that can never run: every upstream is done and one of them failed or was skipped."""
         return [
-            node_id
-            for node_id in order
-            if node_id not in self.running
-            and not self.done(node_id)
-            and all(up in self.succeeded for up in self.plan.nodes[node_id].upstream)
+            n
+            for n in self._pending()
+            if all(self.done(up) for up in self.graph.nodes[n].upstream)
+            and any(up in self.failed or up in self.skipped for up in self.graph.nodes[n].upstream)
         ]
 
     @property
     def finished(self) -> bool:
-        return END in self.succeeded or (bool(self.failed) and not self.running)
+        if END in self.succeeded:
+            return True
+        if not self.failed or self.running:
+            return False
+        return not self.graph.fail_after_executable or not (self.ready() or self.skippable())
 
     @classmethod
-    def rebuild(cls, plan: ExecutionPlan, stored: dict[str, tuple[int, str]]) -> ActiveExecution:
-        """From stored node phases (node id -> (phase, output URI)): succeeded nodes stay succeeded; anything
-        else (including an attempt that was in flight) is run again."""
-        state = cls(plan)
-        node = execution_pb2.NodeExecution
-        for node_id, (phase, uri) in stored.items():
-            if node_id in plan.nodes and phase in (node.SUCCEEDED, node.RECOVERED):
+    def rebuild(
+        cls, graph: Graph, stored: Mapping[str, tuple[int, str]], unique: Callable[[str], str] = str
+    ) -> ActiveExecution:
+        """From stored node phases (unique node id -> (phase, output URI)): succeeded nodes stay succeeded;
+        anything else (including an attempt that was in flight) is run again."""
+        state = cls(graph)
+        for node_id in graph.nodes:
+            phase, uri = stored.get(unique(node_id), (NodePhase.UNDEFINED, ""))
+            if phase in DONE_OK:
                 state.succeeded[node_id] = uri
-            elif node_id in plan.nodes and phase == node.SKIPPED:
+            elif phase == NodePhase.SKIPPED:
                 state.skipped.add(node_id)
         return state

@@ -48,12 +48,13 @@ class Reporter:
 
     async def node(self, node_id: str, phase: int, **fields: Any) -> None:
         fields.setdefault("spec_node_id", node_id)
+        fields.setdefault("node_name", node_id)
         event = event_pb2.NodeExecutionEvent(
             id=self.node_id(node_id),
             phase=cast(Any, phase),
             occurred_at=now(),
             producer_id=PRODUCER,
-            node_name=node_id,
+            event_version=2,
             **fields,
         )
         await self._deliver(self.events.record_node_event(admin_event_pb2.NodeExecutionEventRequest(event=event)))

@@ -15,6 +15,7 @@ from aerodrome.managers.launch_plans import LaunchPlanManager
 from aerodrome.managers.metrics import MetricsManager
 from aerodrome.managers.named_entities import NamedEntityManager
 from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.signals import SignalManager
 from aerodrome.managers.tasks import TaskManager
 from aerodrome.managers.workflows import WorkflowManager
 
@@ -34,6 +35,7 @@ class Managers:
     executions: ExecutionManager
     queries: ExecutionQueries
     metrics: MetricsManager
+    signals: SignalManager
     server_version: str
 
     def version(self) -> version_pb2.GetVersionResponse:

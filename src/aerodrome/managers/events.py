@@ -17,6 +17,7 @@ from flyteidl.core import catalog_pb2, identifier_pb2, literals_pb2
 from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.event import event_pb2
 from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
 
 from aerodrome.blobstore import layout
 from aerodrome.blobstore.store import BlobStore
@@ -83,7 +84,7 @@ class EventManager:
         self.max_inline_bytes = max_inline_bytes
         self.listeners: list[Callable[[ExecutionRow], Awaitable[None]]] = []
 
-    async def offload(self, key: Sequence[str], data: literals_pb2.LiteralMap) -> str:
+    async def offload(self, key: Sequence[str], data: Message) -> str:
         """Inline event data is kept as a blob under the execution's prefix (the reference's Offload policy)."""
         project, domain, name, *rest = key
         url = self.store.url("/".join([layout.execution_key(project, domain, name), *rest]))
@@ -166,6 +167,11 @@ class EventManager:
         input_uri = (
             await self.offload([*key, "offloaded_inputs"], event.input_data) if event.HasField("input_data") else ""
         )
+        dynamic_uri = ""
+        if event.task_node_metadata.HasField("dynamic_workflow"):  # the generated workflow, for GetNodeExecutionData
+            wf = event.task_node_metadata.dynamic_workflow.id
+            name = f"{wf.project}_{wf.domain}_{wf.name}_{wf.version}"
+            dynamic_uri = await self.offload([*key, name], event.task_node_metadata.dynamic_workflow)
         async with self.db.transaction(write=True) as uow:
             execution = await uow.executions.get(exec_id)
             row = await uow.node_executions.find(exec_id, ident.node_id)
@@ -180,6 +186,8 @@ class EventManager:
             if event.HasField("workflow_node_metadata"):
                 await uow.executions.get(event.workflow_node_metadata.execution_id)
             self._apply_node(row, event, output_uri, input_uri)
+            if dynamic_uri:
+                row.dynamic_workflow_remote_closure_reference = dynamic_uri
             if row.id is None:
                 uow.session.add(row)
             _log(uow, "node", exec_id, row.phase, event, node_id=ident.node_id)

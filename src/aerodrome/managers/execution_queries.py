@@ -125,7 +125,17 @@ class ExecutionQueries:
         async with self.db.transaction() as uow:
             row = await uow.node_executions.get(request.id)
         closure = node_execution_pb2.NodeExecutionClosure.FromString(row.closure)
-        return await self._data(node_execution_pb2.NodeExecutionGetDataResponse, row.input_uri, closure.output_uri)
+        response = await self._data(node_execution_pb2.NodeExecutionGetDataResponse, row.input_uri, closure.output_uri)
+        if row.dynamic_workflow_remote_closure_reference:
+            from flyteidl.event import event_pb2
+
+            generated = await self.data.store.read_proto(
+                row.dynamic_workflow_remote_closure_reference, event_pb2.DynamicWorkflowNodeMetadata
+            )
+            response.dynamic_workflow.id.CopyFrom(generated.id)
+            response.dynamic_workflow.compiled_workflow.CopyFrom(generated.compiled_workflow)
+            response.dynamic_workflow.dynamic_job_spec_uri = generated.dynamic_job_spec_uri
+        return response
 
     # Task executions ------------------------------------------------------------------------------
 

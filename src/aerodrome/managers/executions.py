@@ -173,6 +173,13 @@ class ExecutionManager:
         async with self.db.transaction(write=True) as uow:
             if await uow.executions.find(ident.project, ident.domain, ident.name) is not None:
                 raise AlreadyExists(f"value with matching already exists (execution {compact(ident)})")
+            if spec.metadata.HasField("parent_node_execution"):  # a launch-plan node's child
+                parent = spec.metadata.parent_node_execution
+                node = await uow.node_executions.find(parent.execution_id, parent.node_id)
+                if node is None:
+                    raise NotFound(f"missing entity of type node execution with identifier {compact(parent)}")
+                row.parent_node_execution_id = node.id
+                row.source_execution_id = row.source_execution_id or node.execution_id
             await uow.add_all([row, *tags])
         try:
             await self.store.write_proto(row.inputs_uri, inputs)
@@ -213,6 +220,26 @@ class ExecutionManager:
         spec.metadata.mode = execution_pb2.ExecutionMetadata.RELAUNCH
         spec.metadata.reference_execution.CopyFrom(request.id)
         spec.overwrite_cache = request.overwrite_cache
+        user_inputs = await self.store.read_proto(original.user_inputs_uri, literals_pb2.LiteralMap)
+        return await self.create(
+            execution_pb2.ExecutionCreateRequest(
+                project=request.id.project, domain=request.id.domain, name=request.name, spec=spec, inputs=user_inputs
+            ),
+            source_execution_id=original.id,
+        )
+
+    async def recover(self, request: execution_pb2.ExecutionRecoverRequest) -> execution_pb2.ExecutionCreateResponse:
+        """A new execution of the same launch plan version and inputs that reuses the outputs of every node
+        that succeeded in the original and runs the rest (the engine looks nodes up by their ids)."""
+        if not request.HasField("id"):
+            raise missing("id")
+        async with self.db.transaction() as uow:
+            original = await uow.executions.get(request.id)
+        spec = execution_pb2.ExecutionSpec.FromString(original.spec)
+        spec.metadata.mode = execution_pb2.ExecutionMetadata.RECOVERED
+        spec.metadata.reference_execution.CopyFrom(request.id)
+        if request.metadata.HasField("parent_node_execution"):
+            spec.metadata.parent_node_execution.CopyFrom(request.metadata.parent_node_execution)
         user_inputs = await self.store.read_proto(original.user_inputs_uri, literals_pb2.LiteralMap)
         return await self.create(
             execution_pb2.ExecutionCreateRequest(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flyteidl.admin import common_pb2, launch_plan_pb2, workflow_pb2
-from flyteidl.core import compiler_pb2, identifier_pb2
+from flyteidl.core import compiler_pb2, identifier_pb2, tasks_pb2
+from flyteidl.core import workflow_pb2 as core_workflow_pb2
 
 from aerodrome.compiler import CompileErrors, LaunchPlanInterface, compile_workflow, workflow_requirements
+from aerodrome.compiler.tasks import compile_task
 from aerodrome.db.engine import Database
 from aerodrome.db.models import WorkflowRow
 from aerodrome.db.prototext import compact
@@ -25,26 +27,57 @@ class WorkflowManager:
         self.projects = projects
         self.max_nodes = max_nodes
 
+    async def _requirements(
+        self,
+        template: core_workflow_pb2.WorkflowTemplate,
+        sub_workflows: list[core_workflow_pb2.WorkflowTemplate],
+        known_tasks: list[compiler_pb2.CompiledTask],
+    ) -> tuple[list[compiler_pb2.CompiledTask], list[LaunchPlanInterface]]:
+        """The compiled tasks and launch-plan interfaces a template needs (registered ones from the DB)."""
+        needs = workflow_requirements(template, sub_workflows)
+        known = {compact(t.template.id) for t in known_tasks}
+        async with self.db.transaction() as uow:
+            missing_ids = [t for t in needs.task_ids if compact(t) not in known]
+            tasks = [
+                *known_tasks,
+                *(compiler_pb2.CompiledTask.FromString(r.closure) for r in await uow.tasks.get_many(missing_ids)),
+            ]
+            plans = []
+            for lp_id in needs.launch_plan_ids:
+                closure = launch_plan_pb2.LaunchPlanClosure.FromString((await uow.launch_plans.get(lp_id)).closure)
+                plans.append(LaunchPlanInterface(lp_id, closure.expected_inputs, closure.expected_outputs))
+        return tasks, plans
+
     async def _compile(self, request: workflow_pb2.WorkflowCreateRequest) -> compiler_pb2.CompiledWorkflowClosure:
         """Fetch what the workflow needs and compile it; every failure after the project check names it."""
         spec = request.spec
         try:
             async with self.db.transaction() as uow:
                 await self.projects.check_active(uow, request.id.project, request.id.domain)
-                needs = workflow_requirements(spec.template, list(spec.sub_workflows))
-                tasks = [
-                    compiler_pb2.CompiledTask.FromString(r.closure) for r in await uow.tasks.get_many(needs.task_ids)
-                ]
-                plans = []
-                for lp_id in needs.launch_plan_ids:
-                    closure = launch_plan_pb2.LaunchPlanClosure.FromString((await uow.launch_plans.get(lp_id)).closure)
-                    plans.append(LaunchPlanInterface(lp_id, closure.expected_inputs, closure.expected_outputs))
+            tasks, plans = await self._requirements(spec.template, list(spec.sub_workflows), [])
             compiled: compiler_pb2.CompiledWorkflowClosure = compile_workflow(
                 spec.template, list(spec.sub_workflows), tasks, plans
             )
             return compiled
         except (CompileErrors, NotFound) as exc:
             raise InvalidArgument(f"failed to compile workflow for [{compact(request.id)}] with err: {exc}") from None
+
+    async def compile_dynamic(
+        self,
+        template: core_workflow_pb2.WorkflowTemplate,
+        sub_workflows: list[core_workflow_pb2.WorkflowTemplate],
+        tasks: list[tasks_pb2.TaskTemplate],
+    ) -> compiler_pb2.CompiledWorkflowClosure:
+        """Compile the workflow a dynamic task generated (its tasks come with it; launch plans from the
+        registry). Raises InvalidArgument naming the problem."""
+        try:
+            compiled_tasks, plans = await self._requirements(template, sub_workflows, [compile_task(t) for t in tasks])
+            closure: compiler_pb2.CompiledWorkflowClosure = compile_workflow(
+                template, sub_workflows, compiled_tasks, plans
+            )
+            return closure
+        except (CompileErrors, NotFound) as exc:
+            raise InvalidArgument(f"malformed dynamic workflow: {exc}") from None
 
     async def create(self, request: workflow_pb2.WorkflowCreateRequest) -> workflow_pb2.WorkflowCreateResponse:
         validate_identifier(request.id, identifier_pb2.WORKFLOW, present=request.HasField("id"))

@@ -26,6 +26,11 @@ class ExecutionMethods:
     ) -> execution_pb2.ExecutionCreateResponse:
         return await self.m.executions.relaunch(request)
 
+    async def RecoverExecution(
+        self, request: execution_pb2.ExecutionRecoverRequest, context: Context
+    ) -> execution_pb2.ExecutionCreateResponse:
+        return await self.m.executions.recover(request)
+
     async def GetExecution(
         self, request: execution_pb2.WorkflowExecutionGetRequest, context: Context
     ) -> execution_pb2.Execution:

@@ -1,0 +1,326 @@
+"""Running one graph inside an execution: the top-level workflow, a subworkflow, a dynamic task's workflow.
+
+A ``Frame`` is one graph being run: its nodes' state, where its node ids live (``Scope``) and the
+inputs its start node stands for. ``GraphRunner.run_graph`` starts ready nodes, skips nodes that can no
+longer run, applies the workflow's failure policy and runs its failure node; each node goes through
+``run_node`` (inputs, recovery, the first event) and then the handler of its kind under ``nodes/``.
+Nested graphs are run by handlers calling ``run_graph`` again with a nested scope, so a subworkflow
+inside a dynamic task inside a branch works the same way as a top-level node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flyteidl.admin import execution_pb2 as admin_exec
+from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
+from flyteidl.event import event_pb2
+
+from aerodrome.blobstore import layout
+from aerodrome.blobstore.store import BlobStore
+from aerodrome.db.engine import Database
+from aerodrome.engine.active import DONE_OK, ActiveExecution, Failed, Outcome, Skipped, Started, Succeeded
+from aerodrome.engine.events import Reporter, error
+from aerodrome.engine.ids import node_unique_id
+from aerodrome.engine.inputs import BindingError, resolve
+from aerodrome.engine.launchers.local import LocalLauncher
+from aerodrome.engine.plan import END, START, Catalog, Graph, PlannedNode, promise_sources
+from aerodrome.phases.tables import NODE, WF
+
+if TYPE_CHECKING:
+    from aerodrome.managers.catalog import CatalogManager
+    from aerodrome.managers.executions import ExecutionManager
+    from aerodrome.managers.signals import SignalManager
+    from aerodrome.managers.workflows import WorkflowManager
+
+log = logging.getLogger("aerodrome.engine")
+Execution = identifier_pb2.WorkflowExecutionIdentifier
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a graph's node ids live: under which parent node and attempt (nothing at the top level)."""
+
+    parent: str = ""
+    attempt: str = ""
+    in_dynamic: bool = False
+
+    def unique(self, node_id: str) -> str:
+        return node_unique_id(self.parent, self.attempt, node_id)
+
+    def nested(self, parent_unique: str, attempt: int, *, dynamic: bool = False) -> Scope:
+        return Scope(parent_unique, str(attempt), self.in_dynamic or dynamic)
+
+    def event_fields(self, node: PlannedNode) -> dict[str, Any]:
+        fields: dict[str, Any] = {"spec_node_id": node.id, "node_name": node.name}
+        if self.parent:
+            fields["parent_node_metadata"] = event_pb2.ParentNodeExecutionMetadata(node_id=self.parent)
+            fields["retry_group"] = self.attempt
+            fields["is_in_dynamic_chain"] = self.in_dynamic
+        return fields
+
+
+@dataclass
+class Run:
+    """What every graph of one execution shares."""
+
+    ident: Execution
+    spec: admin_exec.ExecutionSpec
+    workflow_name: str
+    report: Reporter
+    catalog: Catalog
+    stored: dict[str, tuple[int, str]]  # unique node id -> (phase, output URI) as recorded before this drive
+    attempts: dict[str, int]  # unique node id -> next attempt number
+    slots: asyncio.Semaphore | None  # max_parallelism over the task processes of the execution
+    recover_from: Execution | None = None
+    aborting: bool = False
+
+
+@dataclass
+class Frame:
+    """One graph being run."""
+
+    run: Run
+    graph: Graph
+    scope: Scope
+    inputs_uri: str
+    outputs_url: str  # where the graph's outputs (its end node's) are written
+    state: ActiveExecution
+    top: bool = False
+    outputs: dict[str, literals_pb2.LiteralMap] = field(default_factory=dict)  # read so far
+
+
+@dataclass(frozen=True)
+class Job:
+    """One node of a frame, with its resolved inputs, ready for its handler."""
+
+    frame: Frame
+    node: PlannedNode
+    unique: str
+    inputs: literals_pb2.LiteralMap
+    inputs_url: str
+    prefix: str  # the node's data directory
+
+    @property
+    def run(self) -> Run:
+        return self.frame.run
+
+
+def _error_literal(failure: Any) -> literals_pb2.Literal:
+    """The ``err`` input of a failure node: the workflow's error as a FlyteError union."""
+    return literals_pb2.Literal(
+        scalar=literals_pb2.Scalar(
+            union=literals_pb2.Union(
+                value=literals_pb2.Literal(
+                    scalar=literals_pb2.Scalar(error=types_pb2.Error(message=failure.message, failed_node_id=""))
+                ),
+                type=types_pb2.LiteralType(simple=types_pb2.ERROR, structure=types_pb2.TypeStructure(tag="FlyteError")),
+            )
+        )
+    )
+
+
+class GraphRunner:
+    """Runs graphs and their nodes; the node handlers call back into it for nested graphs."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        launcher: LocalLauncher,
+        work_root: Path,
+        *,
+        signals: SignalManager,
+        catalog: CatalogManager,
+        workflows: WorkflowManager,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.launcher = launcher
+        self.work_root = work_root
+        self.signals = signals
+        self.catalog = catalog
+        self.workflows = workflows
+        self.executions: ExecutionManager | None = None  # attached by the composition root (cycle)
+
+    # Events -------------------------------------------------------------------------------------------
+
+    async def emit(self, job: Job, phase: int, **fields: Any) -> None:
+        await job.run.report.node(job.unique, phase, **{**job.frame.scope.event_fields(job.node), **fields})
+
+    async def succeed(self, job: Job, output_uri: str, **fields: Any) -> Outcome:
+        await self.emit(job, NODE.SUCCEEDED, output_uri=output_uri, **fields)
+        return Succeeded(job.node.id, output_uri)
+
+    async def fail(self, job: Job, failure: Any, phase: int = NODE.FAILED, **fields: Any) -> Outcome:
+        await self.emit(job, phase, error=failure, **fields)
+        return Failed(job.node.id, failure)
+
+    async def write_outputs(self, job: Job, outputs: literals_pb2.LiteralMap) -> str:
+        url = f"{job.prefix}/outputs.pb"
+        await self.store.write_proto(url, outputs)
+        return url
+
+    def node_prefix(self, run: Run, unique: str) -> str:
+        return self.store.url(layout.node_key(run.ident.project, run.ident.domain, run.ident.name, unique))
+
+    # Graphs -------------------------------------------------------------------------------------------
+
+    def frame(
+        self, run: Run, graph: Graph, scope: Scope, inputs_uri: str, outputs_url: str, *, top: bool = False
+    ) -> Frame:
+        """A frame whose state is rebuilt from what was recorded before (a resumed drive skips done nodes)."""
+        state = ActiveExecution.rebuild(graph, run.stored, scope.unique)
+        return Frame(run, graph, scope, inputs_uri, outputs_url, state, top)
+
+    async def run_graph(self, frame: Frame) -> Succeeded | Failed:
+        state = frame.state
+        running: dict[str, asyncio.Task[Outcome]] = {}
+        try:
+            while not state.finished:
+                for node_id in state.skippable():
+                    await self._skip(frame, frame.graph.nodes[node_id])
+                for node_id in state.ready():
+                    if node_id == START:
+                        if frame.top:
+                            await frame.run.report.node(START, NODE.SUCCEEDED, output_uri=frame.inputs_uri)
+                        state.handle(Succeeded(START, frame.inputs_uri))
+                    elif node_id == END:
+                        state.handle(Succeeded(END, await self._finish(frame)))
+                    else:
+                        node = frame.graph.nodes[node_id]
+                        running[node_id] = asyncio.create_task(self.run_node(frame, node))
+                        state.handle(Started(node_id))
+                if state.finished or state.ready() or state.skippable():
+                    continue
+                if not running:
+                    raise RuntimeError("no node can run: the workflow's dependencies cannot be satisfied")
+                done, _ = await asyncio.wait(running.values(), return_when=asyncio.FIRST_COMPLETED)
+                for node_id, task in list(running.items()):
+                    if task in done:
+                        del running[node_id]
+                        state.handle(task.result())
+                if state.failed and not frame.graph.fail_after_executable:
+                    await self._abort(frame, running, report=True)
+        except asyncio.CancelledError:
+            await self._abort(frame, running, report=frame.run.aborting)
+            raise
+        if END in state.succeeded:
+            return Succeeded(END, state.succeeded[END])
+        failure = next(iter(state.failed.values()))
+        failure_node = frame.graph.failure_node
+        if failure_node is not None and not frame.scope.in_dynamic:
+            if frame.top:
+                await frame.run.report.workflow(WF.FAILING)
+            outcome = await self.run_node(frame, failure_node, failure=failure)
+            if isinstance(outcome, Failed):
+                failure = outcome.error
+        return Failed(END, failure)
+
+    async def _abort(self, frame: Frame, running: dict[str, asyncio.Task[Outcome]], *, report: bool) -> None:
+        for task in running.values():
+            task.cancel()
+        await asyncio.gather(*running.values(), return_exceptions=True)
+        if report:
+            for node_id in running:
+                with_scope = frame.scope.event_fields(frame.graph.nodes[node_id])
+                await frame.run.report.node(frame.scope.unique(node_id), NODE.ABORTED, **with_scope)
+        running.clear()
+
+    async def _skip(self, frame: Frame, node: PlannedNode) -> None:
+        fields = frame.scope.event_fields(node)
+        await frame.run.report.node(frame.scope.unique(node.id), NODE.SKIPPED, **fields)
+        frame.state.handle(Skipped(node.id))
+
+    async def outputs_of(self, frame: Frame, nodes: set[str]) -> dict[str, literals_pb2.LiteralMap]:
+        """Outputs of the given succeeded nodes, read from the blob store once per frame."""
+        state = frame.state
+        for node_id in nodes - frame.outputs.keys():
+            uri = state.succeeded.get(node_id)
+            if uri is not None:
+                frame.outputs[node_id] = (
+                    await self.store.read_proto(uri, literals_pb2.LiteralMap) if uri else literals_pb2.LiteralMap()
+                )
+        return {n: frame.outputs[n] for n in nodes if n in frame.outputs}
+
+    async def _finish(self, frame: Frame) -> str:
+        bindings = frame.graph.outputs
+        sources = set().union(*(promise_sources(b.binding) for b in bindings)) if bindings else set()
+        outputs = resolve(bindings, await self.outputs_of(frame, sources))
+        await self.store.write_proto(frame.outputs_url, outputs)
+        if frame.top:
+            await frame.run.report.node(END, NODE.SUCCEEDED, input_uri=frame.outputs_url)
+        return frame.outputs_url
+
+    # Nodes --------------------------------------------------------------------------------------------
+
+    async def run_node(self, frame: Frame, node: PlannedNode, failure: Any = None) -> Outcome:
+        """Resolve inputs, record the node's first event and hand it to the handler of its kind."""
+        unique = frame.scope.unique(node.id)
+        prefix = self.node_prefix(frame.run, unique)
+        job = Job(frame, node, unique, literals_pb2.LiteralMap(), f"{prefix}/inputs.pb", prefix)
+        try:
+            sources = set(node.upstream).union(*(promise_sources(b.binding) for b in node.node.inputs))
+            inputs = resolve(node.node.inputs, await self.outputs_of(frame, sources))
+            if failure is not None and "err" in inputs.literals:
+                inputs.literals["err"].CopyFrom(_error_literal(failure))
+            job = replace(job, inputs=inputs)
+            recovered = await self._recovered(job)
+            if recovered is not None:
+                return recovered
+            await self.store.write_proto(job.inputs_url, inputs)
+            return await self._dispatch(job)
+        except BindingError as exc:
+            return await self.fail(job, error("BindingResolutionFailure", f"node {node.id}: {exc}"))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or an unreadable record: this node fails, the server goes on
+            log.exception("node %s of execution %s failed in the engine", unique, frame.run.ident.name)
+            return await self.fail(job, error("EngineError", f"node {node.id}: {exc}"))
+
+    async def _dispatch(self, job: Job) -> Outcome:
+        from aerodrome.engine.nodes import array, branch, gate, task, workflow
+
+        kind = job.node.kind
+        if kind == "workflow" and job.node.node.workflow_node.HasField("launchplan_ref"):
+            await self.emit(job, NODE.QUEUED, input_uri=job.inputs_url)  # RUNNING carries the child's id
+            return await workflow.run_launch_plan(self, job)
+        flags: dict[str, Any] = {"input_uri": job.inputs_url}
+        if kind in ("workflow", "branch"):
+            flags["is_parent"] = True
+        if kind == "array":
+            flags["is_array"] = True
+        if job.node.task is not None:
+            flags["target_entity"] = job.node.task.id
+        await self.emit(job, NODE.RUNNING, **flags)
+        if kind == "task":
+            return await task.run_task(self, job)
+        if kind == "workflow":
+            return await workflow.run_subworkflow(self, job)
+        if kind == "branch":
+            return await branch.run_branch(self, job)
+        if kind == "gate":
+            return await gate.run_gate(self, job)
+        if kind == "array":
+            return await array.run_array(self, job)
+        return await self.fail(job, error("Unsupported", f"node {job.node.id}: unknown node kind {kind}"))
+
+    async def _recovered(self, job: Job) -> Outcome | None:
+        """In a recovery, a node that succeeded in the original execution is not run again."""
+        original = job.run.recover_from
+        if original is None:
+            return None
+        async with self.db.transaction() as uow:
+            row = await uow.node_executions.find(original, job.unique)
+            if row is None or NODE.Phase.Value(row.phase) not in DONE_OK:
+                return None
+            from flyteidl.admin import node_execution_pb2
+
+            closure = node_execution_pb2.NodeExecutionClosure.FromString(row.closure)
+            output_uri, input_uri = closure.output_uri, row.input_uri
+        await self.emit(job, NODE.RECOVERED, output_uri=output_uri, input_uri=input_uri)
+        return Succeeded(job.node.id, output_uri)

@@ -1,0 +1,203 @@
+"""Task nodes: the cache, attempts with their retry budgets, and the hand-over to dynamic workflows.
+
+A cacheable task (``metadata.discoverable``) is looked up before anything runs: a hit succeeds the node
+with the cached outputs and starts no process. ``cache_serialize`` tasks hold a reservation while they
+run so that concurrent runs with the same inputs wait for one result instead of computing it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from flyteidl.core import catalog_pb2, identifier_pb2
+from flyteidl.core import execution_pb2 as core_exec
+from flyteidl.event import event_pb2
+
+from aerodrome.engine.active import Outcome
+from aerodrome.engine.cache_keys import CacheKey, cache_key
+from aerodrome.engine.events import error
+from aerodrome.engine.launchers.local import Attempt, AttemptResult
+from aerodrome.phases.tables import TASK
+
+if TYPE_CHECKING:
+    from aerodrome.engine.graph import GraphRunner, Job
+
+SYSTEM_RETRIES = 3
+RESERVATION_TTL = timedelta(seconds=30)
+Cache = catalog_pb2.CatalogCacheStatus
+
+
+@dataclass(frozen=True)
+class Done:
+    """A finished attempt loop: the last attempt's result and number."""
+
+    result: AttemptResult
+    attempt: int
+    task_execution: identifier_pb2.TaskExecutionIdentifier
+
+
+def task_execution_id(job: Job, attempt: int) -> identifier_pb2.TaskExecutionIdentifier:
+    assert job.node.task is not None
+    return identifier_pb2.TaskExecutionIdentifier(
+        task_id=job.node.task.id,
+        node_execution_id=job.run.report.node_id(job.unique),
+        retry_attempt=attempt,
+    )
+
+
+def attempt_spec(g: GraphRunner, job: Job, attempt: int, prefix: str, envs: dict[str, str] | None = None) -> Attempt:
+    """The launcher's view of one attempt of the job's task."""
+    assert job.node.task is not None
+    run = job.run
+    timeout = (
+        job.node.node.metadata.timeout.ToTimedelta().total_seconds()
+        or job.node.task.metadata.timeout.ToTimedelta().total_seconds()
+        or None
+    )
+    ident = run.ident
+    return Attempt(
+        execution=ident,
+        node_id=job.unique,
+        attempt=attempt,
+        task=job.node.task,
+        inputs_url=job.inputs_url,
+        output_prefix=prefix,
+        raw_output_prefix=f"{prefix}/raw",
+        workdir=g.work_root
+        / ident.project
+        / ident.domain
+        / ident.name
+        / job.unique
+        / prefix[len(job.prefix) :].strip("/"),
+        workflow_name=run.workflow_name,
+        launch_plan_name=run.spec.launch_plan.name,
+        envs={**{kv.key: kv.value for kv in run.spec.envs.values}, **(envs or {})},
+        timeout_seconds=timeout,
+    )
+
+
+async def attempts(g: GraphRunner, job: Job) -> Done:
+    """Run attempts until one succeeds or the user and system retry budgets are spent."""
+    assert job.node.task is not None
+    run, task_id = job.run, job.node.task.id
+    user_budget, system_budget = job.node.retries, SYSTEM_RETRIES
+    attempt = run.attempts.get(job.unique, 0)
+    while True:
+        spec = attempt_spec(g, job, attempt, f"{job.prefix}/{attempt}")
+        await run.report.task(job.unique, task_id, attempt, TASK.RUNNING, input_uri=job.inputs_url)
+        if run.slots is None:
+            result = await g.launcher.run(spec)
+        else:
+            async with run.slots:
+                result = await g.launcher.run(spec)
+        run.attempts[job.unique] = attempt + 1
+        logs = [core_exec.TaskLog(name="task log", uri=result.log_url)] if result.log_url else []
+        usage = {"cpu_seconds": result.cpu_seconds, "peak_rss_bytes": float(result.peak_rss_bytes)}
+        if result.ok:
+            await run.report.task(
+                job.unique, task_id, attempt, TASK.SUCCEEDED, logs=logs, usage=usage, output_uri=result.outputs_url
+            )
+            return Done(result, attempt, task_execution_id(job, attempt))
+        failure = result.error
+        assert failure is not None
+        await run.report.task(job.unique, task_id, attempt, TASK.FAILED, error=failure, logs=logs, usage=usage)
+        if result.retryable and result.system and system_budget > 0:
+            system_budget -= 1
+            attempt += 1
+            continue
+        if result.retryable and not result.system and user_budget > 0:
+            user_budget -= 1
+            attempt += 1
+            continue
+        return Done(result, attempt, task_execution_id(job, attempt))
+
+
+def exhausted(job: Job, done: Done) -> core_exec.ExecutionError:
+    """The node's error once no retry is left, worded as propeller words it."""
+    failure = done.result.error
+    assert failure is not None
+    kind = core_exec.ExecutionError.ErrorKind.Name(failure.kind)
+    return core_exec.ExecutionError(
+        code=failure.code,
+        kind=failure.kind,
+        error_uri=failure.error_uri,
+        message=(
+            f"[{done.attempt + 1}/{job.node.retries + 1}] currentAttempt done. Last Error: {kind}::{failure.message}"
+        ),
+    )
+
+
+@contextlib.asynccontextmanager
+async def reservation(g: GraphRunner, job: Job, key: CacheKey) -> AsyncIterator[None]:
+    """Hold the cache reservation of ``key`` (renewed while held); waits while another run holds it."""
+    owner = f"{job.run.ident.name}-{job.unique}"
+    while not await g.catalog.reserve(key, owner, RESERVATION_TTL):
+        await asyncio.sleep(1.0)
+        if not job.run.spec.overwrite_cache and await g.catalog.get(key) is not None:
+            break
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(RESERVATION_TTL.total_seconds() / 3)
+            await g.catalog.reserve(key, owner, RESERVATION_TTL)
+
+    renewer = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        renewer.cancel()
+        with contextlib.suppress(BaseException):
+            await renewer
+        await g.catalog.release(key, owner)
+
+
+def cache_status(
+    status: int, key: CacheKey | None = None, artifact: str = "", source: object = None
+) -> dict[str, object]:
+    metadata = event_pb2.TaskNodeMetadata(cache_status=status)  # type: ignore[arg-type]
+    if key is not None:
+        metadata.catalog_key.CopyFrom(key.metadata(artifact, source))  # type: ignore[arg-type]
+    return {"task_node_metadata": metadata}
+
+
+async def run_task(g: GraphRunner, job: Job) -> Outcome:
+    from aerodrome.engine.nodes.dynamic import run_dynamic
+
+    task = job.node.task
+    if task is None:
+        return await g.fail(job, error("TaskNotFound", f"node {job.node.id}: its task is not in the workflow closure"))
+    if not task.HasField("container"):
+        if task.type == "echo":  # outputs are the inputs
+            return await g.succeed(job, await g.write_outputs(job, job.inputs))
+        return await g.fail(
+            job, error("Unsupported", f"node {job.node.id}: task type {task.type!r} has no container to run", user=True)
+        )
+    key = cache_key(task, job.inputs) if task.metadata.discoverable else None
+    overwrite = job.run.spec.overwrite_cache
+    if key is not None and not overwrite and (hit := await g.catalog.get(key)) is not None:
+        return await g.succeed(job, hit.outputs_uri, **cache_status(Cache.CACHE_HIT, key, hit.artifact_id, hit.source))
+    serialize = key is not None and task.metadata.cache_serializable
+    async with reservation(g, job, key) if serialize and key is not None else contextlib.nullcontext():
+        if serialize and key is not None and not overwrite and (hit := await g.catalog.get(key)) is not None:
+            return await g.succeed(
+                job, hit.outputs_uri, **cache_status(Cache.CACHE_HIT, key, hit.artifact_id, hit.source)
+            )
+        done = await attempts(g, job)
+    result = done.result
+    if not result.ok:
+        return await g.fail(job, exhausted(job, done))
+    if result.dynamic_url:
+        return await run_dynamic(g, job, done.attempt, result.dynamic_url)
+    status: dict[str, object] = {}
+    if key is not None and task.interface.outputs.variables:
+        artifact = await g.catalog.put(key, result.outputs_url, done.task_execution, overwrite=overwrite)
+        code = Cache.CACHE_SKIPPED if overwrite else Cache.CACHE_POPULATED
+        status = cache_status(code, key, artifact.artifact_id, done.task_execution)
+    elif key is not None:
+        status = cache_status(Cache.CACHE_DISABLED)
+    return await g.succeed(job, result.outputs_url, **status)
