@@ -19,13 +19,13 @@ import os
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from google.protobuf.message import Message
 
+from aerodrome.blobstore.staging import StagingWriter
 from aerodrome.errors import InvalidArgument, NotFound, ResourceExhausted
 
 if TYPE_CHECKING:
@@ -221,29 +221,15 @@ class LocalStore(BlobStore):
         sink = _Sink(max_bytes)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            pending: Future[None] | None = None
+            writer = StagingWriter(fd, sink.md5, durable=self.fsync)
             try:
-                # Receive on the loop while a thread hashes and writes the previous batch (both release the
-                # GIL), so parsing, hashing and disk writes overlap instead of taking turns.
-                batch = bytearray()
                 async for chunk in chunks:
-                    sink.count(chunk)
-                    batch += chunk
-                    if len(batch) >= BATCH:
-                        if pending is not None:
-                            await asyncio.wrap_future(pending)
-                        pending = _WRITERS.submit(_absorb, fd, sink, batch)
-                        batch = bytearray()
-                if pending is not None:
-                    await asyncio.wrap_future(pending)
-                pending = _WRITERS.submit(_absorb, fd, sink, batch)
-                await asyncio.wrap_future(pending)
+                    sink.count(chunk)  # the size limit holds before the chunk is kept
+                    await writer.add(chunk)
+                await writer.finish()
                 written = sink.finish(expected_md5)
-                if self.fsync:
-                    await asyncio.to_thread(os.fsync, fd)
             finally:
-                if pending is not None:
-                    pending.result()  # never close the fd under a running write, even when cancelled
+                writer.settle()  # never close the fd under a running write or flush, even when cancelled
                 os.close(fd)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp, target)  # atomic: concurrent writers each replace with a whole file
@@ -266,15 +252,3 @@ class LocalStore(BlobStore):
     async def delete(self, url: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             await asyncio.to_thread(self.path(url).unlink)
-
-
-BATCH = 1024 * 1024
-_WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="blob-write")
-
-
-def _absorb(fd: int, sink: _Sink, data: bytearray) -> None:
-    """Hash and write one batch (in a writer thread; batches of one stream are strictly sequential)."""
-    sink.md5.update(data)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]

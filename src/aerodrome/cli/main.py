@@ -14,7 +14,11 @@ from rich.logging import RichHandler
 
 from aerodrome import __version__
 from aerodrome.cli.db import db
+from aerodrome.cli.launch import launch
 from aerodrome.cli.options import build_settings, settings_options
+from aerodrome.cli.products import products
+from aerodrome.cli.provider import provider
+from aerodrome.db.migrate import MigrationError
 from aerodrome.settings import Settings
 
 console = Console(stderr=True)
@@ -60,7 +64,7 @@ def start(log_level: str, **kwargs: Any) -> None:
 
     try:
         asyncio.run(serve(settings, on_ready=ready))
-    except OSError as exc:
+    except (OSError, MigrationError) as exc:
         console.print(f"[red]aerodrome could not start:[/red] {exc}")
         sys.exit(1)
 
@@ -91,3 +95,6 @@ def config_flytekit(path: Path, **kwargs: Any) -> None:
 
 
 main.add_command(db)
+main.add_command(provider)
+main.add_command(products)
+main.add_command(launch)

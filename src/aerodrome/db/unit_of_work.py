@@ -20,7 +20,9 @@ from aerodrome.db.repositories.executions import (
     TaskExecutionRepository,
 )
 from aerodrome.db.repositories.named_entities import NamedEntityRepository
+from aerodrome.db.repositories.products import ProductRepository
 from aerodrome.db.repositories.projects import ProjectRepository
+from aerodrome.db.repositories.providers import ExecutionProviderRepository, ProviderRepository
 from aerodrome.db.repositories.runtime import CacheRepository, SignalRepository
 from aerodrome.errors import AlreadyExists
 
@@ -110,3 +112,15 @@ class UnitOfWork:
     @cached_property
     def cache(self) -> CacheRepository:
         return CacheRepository(self.session)
+
+    @cached_property
+    def providers(self) -> ProviderRepository:
+        return ProviderRepository(self.session)
+
+    @cached_property
+    def execution_providers(self) -> ExecutionProviderRepository:
+        return ExecutionProviderRepository(self.session)
+
+    @cached_property
+    def products(self) -> ProductRepository:
+        return ProductRepository(self.session)

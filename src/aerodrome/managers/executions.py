@@ -30,6 +30,7 @@ from aerodrome.managers.attributes import PROJECT, WORKFLOW, AttributeManager, T
 from aerodrome.managers.events import EventManager
 from aerodrome.managers.execution_config import Source, notifications, resolve
 from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.provider_resolution import ProviderResolver
 from aerodrome.managers.single_task import SingleTaskLauncher
 from aerodrome.managers.validation.executions import resolve_inputs, validate_literal_map, validate_request
 from aerodrome.managers.validation.labels import validate_labels
@@ -67,6 +68,7 @@ class ExecutionManager:
         single_task: SingleTaskLauncher,
         events: EventManager,
         runner: Runner,
+        providers: ProviderResolver | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -75,6 +77,7 @@ class ExecutionManager:
         self.single_task = single_task
         self.events = events
         self.runner = runner
+        self.providers = providers
 
     async def _matchable_configs(self, project: str, domain: str, workflow: str) -> list[Source]:
         """The most specific WORKFLOW_EXECUTION_CONFIG, then the project-level one (as the reference)."""
@@ -120,6 +123,14 @@ class ExecutionManager:
         resolve(spec, [plan.spec, *await self._matchable_configs(request.project, request.domain, wf_id.name)])
         moment, ts = now_ts()
         ident = Identifier(project=request.project, domain=request.domain, name=request.name or execution_name())
+        # Providers (job conf / default attribute) are resolved and frozen per task node with the execution.
+        frozen = (
+            (await self.providers.resolve(ident.project, ident.domain, spec, lp_row.workflow_id)).rows(
+                ident.project, ident.domain, ident.name
+            )
+            if self.providers is not None
+            else []
+        )
         closure = execution_pb2.ExecutionClosure(
             phase=WF.UNDEFINED,
             created_at=ts,
@@ -180,7 +191,7 @@ class ExecutionManager:
                     raise NotFound(f"missing entity of type node execution with identifier {compact(parent)}")
                 row.parent_node_execution_id = node.id
                 row.source_execution_id = row.source_execution_id or node.execution_id
-            await uow.add_all([row, *tags])
+            await uow.add_all([row, *tags, *frozen])
         try:
             await self.store.write_proto(row.inputs_uri, inputs)
             await self.store.write_proto(row.user_inputs_uri, user_inputs)
@@ -189,6 +200,7 @@ class ExecutionManager:
                 await uow.session.delete(await uow.executions.get(ident))
                 for tag in await uow.executions.tags_of(ident):
                     await uow.session.delete(tag)
+                await uow.execution_providers.delete_for_execution(ident.project, ident.domain, ident.name)
             raise
         try:
             await self.runner.submit(ident)
