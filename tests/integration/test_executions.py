@@ -21,6 +21,7 @@ from flytekit.remote import FlyteRemote
 
 from tests.integration.conftest import Server
 from tests.support.clients import admin_stub
+from tests.support.projects import register_project
 
 PROJECT_DIR = Path(__file__).parent / "projects" / "exec_app"
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
@@ -30,31 +31,7 @@ WF = "workflows.basics"
 @pytest.fixture(scope="module")
 def registered(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     """The exec_app project registered (fast registration) once per server."""
-    root = tmp_path_factory.mktemp("exec_app") / "app"
-    shutil.copytree(PROJECT_DIR, root, ignore=shutil.ignore_patterns("__pycache__"))
-    version = f"x{uuid.uuid4().hex[:10]}"
-    result = subprocess.run(
-        [
-            PYFLYTE,
-            "-c",
-            str(server.config),
-            "register",
-            "--project",
-            "flytesnacks",
-            "--domain",
-            "development",
-            "--version",
-            version,
-            "workflows",
-        ],
-        cwd=root,
-        env=server.env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    yield server, version
+    yield server, register_project(server, PROJECT_DIR, tmp_path_factory.mktemp("exec_app"))
 
 
 @pytest.fixture
