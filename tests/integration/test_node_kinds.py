@@ -17,6 +17,7 @@ from flyteidl.service import signal_pb2_grpc
 from flytekit.configuration import Config
 from flytekit.models.core.execution import NodeExecutionPhase, WorkflowExecutionPhase
 from flytekit.models.core.identifier import NodeExecutionIdentifier
+from flytekit.models.filters import Filter
 from flytekit.remote import FlyteRemote
 
 from tests.integration.conftest import Server
@@ -261,3 +262,15 @@ def test_backfill_launches_one_child_per_day(registered: tuple[Server, str], rem
     assert len(children) == 3
     stamps = sorted(remote.fetch_execution(name=c.name).outputs["o0"] for c in children)
     assert stamps == [f"2026-01-0{d}T00:00:00+00:00" for d in (1, 2, 3)]
+
+
+def test_eager_task_launches_child_executions(registered: tuple[Server, str], remote: FlyteRemote) -> None:
+    task = remote.fetch_task(name=f"{WF}.eager_squares", version=registered[1])
+    done = finish(remote, remote.execute(task, inputs={"x": 3}), timeout=300)
+    assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED, done.closure.error
+    assert done.outputs["o0"] == 18
+    children, _ = remote.client.list_executions_paginated(
+        "flytesnacks", "development", limit=100, filters=[Filter.from_python_std("eq(execution_tag.key,eager-exec)")]
+    )
+    mine = [c for c in children if c.spec.labels.values.get("eager-exec") == done.id.name]
+    assert len(mine) == 2 and all(c.closure.phase == WorkflowExecutionPhase.SUCCEEDED for c in mine)

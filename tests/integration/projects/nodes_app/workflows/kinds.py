@@ -12,6 +12,7 @@ from flytekit import (
     approve,
     conditional,
     dynamic,
+    eager,
     map_task,
     sleep,
     task,
@@ -176,3 +177,9 @@ daily_lp = LaunchPlan.get_or_create(
     name="kinds.daily_lp",
     schedule=CronSchedule(schedule="0 0 * * *", kickoff_time_input_arg="when"),
 )
+
+
+@eager
+async def eager_squares(x: int) -> int:
+    squared = square(x=x)  # inside an eager task, each call is a child execution on the backend
+    return double(x=squared)
