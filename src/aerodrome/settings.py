@@ -118,7 +118,7 @@ class PartySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AERODROME_PARTY_", extra="forbid")
 
     role: str = Field("", description="The party role (e.g. guest, host, arbiter); empty means no party entry applies.")
-    party_id: str = Field("", description="The party id within its role (e.g. 9999).")
+    id: str = Field("", description="The party_id of this deployment within its role (e.g. 9999).")
 
 
 class Settings(BaseModel):

@@ -9,6 +9,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -31,10 +32,14 @@ from aerodrome.managers.description_entities import DescriptionEntityManager
 from aerodrome.managers.events import EventManager
 from aerodrome.managers.execution_queries import ExecutionQueries
 from aerodrome.managers.executions import ExecutionManager
+from aerodrome.managers.job_conf import Party
 from aerodrome.managers.launch_plans import LaunchPlanManager
 from aerodrome.managers.metrics import MetricsManager
 from aerodrome.managers.named_entities import NamedEntityManager
+from aerodrome.managers.product_workflows import ProductWorkflowManager
 from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.provider_resolution import ProviderResolver
+from aerodrome.managers.providers import ProviderManager
 from aerodrome.managers.signals import SignalManager
 from aerodrome.managers.single_task import SingleTaskLauncher
 from aerodrome.managers.tasks import TaskManager
@@ -47,6 +52,8 @@ from aerodrome.transport.grpc.server import build_grpc_server
 from aerodrome.transport.grpc.signals import SignalServicer
 from aerodrome.transport.http.app import build_http_app
 from aerodrome.transport.http.data import data_routes
+from aerodrome.transport.http.openapi import openapi_routes
+from aerodrome.transport.http.registries import product_routes, provider_routes
 
 log = logging.getLogger("aerodrome")
 
@@ -75,6 +82,8 @@ def build(settings: Settings) -> Services:
     workflows = WorkflowManager(db, projects, max_nodes=reg.max_workflow_nodes)
     launch_plans = LaunchPlanManager(db, projects)
     attributes = AttributeManager(db, projects)
+    providers = ProviderManager(db)
+    resolver = ProviderResolver(db, attributes, Party(settings.party.role, settings.party.id))
     events = EventManager(db, store, max_inline_bytes=settings.blob.inline_limit_bytes)
     launcher = LocalLauncher(
         store,
@@ -99,7 +108,7 @@ def build(settings: Settings) -> Services:
         descriptions=DescriptionEntityManager(db),
         attributes=attributes,
         events=events,
-        executions=ExecutionManager(db, store, projects, attributes, single_task, events, engine),
+        executions=ExecutionManager(db, store, projects, attributes, single_task, events, engine, providers=resolver),
         signals=signals,
         queries=queries,
         metrics=MetricsManager(db),
@@ -114,7 +123,13 @@ def build(settings: Settings) -> Services:
         "flyteidl.service.AuthMetadataService": AuthMetadataServicer(settings.http_base_url),
         "flyteidl.service.IdentityService": IdentityServicer(),
     }
-    return Services(settings, db, store, managers, engine, servicers, data_routes(store, signer, settings))
+    registries = [
+        *provider_routes(providers, resolver),
+        *product_routes(ProductWorkflowManager(db, managers.executions)),
+        *openapi_routes(),
+    ]
+    http_routes = [*data_routes(store, signer, settings), *registries]
+    return Services(settings, db, store, managers, engine, servicers, http_routes)
 
 
 def task_storage_env(settings: Settings) -> dict[str, str]:
@@ -129,6 +144,11 @@ def task_storage_env(settings: Settings) -> dict[str, str]:
         "AWS_REGION": blob.s3_region,
     }
     return {k: v for k, v in env.items() if v}
+
+
+def data_migrations(settings: Settings) -> Path | None:
+    """The deployment's data migrations folder, when configured (the server must know its revisions)."""
+    return Path(settings.db.migrations_dir).expanduser() if settings.db.migrations_dir else None
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -160,7 +180,7 @@ class Addresses:
 async def prepare(services: Services) -> None:
     """Migrate (if configured) and ensure the bootstrap projects."""
     if services.settings.db.migrate_on_start:
-        await migrate.upgrade(services.db)
+        await migrate.upgrade(services.db, migrations_dir=data_migrations(services.settings))
     await services.managers.projects.ensure(services.settings.registration.bootstrap_projects)
 
 

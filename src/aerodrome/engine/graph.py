@@ -206,6 +206,7 @@ class GraphRunner:
                         state.handle(task.result())
                 if state.failed and not frame.graph.fail_after_executable:
                     await self._abort(frame, running, report=True)
+                    break  # the aborted siblings never report back to ``state``; the graph has failed
         except asyncio.CancelledError:
             await self._abort(frame, running, report=frame.run.aborting)
             raise

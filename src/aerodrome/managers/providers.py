@@ -25,6 +25,8 @@ from aerodrome.phases.tables import WORKFLOW_TERMINAL, workflow_phase_name
 
 TERMINAL_NAMES = sorted(workflow_phase_name(p) for p in WORKFLOW_TERMINAL)
 INTERPRETER_CHECK_SECONDS = 60.0
+# Finds flytekit without importing it (an import takes seconds; finding it, milliseconds).
+FIND_FLYTEKIT = "import importlib.util as u\nif u.find_spec('flytekit') is None: raise SystemExit('flytekit not found')"
 
 
 def _time(moment: datetime) -> str:
@@ -66,7 +68,7 @@ async def check_local_paths(metadata: dict[str, Any]) -> None:
     process = await asyncio.create_subprocess_exec(
         venv,
         "-c",
-        "import flytekit",
+        FIND_FLYTEKIT,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
@@ -76,10 +78,10 @@ async def check_local_paths(metadata: dict[str, Any]) -> None:
     except TimeoutError:
         process.kill()
         await process.wait()
-        raise InvalidArgument(f"metadata.venv {venv!r} did not import flytekit within 60s") from None
+        raise InvalidArgument(f"metadata.venv {venv!r} did not answer within 60s") from None
     if process.returncode != 0:
         last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
-        raise InvalidArgument(f"metadata.venv {venv!r} cannot run tasks: importing flytekit failed ({last})")
+        raise InvalidArgument(f"metadata.venv {venv!r} cannot run tasks: it does not have flytekit ({last})")
 
 
 class ProviderManager:
@@ -91,7 +93,13 @@ class ProviderManager:
     async def register(self, body: object, *, replace: bool = False) -> dict[str, Any]:
         """The stored provider, with ``outcome`` = created, unchanged or replaced."""
         spec = parse_spec(body)
-        if spec.id.device == "local":
+        async with self.db.transaction() as uow:
+            existing = await uow.providers.find(str(spec.id))
+        unchanged = existing is not None and (
+            json.loads(existing.device_metadata),
+            json.loads(existing.components_description),
+        ) == (spec.metadata, spec.components_description)
+        if spec.id.device == "local" and not unchanged:
             await check_local_paths(spec.metadata)
         return await self._store(spec, replace)
 

@@ -24,6 +24,7 @@ from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, tasks_pb2
 
 from aerodrome.blobstore.store import BlobNotFound, BlobStore
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
+from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
 _TEMPLATE = re.compile(r"\{\{\s*[.$]([A-Za-z0-9_.]+)\s*\}\}")
@@ -47,6 +48,7 @@ class Attempt:
     envs: dict[str, str] = field(default_factory=dict)
     timeout_seconds: float | None = None
     prev_checkpoint: str = ""
+    provider: ProviderRuntime | None = None  # the node's frozen provider: interpreter, code path, device
 
 
 @dataclass(frozen=True)
@@ -110,20 +112,35 @@ class LocalLauncher:
             if arg == "--dest-dir":
                 args[i + 1] = str(attempt.workdir)
         if args:
-            args[0] = self._executable(args[0])
+            args[0] = self._executable(args[0], attempt)
         return args
 
-    def _executable(self, name: str) -> str:
-        """Console scripts (pyflyte-execute …) come from the task interpreter's environment."""
+    def python_of(self, attempt: Attempt) -> str:
+        """The interpreter of an attempt: its provider's ``venv``, else the launcher's."""
+        return (attempt.provider.python if attempt.provider else "") or self.python
+
+    def _executable(self, name: str, attempt: Attempt) -> str:
+        """Console scripts (pyflyte-execute …) come from the task interpreter's environment, else (a
+        provider's venv may see flytekit through a .pth and have no scripts) from the launcher's."""
         if "/" in name:
             return name
-        candidate = Path(self.python).parent / name
-        return str(candidate) if candidate.exists() else name
+        for directory in dict.fromkeys((Path(self.python_of(attempt)).parent, Path(self.python).parent)):
+            if (directory / name).exists():
+                return str(directory / name)
+        return name
+
+    def _interpreted(self, args: list[str], attempt: Attempt) -> list[str]:
+        """A provider's interpreter runs a script from elsewhere itself (not the script's shebang Python)."""
+        python = self.python_of(attempt)
+        if not args or python == self.python or Path(args[0]).parent == Path(python).parent:
+            return args
+        return [python, args[0], *args[1:]] if Path(args[0]).is_absolute() else args
 
     def environment(self, attempt: Attempt) -> dict[str, str]:
         """A controlled environment: no client config of the server's user leaks into tasks."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "_FLYTECTL", "_F_"))}
-        env["PATH"] = f"{Path(self.python).parent}{os.pathsep}{env.get('PATH', '')}"
+        bins = dict.fromkeys(str(Path(p).parent) for p in (self.python_of(attempt), self.python))
+        env["PATH"] = os.pathsep.join([*bins, env.get("PATH", "")])
         task = attempt.task.id
         ex = attempt.execution
         env.update(
@@ -145,6 +162,10 @@ class LocalLauncher:
         )
         env.update({kv.key: kv.value for kv in attempt.task.container.env})
         env.update(attempt.envs)
+        if attempt.provider is not None:  # the provider's code first on the path, and its id for the task
+            env["AERODROME_PROVIDER"] = attempt.provider.provider_name
+            if attempt.provider.code_path:
+                env["PYTHONPATH"] = os.pathsep.join(p for p in (attempt.provider.code_path, env.get("PYTHONPATH")) if p)
         return env
 
     async def _direct(self, attempt: Attempt) -> tuple[list[str], dict[str, str]]:
@@ -157,16 +178,24 @@ class LocalLauncher:
             return args, env
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code_dir), env.get("PYTHONPATH", "")) if p)
         inner = fast.command(code_dir)
-        inner[0] = self._executable(inner[0])
+        inner[0] = self._executable(inner[0], attempt)
         return inner, env
 
     async def run(self, attempt: Attempt) -> AttemptResult:
         """Run one attempt to completion (or timeout); cancellation kills the process group."""
+        if attempt.provider is not None and attempt.provider.unavailable:
+            return AttemptResult(
+                error=execution_pb2.ExecutionError(
+                    code="DeviceUnavailable",
+                    kind=execution_pb2.ExecutionError.SYSTEM,
+                    message=f"{attempt.provider.unavailable} (provider {attempt.provider.provider_name})",
+                )
+            )
         attempt.workdir.mkdir(parents=True, exist_ok=True)
         usage_file = attempt.workdir / ".usage.json"
         log_path = attempt.workdir / "task.log"
         args, env = await self._direct(attempt)
-        command = [self.python, str(WRAPPER), str(usage_file), "--", *args]
+        command = [self.python_of(attempt), str(WRAPPER), str(usage_file), "--", *self._interpreted(args, attempt)]
         with log_path.open("wb") as log:
             process = await asyncio.create_subprocess_exec(
                 *command,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from aerodrome.engine.active import Outcome
 from aerodrome.engine.cache_keys import CacheKey, cache_key
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.local import Attempt, AttemptResult
+from aerodrome.managers.provider_resolution import frozen_runtime
 from aerodrome.phases.tables import TASK
 
 if TYPE_CHECKING:
@@ -87,8 +88,10 @@ async def attempts(g: GraphRunner, job: Job) -> Done:
     run, task_id = job.run, job.node.task.id
     user_budget, system_budget = job.node.retries, SYSTEM_RETRIES
     attempt = run.attempts.get(job.unique, 0)
+    # The provider resolved for this node when the execution was created (issue 6); None: server defaults.
+    provider = await frozen_runtime(g.db, run.ident.project, run.ident.domain, run.ident.name, job.unique)
     while True:
-        spec = attempt_spec(g, job, attempt, f"{job.prefix}/{attempt}")
+        spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{attempt}"), provider=provider)
         await run.report.task(job.unique, task_id, attempt, TASK.RUNNING, input_uri=job.inputs_url)
         if run.slots is None:
             result = await g.launcher.run(spec)
