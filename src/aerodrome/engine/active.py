@@ -77,11 +77,13 @@ class ActiveExecution:
         return [n for n in self._pending() if all(up in self.succeeded for up in self.graph.nodes[n].upstream)]
 
     def skippable(self) -> list[str]:
-        """Nodes that can never run: every upstream is done and one of them failed or was skipped."""
+        """Nodes that can never run: every upstream is done and one of them failed or was skipped (the end node
+        is never skipped: a graph that cannot reach it has failed)."""
         return [
             n
             for n in self._pending()
-            if all(self.done(up) for up in self.graph.nodes[n].upstream)
+            if n != END
+            and all(self.done(up) for up in self.graph.nodes[n].upstream)
             and any(up in self.failed or up in self.skipped for up in self.graph.nodes[n].upstream)
         ]
 
