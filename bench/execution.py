@@ -1,8 +1,9 @@
-"""Execution overhead: CreateExecution → SUCCEEDED for a 1-task workflow, a 100-node chain and a 100-wide
-fan-out, next to the cost of a fresh ``import flytekit`` and flytekit's local execution of the same
-workflows, all measured in the same run.
+"""Execution overhead: CreateExecution → SUCCEEDED for a 1-task workflow, a 100-node chain, a 100-wide
+fan-out and a map task over 1,000 items, next to the cost of a fresh ``import flytekit`` and flytekit's
+local execution of the same workflows, all measured in the same run.
 
-Run: ``.venv/bin/python bench/execution.py`` (``--repeat N`` rounds per figure; medians are reported).
+Run: ``.venv/bin/python bench/execution.py`` (``--repeat N`` rounds per figure; medians are reported;
+``--only map1000`` runs one workflow).
 The target for now: per-task overhead ≤ 1.5 times the fresh flytekit import time.
 """
 
@@ -44,7 +45,11 @@ def remote_run(remote: FlyteRemote, version: str, workflow: str) -> float:
     return elapsed
 
 
-def main(repeat: int) -> None:
+WORKFLOWS = {"one": 1, "chain100": 100, "fanout100": 100, "map1000": 1000}
+
+
+def main(repeat: int, only: list[str]) -> None:
+    tasks = {wf: n for wf, n in WORKFLOWS.items() if not only or wf in only}
     import_s = median([timed([sys.executable, "-c", "import flytekit"]) for _ in range(repeat)])
     local = {
         wf: median(
@@ -53,7 +58,7 @@ def main(repeat: int) -> None:
                 for _ in range(repeat)
             ]
         )
-        for wf in ("one", "chain100", "fanout100")
+        for wf in tasks
     }
     with tempfile.TemporaryDirectory() as tmp:
         app = Path(tmp) / "app"
@@ -73,9 +78,8 @@ def main(repeat: int) -> None:
             )
             remote_s = {
                 wf: median([remote_run(remote, version, wf) for _ in range(repeat)])
-                for wf in ("one", "chain100", "fanout100")
+                for wf in tasks
             }
-    tasks = {"one": 1, "chain100": 100, "fanout100": 100}
     print(f"fresh `import flytekit`: {import_s * 1000:.0f} ms (median of {repeat})")
     print(f"{'workflow':>10} {'tasks':>5} {'aerodrome s':>12} {'per task ms':>12} {'÷ import':>9} {'local s':>8}")
     for wf, count in tasks.items():
@@ -90,4 +94,6 @@ def main(repeat: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    main(parser.parse_args().repeat)
+    parser.add_argument("--only", action="append", default=[], choices=sorted(WORKFLOWS))
+    arguments = parser.parse_args()
+    main(arguments.repeat, arguments.only)

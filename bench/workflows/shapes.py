@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flytekit import task, workflow
+from flytekit import map_task, task, workflow
 
 
 @task
@@ -31,3 +31,8 @@ def total(xs: list[int]) -> int:
 @workflow
 def fanout100(x: int = 0) -> int:
     return total(xs=[inc(x=x) for _ in range(99)])
+
+
+@workflow
+def map1000(x: int = 0) -> int:
+    return total(xs=map_task(inc)(x=list(range(1000))))
