@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
-from flyteidl.admin import signal_pb2
+from flyteidl.admin import node_execution_pb2, signal_pb2
 from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
 from flyteidl.service import signal_pb2_grpc
 from flytekit.configuration import Config
@@ -21,6 +21,7 @@ from flytekit.models.filters import Filter
 from flytekit.remote import FlyteRemote
 
 from tests.integration.conftest import Server
+from tests.support.clients import admin_stub
 from tests.support.projects import register_project
 
 PROJECT_DIR = Path(__file__).parent / "projects" / "nodes_app"
@@ -173,6 +174,15 @@ def test_dynamic_with_map_inside(registered: tuple[Server, str], remote: FlyteRe
     assert parent.metadata.is_parent_node and parent.metadata.is_dynamic
     children = parent.subworkflow_node_executions
     assert "n0-0-dn0" in children and children["n0-0-dn0"].metadata.spec_node_id == "dn0"
+    with admin_stub(registered[0].grpc) as stub:
+        node_id = NodeExecutionIdentifier("n0", done.id).to_flyte_idl()
+        generated = stub.GetDynamicNodeWorkflow(node_execution_pb2.GetDynamicNodeWorkflowRequest(id=node_id))
+        node_ids = {n.id for n in generated.compiled_workflow.primary.template.nodes}
+        assert {"dn0", "start-node", "end-node"} <= node_ids
+        plain = NodeExecutionIdentifier("n0-0-dn0", done.id).to_flyte_idl()
+        with pytest.raises(grpc.RpcError) as none:
+            stub.GetDynamicNodeWorkflow(node_execution_pb2.GetDynamicNodeWorkflowRequest(id=plain))
+        assert none.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_launch_plan_nodes_three_levels(registered: tuple[Server, str], remote: FlyteRemote) -> None:

@@ -6,6 +6,7 @@ from typing import TypeVar
 
 from flyteidl.admin import common_pb2, execution_pb2, node_execution_pb2, task_execution_pb2
 from flyteidl.core import identifier_pb2
+from flyteidl.event import event_pb2
 from sqlalchemy import ColumnElement
 
 from aerodrome.blobstore.offload import LiteralOffloader
@@ -126,16 +127,28 @@ class ExecutionQueries:
             row = await uow.node_executions.get(request.id)
         closure = node_execution_pb2.NodeExecutionClosure.FromString(row.closure)
         response = await self._data(node_execution_pb2.NodeExecutionGetDataResponse, row.input_uri, closure.output_uri)
-        if row.dynamic_workflow_remote_closure_reference:
-            from flyteidl.event import event_pb2
-
-            generated = await self.data.store.read_proto(
-                row.dynamic_workflow_remote_closure_reference, event_pb2.DynamicWorkflowNodeMetadata
-            )
+        generated = await self._dynamic(row.dynamic_workflow_remote_closure_reference)
+        if generated is not None:
             response.dynamic_workflow.id.CopyFrom(generated.id)
             response.dynamic_workflow.compiled_workflow.CopyFrom(generated.compiled_workflow)
             response.dynamic_workflow.dynamic_job_spec_uri = generated.dynamic_job_spec_uri
         return response
+
+    async def get_dynamic_workflow(
+        self, request: node_execution_pb2.GetDynamicNodeWorkflowRequest
+    ) -> node_execution_pb2.DynamicNodeWorkflowResponse:
+        """The workflow a dynamic node generated; NotFound names the node when it generated none."""
+        async with self.db.transaction() as uow:
+            row = await uow.node_executions.get(request.id)
+        generated = await self._dynamic(row.dynamic_workflow_remote_closure_reference)
+        if generated is None:
+            raise NotFound(f"node execution {compact(request.id)} did not generate a dynamic workflow")
+        return node_execution_pb2.DynamicNodeWorkflowResponse(compiled_workflow=generated.compiled_workflow)
+
+    async def _dynamic(self, uri: str) -> event_pb2.DynamicWorkflowNodeMetadata | None:
+        if not uri:
+            return None
+        return await self.data.store.read_proto(uri, event_pb2.DynamicWorkflowNodeMetadata)
 
     # Task executions ------------------------------------------------------------------------------
 

@@ -81,6 +81,11 @@ class ExecutionMethods:
     ) -> node_execution_pb2.NodeExecutionGetDataResponse:
         return await self.m.queries.get_node_data(request)
 
+    async def GetDynamicNodeWorkflow(
+        self, request: node_execution_pb2.GetDynamicNodeWorkflowRequest, context: Context
+    ) -> node_execution_pb2.DynamicNodeWorkflowResponse:
+        return await self.m.queries.get_dynamic_workflow(request)
+
     async def GetTaskExecution(
         self, request: task_execution_pb2.TaskExecutionGetRequest, context: Context
     ) -> task_execution_pb2.TaskExecution:
