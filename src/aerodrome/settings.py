@@ -110,6 +110,14 @@ class EngineSettings(BaseSettings):
     )
     work_dir: str = Field("", description="Scratch directories of task attempts; empty means <home>/work.")
     keep_workdirs: bool = Field(False, description="Keep the scratch directory of succeeded attempts too.")
+    max_processes: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Task processes running at once on this machine, across all executions (each one imports flytekit, "
+            "so more than a few per core only thrash); 0 means twice the number of CPU cores."
+        ),
+    )
 
 
 class PartySettings(BaseSettings):

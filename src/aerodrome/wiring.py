@@ -92,6 +92,7 @@ def build(settings: Settings) -> Services:
         extra_env=task_storage_env(settings),
         keep_workdirs=settings.engine.keep_workdirs,
         distributions=DistributionCache(store, settings.work_dir / ".distributions"),
+        max_processes=settings.engine.max_processes,
     )
     signals = SignalManager(db)
     engine = Engine(

@@ -82,8 +82,10 @@ class LocalLauncher:
         extra_env: dict[str, str],
         keep_workdirs: bool = False,
         distributions: DistributionCache | None = None,
+        max_processes: int = 0,
     ) -> None:
         self.store = store
+        self.processes = asyncio.Semaphore(max_processes or 2 * (os.cpu_count() or 1))
         self.python = python or sys.executable
         self.platform_url = platform_url
         self.extra_env = extra_env
@@ -182,7 +184,15 @@ class LocalLauncher:
         return inner, env
 
     async def run(self, attempt: Attempt) -> AttemptResult:
-        """Run one attempt to completion (or timeout); cancellation kills the process group."""
+        """Run one attempt to completion (or timeout) once a process slot is free; cancellation kills the
+        process group. Eager tasks do not take a slot: they mostly wait for the child executions they launch,
+        which need the slots."""
+        if attempt.task.metadata.is_eager:
+            return await self._run(attempt)
+        async with self.processes:
+            return await self._run(attempt)
+
+    async def _run(self, attempt: Attempt) -> AttemptResult:
         if attempt.provider is not None and attempt.provider.unavailable:
             return AttemptResult(
                 error=execution_pb2.ExecutionError(
