@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flyteidl.admin import execution_pb2 as admin_exec
-from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
-from flyteidl.event import event_pb2
+from flyteidl.core import literals_pb2, types_pb2
 
 from aerodrome.blobstore import layout
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.engine import Database
 from aerodrome.engine.active import DONE_OK, ActiveExecution, Failed, Outcome, Skipped, Started, Succeeded
-from aerodrome.engine.events import Reporter, error
-from aerodrome.engine.ids import node_unique_id
+from aerodrome.engine.events import error
+from aerodrome.engine.frames import Frame, Job, Run, Scope
 from aerodrome.engine.inputs import BindingError, resolve
 from aerodrome.engine.launchers.local import LocalLauncher
-from aerodrome.engine.plan import END, START, Catalog, Graph, PlannedNode, promise_sources
+from aerodrome.engine.plan import END, START, Graph, PlannedNode, promise_sources
 from aerodrome.phases.tables import NODE, WF
 
 if TYPE_CHECKING:
@@ -38,76 +36,6 @@ if TYPE_CHECKING:
     from aerodrome.managers.workflows import WorkflowManager
 
 log = logging.getLogger("aerodrome.engine")
-Execution = identifier_pb2.WorkflowExecutionIdentifier
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Where a graph's node ids live: under which parent node and attempt (nothing at the top level)."""
-
-    parent: str = ""
-    attempt: str = ""
-    in_dynamic: bool = False
-
-    def unique(self, node_id: str) -> str:
-        return node_unique_id(self.parent, self.attempt, node_id)
-
-    def nested(self, parent_unique: str, attempt: int, *, dynamic: bool = False) -> Scope:
-        return Scope(parent_unique, str(attempt), self.in_dynamic or dynamic)
-
-    def event_fields(self, node: PlannedNode) -> dict[str, Any]:
-        fields: dict[str, Any] = {"spec_node_id": node.id, "node_name": node.name}
-        if self.parent:
-            fields["parent_node_metadata"] = event_pb2.ParentNodeExecutionMetadata(node_id=self.parent)
-            fields["retry_group"] = self.attempt
-            fields["is_in_dynamic_chain"] = self.in_dynamic
-        return fields
-
-
-@dataclass
-class Run:
-    """What every graph of one execution shares."""
-
-    ident: Execution
-    spec: admin_exec.ExecutionSpec
-    workflow_name: str
-    report: Reporter
-    catalog: Catalog
-    stored: dict[str, tuple[int, str]]  # unique node id -> (phase, output URI) as recorded before this drive
-    attempts: dict[str, int]  # unique node id -> next attempt number
-    slots: asyncio.Semaphore | None  # max_parallelism over the task processes of the execution
-    recover_from: Execution | None = None
-    aborting: bool = False
-
-
-@dataclass
-class Frame:
-    """One graph being run."""
-
-    run: Run
-    graph: Graph
-    scope: Scope
-    inputs_uri: str
-    outputs_url: str  # where the graph's outputs (its end node's) are written
-    state: ActiveExecution
-    top: bool = False
-    outputs: dict[str, literals_pb2.LiteralMap] = field(default_factory=dict)  # read so far
-
-
-@dataclass(frozen=True)
-class Job:
-    """One node of a frame, with its resolved inputs, ready for its handler."""
-
-    frame: Frame
-    node: PlannedNode
-    unique: str
-    inputs: literals_pb2.LiteralMap
-    inputs_url: str
-    prefix: str  # the node's data directory
-
-    @property
-    def run(self) -> Run:
-        return self.frame.run
 
 
 def _error_literal(failure: Any) -> literals_pb2.Literal:

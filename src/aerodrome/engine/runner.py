@@ -23,7 +23,8 @@ from aerodrome.db.engine import Database
 from aerodrome.db.models import WorkflowRow
 from aerodrome.engine.active import Succeeded
 from aerodrome.engine.events import Reporter, error
-from aerodrome.engine.graph import GraphRunner, Run, Scope
+from aerodrome.engine.frames import Run, Scope
+from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.plan import ExecutionPlan
 from aerodrome.managers.events import EventManager

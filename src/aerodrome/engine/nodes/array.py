@@ -25,7 +25,8 @@ from aerodrome.engine.nodes.task import SYSTEM_RETRIES, attempt_spec
 from aerodrome.phases.tables import TASK
 
 if TYPE_CHECKING:
-    from aerodrome.engine.graph import GraphRunner, Job
+    from aerodrome.engine.frames import Job
+    from aerodrome.engine.graph import GraphRunner
 
 PROGRESS_SECONDS = 2.0
 INDEX_ENV = "FLYTE_K8S_ARRAY_INDEX"

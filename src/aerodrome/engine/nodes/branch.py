@@ -16,7 +16,8 @@ from aerodrome.engine.events import error
 from aerodrome.engine.plan import planned
 
 if TYPE_CHECKING:
-    from aerodrome.engine.graph import GraphRunner, Job
+    from aerodrome.engine.frames import Job
+    from aerodrome.engine.graph import GraphRunner
 
 
 async def run_branch(g: GraphRunner, job: Job) -> Outcome:

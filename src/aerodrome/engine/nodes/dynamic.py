@@ -22,7 +22,8 @@ from aerodrome.errors import AdminError
 from aerodrome.phases.tables import NODE
 
 if TYPE_CHECKING:
-    from aerodrome.engine.graph import GraphRunner, Job
+    from aerodrome.engine.frames import Job
+    from aerodrome.engine.graph import GraphRunner
 
 _ALPHABET = string.ascii_lowercase + string.digits
 

@@ -18,7 +18,8 @@ from aerodrome.engine.events import error
 from aerodrome.phases.tables import NODE
 
 if TYPE_CHECKING:
-    from aerodrome.engine.graph import GraphRunner, Job
+    from aerodrome.engine.frames import Job
+    from aerodrome.engine.graph import GraphRunner
 
 POLL_SECONDS = 0.5
 BOOLEAN = types_pb2.LiteralType(simple=types_pb2.BOOLEAN)

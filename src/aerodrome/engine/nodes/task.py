@@ -26,7 +26,8 @@ from aerodrome.managers.provider_resolution import frozen_runtime
 from aerodrome.phases.tables import TASK
 
 if TYPE_CHECKING:
-    from aerodrome.engine.graph import GraphRunner, Job
+    from aerodrome.engine.frames import Job
+    from aerodrome.engine.graph import GraphRunner
 
 SYSTEM_RETRIES = 3
 RESERVATION_TTL = timedelta(seconds=30)

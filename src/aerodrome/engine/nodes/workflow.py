@@ -25,7 +25,8 @@ from aerodrome.errors import AdminError, AlreadyExists
 from aerodrome.phases.tables import NODE, WF, WORKFLOW_TERMINAL
 
 if TYPE_CHECKING:
-    from aerodrome.engine.graph import GraphRunner, Job
+    from aerodrome.engine.frames import Job
+    from aerodrome.engine.graph import GraphRunner
 
 POLL_SECONDS = (0.2, 0.5, 1.0)
 
