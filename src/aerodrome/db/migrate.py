@@ -25,6 +25,7 @@ from aerodrome.db.engine import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PACKAGED_VERSIONS = MIGRATIONS / "versions"
+WRITES = frozenset({"upgrade", "downgrade", "stamp"})
 
 
 class MigrationError(Exception):
@@ -74,12 +75,15 @@ async def run(db: Database, action: str, *args: Any, migrations_dir: Path | None
         cfg = alembic_config(connection, output, migrations_dir)
         unknown = _unknown_revisions(connection, cfg)
         if unknown:
-            where = f"in {migrations_dir}" if migrations_dir is not None else "(no migrations folder given)"
+            where = f"the migrations folder {migrations_dir}" if migrations_dir else "a migrations folder (none given)"
             raise MigrationError(
-                f"the database is at revision(s) {', '.join(unknown)}, which neither aerodrome nor the migrations "
-                f"folder {where} defines; point --migrations-dir (AERODROME_DB_MIGRATIONS_DIR) at the folder "
-                "holding the deployment's data migrations"
+                f"the database is at revision(s) {', '.join(unknown)}, defined neither by aerodrome nor by {where}; "
+                "point --migrations-dir (AERODROME_DB_MIGRATIONS_DIR) at the folder of the deployment's data migrations"
             )
+        if action in WRITES and connection.dialect.name == "sqlite":
+            # The connection is in driver autocommit mode; one explicit transaction makes a run all-or-nothing
+            # (a data revision that raises leaves no row behind, as on PostgreSQL).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         getattr(command, action)(cfg, *args)
 
     async with db.engine.begin() as conn:
