@@ -2,6 +2,7 @@
 
 Every command sees aerodrome's packaged revisions plus the deployment's migrations folder
 (``--migrations-dir``, default ``./migrations``), where ``db revision --head data`` puts new revisions.
+The database layer is imported when a command runs, so other commands start fast.
 """
 
 from __future__ import annotations
@@ -9,16 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from alembic.util.exc import CommandError
 
 from aerodrome.cli.options import build_settings, settings_options
-from aerodrome.db import data_branch, migrate
-from aerodrome.db.engine import Database
-from aerodrome.db.migrate import MigrationError
-from aerodrome.products.errors import ProductRegistrationError
+
+if TYPE_CHECKING:
+    from aerodrome.db.engine import Database
 
 migrations_dir_option = click.option(
     "--migrations-dir",
@@ -31,6 +30,12 @@ migrations_dir_option = click.option(
 
 
 def _run(work: Callable[[Database, Path], Awaitable[str]], action: str, migrations_dir: Path, **kwargs: Any) -> None:
+    from alembic.util.exc import CommandError
+
+    from aerodrome.db.engine import Database
+    from aerodrome.db.migrate import MigrationError
+    from aerodrome.products.errors import ProductRegistrationError
+
     settings = build_settings(**kwargs)
     settings.home.mkdir(parents=True, exist_ok=True)
 
@@ -59,6 +64,8 @@ def db() -> None:
 @click.argument("revision", default="heads")
 def upgrade(revision: str, migrations_dir: Path, **kwargs: Any) -> None:
     """Upgrade to REVISION (default heads: aerodrome's schema first, then the data branch)."""
+    from aerodrome.db import data_branch
+
     _run(lambda d, m: data_branch.upgrade(d, revision, m), "upgrade", migrations_dir, **kwargs)
 
 
@@ -68,6 +75,8 @@ def upgrade(revision: str, migrations_dir: Path, **kwargs: Any) -> None:
 @click.argument("revision", default="-1")
 def downgrade(revision: str, migrations_dir: Path, **kwargs: Any) -> None:
     """Downgrade to REVISION (default one step back, on the data branch when there is one; 'base' drops all)."""
+    from aerodrome.db import data_branch
+
     _run(lambda d, m: data_branch.downgrade(d, revision, m), "downgrade", migrations_dir, **kwargs)
 
 
@@ -76,6 +85,8 @@ def downgrade(revision: str, migrations_dir: Path, **kwargs: Any) -> None:
 @migrations_dir_option
 def current(migrations_dir: Path, **kwargs: Any) -> None:
     """Show the current revision(s)."""
+    from aerodrome.db import migrate
+
     _run(lambda d, m: migrate.run(d, "current", migrations_dir=m), "current", migrations_dir, **kwargs)
 
 
@@ -84,6 +95,8 @@ def current(migrations_dir: Path, **kwargs: Any) -> None:
 @migrations_dir_option
 def history(migrations_dir: Path, **kwargs: Any) -> None:
     """List the migrations."""
+    from aerodrome.db import migrate
+
     _run(lambda d, m: migrate.run(d, "history", migrations_dir=m), "history", migrations_dir, **kwargs)
 
 
@@ -92,6 +105,8 @@ def history(migrations_dir: Path, **kwargs: Any) -> None:
 @migrations_dir_option
 def heads(migrations_dir: Path, **kwargs: Any) -> None:
     """Show the head of each branch (aerodrome's schema, and data when the folder has revisions)."""
+    from aerodrome.db import migrate
+
     _run(lambda d, m: migrate.run(d, "heads", migrations_dir=m), "heads", migrations_dir, **kwargs)
 
 
@@ -101,6 +116,11 @@ def heads(migrations_dir: Path, **kwargs: Any) -> None:
 @click.option("--message", "-m", required=True, help="What the revision does.")
 def revision(migrations_dir: Path, head: str, message: str) -> None:
     """Create an empty data revision in the migrations folder (the first one starts the data branch)."""
+    from alembic.util.exc import CommandError
+
+    from aerodrome.db import data_branch
+    from aerodrome.db.migrate import MigrationError
+
     try:
         path = data_branch.new_data_revision(migrations_dir, message, head)
     except (MigrationError, CommandError) as exc:

@@ -18,7 +18,6 @@ from aerodrome.cli.launch import launch
 from aerodrome.cli.options import build_settings, settings_options
 from aerodrome.cli.products import products
 from aerodrome.cli.provider import provider
-from aerodrome.db.migrate import MigrationError
 from aerodrome.settings import Settings
 
 console = Console(stderr=True)
@@ -52,6 +51,7 @@ def start(log_level: str, **kwargs: Any) -> None:
         handlers=[RichHandler(console=console, show_path=False)],
     )
     settings = build_settings(**kwargs)
+    from aerodrome.db.migrate import MigrationError
     from aerodrome.wiring import Addresses, serve
 
     def ready(addresses: Addresses) -> None:

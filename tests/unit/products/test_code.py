@@ -61,3 +61,10 @@ def test_registering_a_name_twice_is_an_error() -> None:
 def test_bad_arguments(package: str, function: str) -> None:
     with pytest.raises(WorkflowCodeError):
         LazyWorkflowInstance(package, function)
+
+
+def test_targets_agree_with_the_database_constraint() -> None:
+    from aerodrome.db.models.products import TARGETS as STORED
+    from aerodrome.products import TARGETS
+
+    assert TARGETS == STORED
