@@ -140,6 +140,13 @@ def test_signal_rules(registered: tuple[Server, str], remote: FlyteRemote) -> No
     assert finish(remote, waiting).outputs["o0"] == "A report 1"
 
 
+def test_gate_timeout_fails_the_execution(registered: tuple[Server, str], remote: FlyteRemote) -> None:
+    done = run(remote, registered[1], "impatient", {"x": 1})
+    assert done.closure.phase == WorkflowExecutionPhase.FAILED
+    node = remote.client.get_node_execution(NodeExecutionIdentifier("n1", done.id))
+    assert node.closure.phase == NodeExecutionPhase.TIMED_OUT and "timed out" in node.closure.error.message
+
+
 def test_sleep_gate(registered: tuple[Server, str], remote: FlyteRemote) -> None:
     done = run(remote, registered[1], "nap", {"x": 21})
     assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED and done.outputs["o0"] == 42
@@ -163,6 +170,16 @@ def test_map_task_over_100_items(registered: tuple[Server, str], remote: FlyteRe
 def test_map_task_small(registered: tuple[Server, str], remote: FlyteRemote) -> None:
     done = run(remote, registered[1], "map_squares", {"xs": list(range(10))})
     assert done.outputs["o0"] == 285
+
+
+def test_map_success_ratio(registered: tuple[Server, str], remote: FlyteRemote) -> None:
+    """Half the items fail: enough for a 0.5 ratio (failed items are None), not for 0.9."""
+    tolerant = run(remote, registered[1], "tolerant_map", {"xs": [0, 1, 2, 3]})
+    assert tolerant.closure.phase == WorkflowExecutionPhase.SUCCEEDED, tolerant.closure.error
+    assert tolerant.outputs["o0"] == [0, None, 2, None]
+    strict = run(remote, registered[1], "strict_map", {"xs": [0, 1, 2, 3]})
+    assert strict.closure.phase == WorkflowExecutionPhase.FAILED
+    assert "at least 4 had to succeed" in strict.closure.error.message and "odd 1" in strict.closure.error.message
 
 
 def test_dynamic_with_map_inside(registered: tuple[Server, str], remote: FlyteRemote) -> None:
@@ -237,6 +254,20 @@ def test_cache_hit_starts_no_process(registered: tuple[Server, str], remote: Fly
     overwritten = finish(remote, start(remote, registered[1], "cached", inputs, overwrite_cache=True))
     assert overwritten.outputs["o0"] == 70
     assert len(ledger.read_text().splitlines()) == 2, "overwrite_cache runs the task again"
+
+
+def test_cache_serialize_computes_once(registered: tuple[Server, str], remote: FlyteRemote, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.txt"
+    inputs = {"x": 3, "ledger": str(ledger)}
+    started = [start(remote, registered[1], "serialized_wf", inputs) for _ in range(2)]
+    done = [finish(remote, execution) for execution in started]
+    assert [d.outputs["o0"] for d in done] == [300, 300]
+    assert len(ledger.read_text().splitlines()) == 1, "the second run waits for the first one's result"
+    statuses = sorted(
+        remote.client.get_node_execution(NodeExecutionIdentifier("n0", d.id)).closure.task_node_metadata.cache_status
+        for d in done
+    )
+    assert statuses == [CACHE_HIT, CACHE_POPULATED]
 
 
 def test_recover_skips_succeeded_nodes(registered: tuple[Server, str], remote: FlyteRemote, tmp_path: Path) -> None:

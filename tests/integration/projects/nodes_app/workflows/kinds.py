@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -53,6 +54,23 @@ def dyn_squares(n: int) -> int:
     return add(a=total(xs=map_task(square)(x=list(range(n)))), b=total(xs=doubled))
 
 
+@task
+def picky(x: int) -> int:
+    if x % 2:
+        raise ValueError(f"odd {x}")
+    return x
+
+
+@workflow
+def tolerant_map(xs: list[int]) -> list[int | None]:
+    return map_task(picky, min_success_ratio=0.5)(x=xs)
+
+
+@workflow
+def strict_map(xs: list[int]) -> list[int | None]:
+    return map_task(picky, min_success_ratio=0.9)(x=xs)
+
+
 @workflow
 def dynamic_wf(n: int) -> int:
     return dyn_squares(n=n)
@@ -94,6 +112,12 @@ def titled(title: str, body: str) -> str:
 @workflow
 def approval(x: int) -> str:
     approved = approve(double(x=x), "review", timeout=timedelta(minutes=5))
+    return report(x=approved)
+
+
+@workflow
+def impatient(x: int) -> str:
+    approved = approve(double(x=x), "never", timeout=timedelta(seconds=2))
     return report(x=approved)
 
 
@@ -160,6 +184,19 @@ def counted(x: int, ledger: str) -> int:
 @workflow
 def cached(x: int, ledger: str) -> int:
     return counted(x=x, ledger=ledger)
+
+
+@task(cache=True, cache_version="1", cache_serialize=True)
+def serialized(x: int, ledger: str) -> int:
+    with open(ledger, "a") as handle:
+        handle.write(f"{os.getpid()}\n")
+    time.sleep(3)
+    return x * 100
+
+
+@workflow
+def serialized_wf(x: int, ledger: str) -> int:
+    return serialized(x=x, ledger=ledger)
 
 
 @task
