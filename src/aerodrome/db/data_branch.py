@@ -13,6 +13,8 @@ Pitfalls of the original design (orchestrator-core) and what this module does ab
 
 from __future__ import annotations
 
+import argparse
+import io
 from pathlib import Path
 
 from alembic import command
@@ -38,7 +40,8 @@ def new_data_revision(migrations_dir: Path, message: str, head: str = DATA) -> P
     if not message.strip():
         raise MigrationError("a revision needs a --message saying what it does")
     migrations_dir.mkdir(parents=True, exist_ok=True)
-    cfg = alembic_config(migrations_dir=migrations_dir, script_location=DATA_TEMPLATE)
+    cfg = alembic_config(output=io.StringIO(), migrations_dir=migrations_dir, script_location=DATA_TEMPLATE)
+    cfg.cmd_opts = argparse.Namespace(quiet=True)  # the caller reports the new file itself
     script = ScriptDirectory.from_config(cfg)
     started = any(r.revision not in packaged_revisions() for r in script.walk_revisions())
     if started:
