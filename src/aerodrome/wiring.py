@@ -21,6 +21,7 @@ from aerodrome.blobstore.store import BlobStore
 from aerodrome.db import migrate
 from aerodrome.db.batching import InsertBatcher
 from aerodrome.db.engine import Database
+from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.runner import Engine
@@ -95,9 +96,10 @@ def build(settings: Settings) -> Services:
         max_processes=settings.engine.max_processes,
     )
     signals = SignalManager(db)
-    engine = Engine(
-        db, store, events, launcher, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows
+    graphs = GraphRunner(
+        db, store, launcher, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows
     )
+    engine = Engine(db, store, events, graphs)
     queries = ExecutionQueries(db, LiteralOffloader.from_settings(store, signer, settings))
     single_task = SingleTaskLauncher(db, workflows, launch_plans)
     managers = Managers(
@@ -210,7 +212,7 @@ async def serve(
     if grpc_port == 0:
         raise OSError(f"cannot listen for gRPC on {settings.server.host}:{settings.server.grpc_port}")
     settings.server.grpc_port = grpc_port
-    services.engine.launcher.platform_url = f"{settings.server.host}:{grpc_port}"
+    services.engine.graphs.launcher.platform_url = f"{settings.server.host}:{grpc_port}"
     app = build_http_app(services.servicers, extra_routes=services.http_routes)
     # httptools (C) spends less CPU per uploaded byte than h11; named so that a missing install fails loudly.
     http = _HttpServer(uvicorn.Config(app, http="httptools", log_level="warning", access_log=False, lifespan="off"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flyteidl.admin import execution_pb2 as admin_exec
@@ -25,16 +24,12 @@ from aerodrome.engine.active import Succeeded
 from aerodrome.engine.events import Reporter, error
 from aerodrome.engine.frames import Run, Scope
 from aerodrome.engine.graph import GraphRunner
-from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.plan import ExecutionPlan
 from aerodrome.managers.events import EventManager
 from aerodrome.phases.tables import NODE, TASK, TASK_TERMINAL, WF, WORKFLOW_TERMINAL
 
 if TYPE_CHECKING:
-    from aerodrome.managers.catalog import CatalogManager
     from aerodrome.managers.executions import ExecutionManager
-    from aerodrome.managers.signals import SignalManager
-    from aerodrome.managers.workflows import WorkflowManager
 
 log = logging.getLogger("aerodrome.engine")
 Key = tuple[str, str, str]
@@ -47,23 +42,11 @@ def _key(ident: identifier_pb2.WorkflowExecutionIdentifier) -> Key:
 class Engine:
     """Runs executions; ``submit`` and ``terminate`` are what the ExecutionManager calls."""
 
-    def __init__(
-        self,
-        db: Database,
-        store: BlobStore,
-        events: EventManager,
-        launcher: LocalLauncher,
-        work_root: Path,
-        *,
-        signals: SignalManager,
-        catalog: CatalogManager,
-        workflows: WorkflowManager,
-    ) -> None:
+    def __init__(self, db: Database, store: BlobStore, events: EventManager, graphs: GraphRunner) -> None:
         self.db = db
         self.store = store
         self.events = events
-        self.launcher = launcher
-        self.graphs = GraphRunner(db, store, launcher, work_root, signals=signals, catalog=catalog, workflows=workflows)
+        self.graphs = graphs
         self._drivers: dict[Key, asyncio.Task[None]] = {}
         self._runs: dict[Key, Run] = {}
         self._aborting: dict[Key, str] = {}

@@ -30,17 +30,22 @@ class SignalRow(RowMixin, Base):
     value: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
-class CachedArtifactRow(RowMixin, Base):
-    """The outputs of one successful cacheable task run, found again by dataset and input tag."""
-
-    __tablename__ = "cached_artifacts"
-    __table_args__ = (UniqueConstraint("dataset_project", "dataset_domain", "dataset_name", "dataset_version", "tag"),)
+class DatasetKeyMixin:
+    """The cache key columns: the dataset (project, domain, name, version) and the tag of the inputs."""
 
     dataset_project: Mapped[str] = mapped_column(String(255))
     dataset_domain: Mapped[str] = mapped_column(String(255))
     dataset_name: Mapped[str] = mapped_column(String(255))
     dataset_version: Mapped[str] = mapped_column(String(255))
     tag: Mapped[str] = mapped_column(String(255))
+
+
+class CachedArtifactRow(DatasetKeyMixin, RowMixin, Base):
+    """The outputs of one successful cacheable task run, found again by dataset and input tag."""
+
+    __tablename__ = "cached_artifacts"
+    __table_args__ = (UniqueConstraint("dataset_project", "dataset_domain", "dataset_name", "dataset_version", "tag"),)
+
     artifact_id: Mapped[str] = mapped_column(String(64))
     outputs_uri: Mapped[str] = mapped_column(Text)
     # Where the artifact came from, for catalog_key.source_task_execution.
