@@ -110,6 +110,13 @@ class EngineSettings(BaseSettings):
     )
     work_dir: str = Field("", description="Scratch directories of task attempts; empty means <home>/work.")
     keep_workdirs: bool = Field(False, description="Keep the scratch directory of succeeded attempts too.")
+    warm_processes: bool = Field(
+        True,
+        description=(
+            "Run tasks as forks of a process that has already imported flytekit (milliseconds instead of a "
+            "second per task); false starts a fresh interpreter for every attempt."
+        ),
+    )
     max_processes: int = Field(
         0,
         ge=0,

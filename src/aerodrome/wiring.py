@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from aerodrome.db.engine import Database
 from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
+from aerodrome.engine.launchers.warm import Zygote
 from aerodrome.engine.runner import Engine
 from aerodrome.managers.attributes import AttributeManager
 from aerodrome.managers.catalog import CatalogManager
@@ -94,6 +96,9 @@ def build(settings: Settings) -> Services:
         keep_workdirs=settings.engine.keep_workdirs,
         distributions=DistributionCache(store, settings.work_dir / ".distributions"),
         max_processes=settings.engine.max_processes,
+        warm=Zygote(settings.engine.python or sys.executable, settings.work_dir / "zygote.log")
+        if settings.engine.warm_processes
+        else None,
     )
     signals = SignalManager(db)
     graphs = GraphRunner(

@@ -24,7 +24,7 @@ PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
 
 def test_sigkill_mid_chain_then_restart(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    server = start_server(home, "", "sqlite")
+    server = start_server(home, "", "sqlite", {"AERODROME_ENGINE_WARM_PROCESSES": "false"})  # fresh interpreters
     app = tmp_path / "app"
     shutil.copytree(PROJECT_DIR, app, ignore=shutil.ignore_patterns("__pycache__"))
     version = f"c{uuid.uuid4().hex[:8]}"

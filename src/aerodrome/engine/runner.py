@@ -91,6 +91,8 @@ class Engine:
         for driver in drivers:
             driver.cancel()
         await asyncio.gather(*drivers, return_exceptions=True)
+        if self.graphs.launcher.warm is not None:
+            await self.graphs.launcher.warm.close()
 
     # The driver -------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The local launcher: runs a task attempt as a subprocess with the task's registered container args.
+"""The local launcher: runs a task attempt as a process with the task's registered container args, as a
+fork of the warm zygote (``warm.py``) when it can, else as a fresh interpreter under ``wrapper.py``.
 
 Template variables are substituted as propeller does, ``--dest-dir`` is remapped to the attempt's own
 scratch directory, the process gets the FLYTE_INTERNAL_* variables, the container's and the execution's
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -25,8 +27,10 @@ from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, tasks_pb2
 from aerodrome.blobstore.store import BlobNotFound, BlobStore
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
 from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
+from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
+log = logging.getLogger("aerodrome.engine")
 _TEMPLATE = re.compile(r"\{\{\s*[.$]([A-Za-z0-9_.]+)\s*\}\}")
 LOG_TAIL_BYTES = 4000
 
@@ -83,7 +87,9 @@ class LocalLauncher:
         keep_workdirs: bool = False,
         distributions: DistributionCache | None = None,
         max_processes: int = 0,
+        warm: Zygote | None = None,
     ) -> None:
+        self.warm = warm
         self.store = store
         self.processes = asyncio.Semaphore(max_processes or 2 * (os.cpu_count() or 1))
         self.python = python or sys.executable
@@ -202,9 +208,23 @@ class LocalLauncher:
                 )
             )
         attempt.workdir.mkdir(parents=True, exist_ok=True)
-        usage_file = attempt.workdir / ".usage.json"
         log_path = attempt.workdir / "task.log"
         args, env = await self._direct(attempt)
+        if self.warm is not None and self.python_of(attempt) == self.python and forkable(args):
+            try:
+                ended, timed_out = await self.warm.run(args, env, attempt.workdir, log_path, attempt.timeout_seconds)
+                usage = {"cpu_seconds": ended.cpu_seconds, "peak_rss_bytes": float(ended.peak_rss_bytes)}
+                return await self._finish(attempt, timed_out, ended.exit_code, log_path, usage)
+            except WarmUnavailable as exc:
+                log.warning("running %s as a plain subprocess: %s", attempt.node_id, exc)
+        timed_out, code, usage = await self._subprocess(attempt, args, env, log_path)
+        return await self._finish(attempt, timed_out, code, log_path, usage)
+
+    async def _subprocess(
+        self, attempt: Attempt, args: list[str], env: dict[str, str], log_path: Path
+    ) -> tuple[bool, int | None, dict[str, float]]:
+        """A fresh interpreter for the attempt, under ``wrapper.py`` (which measures what it cost)."""
+        usage_file = attempt.workdir / ".usage.json"
         command = [self.python_of(attempt), str(WRAPPER), str(usage_file), "--", *self._interpreted(args, attempt)]
         with log_path.open("wb") as log:
             process = await asyncio.create_subprocess_exec(
@@ -225,9 +245,14 @@ class LocalLauncher:
             except asyncio.CancelledError:
                 await _stop(process)
                 raise
-        log_url = await self._keep_log(attempt, log_path)
         usage = json.loads(await asyncio.to_thread(usage_file.read_text)) if usage_file.exists() else {}
-        result = await self._outcome(attempt, timed_out, process.returncode, log_path, log_url, usage)
+        return timed_out, process.returncode, usage
+
+    async def _finish(
+        self, attempt: Attempt, timed_out: bool, code: int | None, log_path: Path, usage: dict[str, float]
+    ) -> AttemptResult:
+        log_url = await self._keep_log(attempt, log_path)
+        result = await self._outcome(attempt, timed_out, code, log_path, log_url, usage)
         if result.ok and not self.keep_workdirs:
             shutil.rmtree(attempt.workdir, ignore_errors=True)
         return result

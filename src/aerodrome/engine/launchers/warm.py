@@ -1,0 +1,149 @@
+"""The server side of ``zygote.py``: task attempts as forks of a process that has imported flytekit.
+
+One zygote per interpreter, started on first use and restarted if it dies. ``run`` sends a request and
+waits for the child's exit; a timeout or a cancellation signals the child's process group (SIGTERM,
+then SIGKILL after a grace period), exactly as for a plain subprocess. Anything that goes wrong with the
+zygote itself is a ``WarmUnavailable``, and the launcher falls back to a plain subprocess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+ZYGOTE = Path(__file__).with_name("zygote.py")
+COMMANDS = frozenset({"pyflyte-execute", "pyflyte-map-execute"})
+STREAM_LIMIT = 1 << 20
+log = logging.getLogger("aerodrome.engine")
+
+
+class WarmUnavailable(Exception):
+    """The zygote could not run this attempt (it is not running, or died)."""
+
+
+@dataclass(frozen=True)
+class Exit:
+    """How a forked attempt ended."""
+
+    exit_code: int
+    cpu_seconds: float
+    peak_rss_bytes: int
+
+
+class Zygote:
+    """One running ``zygote.py`` and the attempts in flight in it."""
+
+    def __init__(self, python: str, log_path: Path) -> None:
+        self.python = python
+        self.log_path = log_path
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._ids = itertools.count()
+        self._started: dict[int, asyncio.Future[int]] = {}
+        self._exits: dict[int, asyncio.Future[Exit]] = {}
+        self._lock = asyncio.Lock()
+
+    async def _ensure(self) -> asyncio.subprocess.Process:
+        async with self._lock:
+            alive = self._reader is not None and not self._reader.done()  # its output ends when it dies
+            if self.process is not None and self.process.returncode is None and alive:
+                return self.process
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("ab") as errors:
+                process = await asyncio.create_subprocess_exec(
+                    self.python,
+                    str(ZYGOTE),
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=errors,
+                    start_new_session=True,
+                    limit=STREAM_LIMIT,
+                )
+            assert process.stdout is not None
+            ready = await process.stdout.readline()
+            if b"ready" not in ready:
+                raise WarmUnavailable(f"the warm task process did not start (see {self.log_path})")
+            self.process = process
+            self._reader = asyncio.create_task(self._read(process))
+            return process
+
+    async def _read(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        while line := await process.stdout.readline():
+            message = json.loads(line)
+            if "id" in message:
+                self._started.pop(message["id"]).set_result(message["pid"])
+            else:
+                self._exit_future(message["pid"]).set_result(
+                    Exit(message["exit_code"], message["cpu_seconds"], message["peak_rss_bytes"])
+                )
+        failure = WarmUnavailable("the warm task process exited")
+        pending: list[asyncio.Future[int]] | list[asyncio.Future[Exit]]
+        for pending in (list(self._started.values()), list(self._exits.values())):
+            for future in pending:
+                if not future.done():
+                    future.set_exception(failure)
+        self._started.clear()
+        self._exits.clear()
+
+    def _exit_future(self, pid: int) -> asyncio.Future[Exit]:
+        return self._exits.setdefault(pid, asyncio.get_running_loop().create_future())
+
+    async def run(
+        self, argv: list[str], env: dict[str, str], cwd: Path, log_path: Path, time_limit: float | None
+    ) -> tuple[Exit, bool]:
+        """Fork one attempt and wait for it; returns how it exited and whether it timed out."""
+        process = await self._ensure()
+        assert process.stdin is not None
+        ident = next(self._ids)
+        started = self._started[ident] = asyncio.get_running_loop().create_future()
+        request = {"id": ident, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log_path)}
+        try:
+            process.stdin.write((json.dumps(request) + "\n").encode())
+            await process.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            self._started.pop(ident, None)
+            raise WarmUnavailable(f"the warm task process is gone: {exc}") from None
+        pid = await started
+        finished = self._exit_future(pid)
+        try:
+            return await asyncio.wait_for(asyncio.shield(finished), time_limit), False
+        except TimeoutError:
+            return await _stop(pid, finished), True
+        except asyncio.CancelledError:
+            await _stop(pid, finished)
+            raise
+        finally:
+            self._exits.pop(pid, None)
+
+    async def close(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            await self.process.wait()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+
+async def _stop(pid: int, finished: asyncio.Future[Exit], grace: float = 5.0) -> Exit:
+    """SIGTERM the attempt's process group, then SIGKILL after a grace period."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+        try:
+            return await asyncio.wait_for(asyncio.shield(finished), grace)
+        except TimeoutError:
+            continue
+    return await finished
+
+
+def forkable(argv: list[str]) -> bool:
+    """Whether a command is one the zygote runs in-process."""
+    return bool(argv) and Path(argv[0]).name in COMMANDS

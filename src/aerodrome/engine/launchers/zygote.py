@@ -1,0 +1,101 @@
+"""A warm task-process factory: imports flytekit once, then forks one child per task attempt.
+
+Starting a task process costs a second or more, almost all of it importing flytekit; a fork of a process
+that has already imported it costs a few milliseconds. The server (``warm.py``) writes one JSON request
+per line on stdin ``{"id", "argv", "env", "cwd", "log"}``; this process forks, the child becomes the
+leader of a new session (so the server can signal its whole process group), takes the request's
+environment, directory and log file and runs the flytekit command (``pyflyte-execute`` or
+``pyflyte-map-execute``) in-process. The parent answers ``{"id", "pid"}`` at once and, from a reaper
+thread, ``{"pid", "exit_code", "cpu_seconds", "peak_rss_bytes"}`` when the child ends.
+
+It runs under the task interpreter, so it uses only the standard library and flytekit. Both threads
+write with ``os.write`` under one lock and never touch ``sys.stdout``, so no buffered-stream lock can be
+held at the moment of a fork.
+"""
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+COMMANDS = {"pyflyte-execute": "execute_task_cmd", "pyflyte-map-execute": "map_execute_task_cmd"}
+_lock = threading.Lock()
+
+
+def _send(message: dict[str, object]) -> None:
+    data = (json.dumps(message) + "\n").encode()
+    with _lock:
+        os.write(1, data)
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, status, usage = os.wait4(-1, 0)
+        except ChildProcessError:
+            time.sleep(0.02)
+            continue
+        _send(
+            {
+                "pid": pid,
+                "exit_code": os.waitstatus_to_exitcode(status),
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "peak_rss_bytes": usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024),
+            }
+        )
+
+
+def _child(request: dict[str, Any], entrypoint: object) -> None:
+    code = 1
+    try:
+        os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        paths = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+        sys.path[:0] = [p for p in paths if p not in sys.path]
+        argv = request["argv"]
+        name = os.path.basename(argv[0])
+        sys.argv = [name, *argv[1:]]
+        command = getattr(entrypoint, COMMANDS[name])
+        command.main(args=argv[1:], prog_name=name, standalone_mode=True)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except BaseException:  # whatever happens, the child must end here
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def main() -> None:
+    from flytekit.bin import entrypoint  # type: ignore[import-untyped]  # the expensive import, done once
+
+    threading.Thread(target=_reap, name="reaper", daemon=True).start()
+    _send({"ready": True})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _child(request, entrypoint)
+        _send({"id": request["id"], "pid": pid})
+
+
+if __name__ == "__main__":
+    main()

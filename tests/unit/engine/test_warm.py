@@ -1,0 +1,87 @@
+"""The warm task-process factory, driven for real: forks run flytekit's commands, limits and deaths."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
+
+SLEEPER = "import time\ntime.sleep(120)\n"
+
+
+def sleeper_command(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """pyflyte-execute of a task whose module sleeps on import: a child that runs until it is stopped."""
+    (tmp_path / "sleeper.py").write_text(SLEEPER)
+    argv = [
+        "pyflyte-execute",
+        "--inputs",
+        str(tmp_path / "inputs.pb"),
+        "--output-prefix",
+        str(tmp_path / "out"),
+        "--raw-output-data-prefix",
+        str(tmp_path / "raw"),
+        "--resolver",
+        "flytekit.core.python_auto_container.default_task_resolver",
+        "--",
+        "task-module",
+        "sleeper",
+        "task-name",
+        "t",
+    ]
+    return argv, {"PYTHONPATH": str(tmp_path), "PATH": os.environ.get("PATH", "")}
+
+
+def test_only_flytekit_commands_are_forked() -> None:
+    assert forkable(["/venv/bin/pyflyte-execute", "--inputs", "x"])
+    assert forkable(["pyflyte-map-execute"])
+    assert not forkable(["pyflyte-fast-execute"]) and not forkable(["python", "-c", "1"]) and not forkable([])
+
+
+async def test_a_failing_command_reports_its_exit_code_and_log(tmp_path: Path) -> None:
+    zygote = Zygote(sys.executable, tmp_path / "zygote.log")
+    try:
+        log = tmp_path / "task.log"
+        ended, timed_out = await zygote.run(["pyflyte-execute"], {"PATH": ""}, tmp_path, log, 60)
+        assert (ended.exit_code, timed_out) == (2, False)  # click's usage error
+        assert "Missing option" in log.read_text()
+        assert ended.cpu_seconds >= 0 and ended.peak_rss_bytes > 10_000_000  # the fork holds flytekit
+    finally:
+        await zygote.close()
+
+
+async def test_a_time_limit_stops_the_child(tmp_path: Path) -> None:
+    zygote = Zygote(sys.executable, tmp_path / "zygote.log")
+    try:
+        argv, env = sleeper_command(tmp_path)
+        ended, timed_out = await zygote.run(argv, env, tmp_path, tmp_path / "task.log", 1.0)
+        assert timed_out and ended.exit_code == -signal.SIGTERM
+    finally:
+        await zygote.close()
+
+
+async def test_cancelling_stops_the_child_and_a_dead_zygote_is_replaced(tmp_path: Path) -> None:
+    zygote = Zygote(sys.executable, tmp_path / "zygote.log")
+    try:
+        argv, env = sleeper_command(tmp_path)
+        running = asyncio.create_task(zygote.run(argv, env, tmp_path, tmp_path / "a.log", None))
+        await asyncio.sleep(3)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        first = zygote.process
+        assert first is not None
+        running = asyncio.create_task(zygote.run(argv, env, tmp_path, tmp_path / "b.log", None))
+        await asyncio.sleep(3)
+        os.kill(first.pid, signal.SIGKILL)  # the zygote dies under a running attempt
+        with pytest.raises(WarmUnavailable):
+            await running
+        ended, _ = await zygote.run(["pyflyte-execute"], {"PATH": ""}, tmp_path, tmp_path / "c.log", 60)
+        assert ended.exit_code == 2 and zygote.process is not first
+    finally:
+        await zygote.close()
