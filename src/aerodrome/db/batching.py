@@ -2,33 +2,30 @@
 
 SQLite allows one writer at a time, so under concurrent registration most of a request's time is spent
 waiting for its own BEGIN … COMMIT. Requests that arrive while a transaction is in flight are collected
-and written together in the next one. If that shared transaction fails, each request of the batch is
-retried in a transaction of its own, so every caller gets exactly its own outcome (AlreadyExists, a
-project error, …) and nothing half-written is ever visible.
+and written together in the next one (on SQLite that whole transaction is one hop to the driver's thread,
+see ``db/inserts.py``). If that shared transaction fails, each request of the batch is retried in a
+transaction of its own, so every caller gets exactly its own outcome (AlreadyExists, …) and nothing
+half-written is ever visible.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from aerodrome.db.engine import Database
-from aerodrome.db.unit_of_work import UnitOfWork
-
-Check = Callable[[UnitOfWork], Awaitable[None]]
+from aerodrome.db.inserts import NewRow
 
 
 @dataclass
 class _Pending:
-    rows: Sequence[Any]
-    check: Check | None
+    rows: Sequence[NewRow]
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class InsertBatcher:
-    """Inserts rows (after an optional check inside the same transaction), batching concurrent callers."""
+    """Inserts each caller's rows atomically, batching concurrent callers into one transaction."""
 
     def __init__(self, db: Database, *, max_batch: int = 64) -> None:
         self.db = db
@@ -36,9 +33,9 @@ class InsertBatcher:
         self._queue: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def insert(self, rows: Sequence[Any], check: Check | None = None) -> None:
+    async def insert(self, rows: Sequence[NewRow]) -> None:
         """Insert ``rows`` atomically; raises what inserting them alone would raise."""
-        pending = _Pending(rows, check)
+        pending = _Pending(rows)
         self._queue.append(pending)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
@@ -53,11 +50,7 @@ class InsertBatcher:
 
     async def _write_together(self, batch: list[_Pending]) -> bool:
         try:
-            async with self.db.transaction(write=True) as uow:
-                for pending in batch:
-                    if pending.check is not None:
-                        await pending.check(uow)
-                await uow.add_all([row for pending in batch for row in pending.rows])
+            await self.db.insert([row for pending in batch for row in pending.rows])
         except Exception:
             return False
         for pending in batch:
@@ -66,10 +59,7 @@ class InsertBatcher:
 
     async def _write_alone(self, pending: _Pending) -> None:
         try:
-            async with self.db.transaction(write=True) as uow:
-                if pending.check is not None:
-                    await pending.check(uow)
-                await uow.add_all(list(pending.rows))
+            await self.db.insert(pending.rows)
         except Exception as exc:
             pending.done.set_exception(exc)
         else:

@@ -12,7 +12,7 @@ only on PostgreSQL).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from aerodrome.db.inserts import NewRow, insert_rows
 from aerodrome.db.unit_of_work import UnitOfWork
 
 
@@ -82,6 +83,19 @@ class Database:
             return
         async with self._unit(self._write_engine if write else self.engine) as uow:
             yield uow
+
+    async def insert(self, rows: Sequence[NewRow]) -> None:
+        """Insert new rows in one write transaction, all or nothing; a duplicate raises AlreadyExists.
+
+        For writes that only add rows (registration): no session, and on SQLite one hop to the driver's
+        thread for the whole transaction (see ``db/inserts.py``).
+        """
+        if self._write_lock is not None:
+            async with self._write_lock, self._write_engine.connect() as conn:
+                await insert_rows(conn, rows, one_hop=True)
+            return
+        async with self._write_engine.connect() as conn:
+            await insert_rows(conn, rows, one_hop=False)
 
     @asynccontextmanager
     async def _unit(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:

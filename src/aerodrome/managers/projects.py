@@ -138,16 +138,33 @@ class ProjectManager:
 
     async def check_active(self, uow: UnitOfWork, project: str, domain: str) -> None:
         """The project exists and is ACTIVE, and the domain is configured (ValidateProjectAndDomain)."""
-        if self._active_until.get(project, 0.0) <= time.monotonic():
-            row = await uow.projects.find(project)
-            if row is None:
-                raise InvalidArgument(
-                    f"failed to validate that project [{project}] and domain [{domain}] are registered, "
-                    f"err: [project [{project}] not found]"
-                )
-            if row.state != ACTIVE:
-                raise InvalidArgument(f"project [{project}] is not active")
-            self._active_until[project] = time.monotonic() + self._cache_seconds
+        if not self._cached_active(project):
+            self._check_row(project, domain, await uow.projects.find(project))
+        self._check_domain(domain)
+
+    async def ensure_active(self, project: str, domain: str) -> None:
+        """``check_active`` in a read of its own, for writes that take no unit of work (as the reference,
+        which validates the project before it creates the task); no read while the project is cached."""
+        if not self._cached_active(project):
+            async with self.db.transaction() as uow:
+                row = await uow.projects.find(project)
+            self._check_row(project, domain, row)
+        self._check_domain(domain)
+
+    def _cached_active(self, project: str) -> bool:
+        return self._active_until.get(project, 0.0) > time.monotonic()
+
+    def _check_row(self, project: str, domain: str, row: ProjectRow | None) -> None:
+        if row is None:
+            raise InvalidArgument(
+                f"failed to validate that project [{project}] and domain [{domain}] are registered, "
+                f"err: [project [{project}] not found]"
+            )
+        if row.state != ACTIVE:
+            raise InvalidArgument(f"project [{project}] is not active")
+        self._active_until[project] = time.monotonic() + self._cache_seconds
+
+    def _check_domain(self, domain: str) -> None:
         if domain not in self.domains:
             raise InvalidArgument(f"domain [{domain}] is unrecognized by system")
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flyteidl.admin import common_pb2, task_pb2
 from flyteidl.core import compiler_pb2, identifier_pb2
 
 from aerodrome.compiler import CompileErrors, compile_task
 from aerodrome.db.batching import InsertBatcher
 from aerodrome.db.engine import Database
+from aerodrome.db.inserts import NewRow, table_of
 from aerodrome.db.models import TaskRow
-from aerodrome.db.transformers.entities import description_row, task_from_row
+from aerodrome.db.transformers.entities import description_values, task_from_row
 from aerodrome.errors import AlreadyExists, InvalidArgument, missing
 from aerodrome.managers.digest import diff, digest
 from aerodrome.managers.listing import list_names, list_versions
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.validation.identifiers import validate_identifier
 from aerodrome.managers.validation.tasks import validate_template
+
+TASKS = table_of(TaskRow)
 
 
 class TaskManager:
@@ -41,23 +42,29 @@ class TaskManager:
             raise InvalidArgument(f"task failed compilation with {exc}") from None
         task_digest = digest(compiled)
         ident = request.id
-        short = request.spec.description.short_description if request.spec.HasField("description") else ""
-        row = TaskRow(
-            project=ident.project,
-            domain=ident.domain,
-            name=ident.name,
-            version=ident.version,
-            closure=compiled.SerializeToString(),
-            digest=task_digest,
-            type=template.type,
-            short_description=short,
-        )
-        rows: list[Any] = [row]
-        if request.spec.HasField("description"):
-            rows.append(description_row(ident, request.spec.description))
+        has_description = request.spec.HasField("description")
+        short = request.spec.description.short_description if has_description else ""
+        rows: list[NewRow] = [
+            (
+                TASKS,
+                {
+                    "project": ident.project,
+                    "domain": ident.domain,
+                    "name": ident.name,
+                    "version": ident.version,
+                    "closure": compiled.SerializeToString(),
+                    "digest": task_digest,
+                    "type": template.type,
+                    "short_description": short,
+                },
+            )
+        ]
+        if has_description:
+            rows.append(description_values(ident, request.spec.description))
+        await self.projects.ensure_active(ident.project, ident.domain)
         try:
             # Insert first, as the reference does: the common case (a new version) costs no extra read.
-            await self.writer.insert(rows, lambda uow: self.projects.check_active(uow, ident.project, ident.domain))
+            await self.writer.insert(rows)
         except AlreadyExists:
             await self._explain_conflict(ident, compiled, task_digest)
             raise

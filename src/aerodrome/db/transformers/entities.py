@@ -8,7 +8,9 @@ from typing import Any, cast
 from flyteidl.admin import description_entity_pb2, launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import compiler_pb2, identifier_pb2
 from google.protobuf import timestamp_pb2
+from sqlalchemy import Table
 
+from aerodrome.db.inserts import table_of
 from aerodrome.db.models import DescriptionEntityRow, LaunchPlanRow, TaskRow, WorkflowRow
 
 
@@ -66,6 +68,22 @@ def description_row(
         long_description=description.long_description.SerializeToString(),
         link=description.source_code.link,
     )
+
+
+def description_values(
+    ident: identifier_pb2.Identifier, description: description_entity_pb2.DescriptionEntity
+) -> tuple[Table, dict[str, Any]]:
+    """The same row as ``description_row``, as plain values for ``Database.insert``."""
+    return table_of(DescriptionEntityRow), {
+        "resource_type": ident.resource_type,
+        "project": ident.project,
+        "domain": ident.domain,
+        "name": ident.name,
+        "version": ident.version,
+        "short_description": description.short_description,
+        "long_description": description.long_description.SerializeToString(),
+        "link": description.source_code.link,
+    }
 
 
 def description_from_row(row: DescriptionEntityRow) -> description_entity_pb2.DescriptionEntity:

@@ -1,0 +1,143 @@
+"""New rows as plain values, written with statements compiled once per table, in one thread hop on SQLite.
+
+Why not the ORM or a session here: registration writes one row per request (two with a description) and
+nothing else, many requests per transaction under group commit (``db/batching.py``). Through an
+``AsyncSession`` every batch cost a statement-cache lookup and, on SQLite, four hops to aiosqlite's
+connection thread (cursor, execute, cursor close, commit). Profiling the server showed those hops, not
+CPU, bounding throughput: on a busy machine each hop waits for the worker thread to be scheduled and then
+for the GIL on the way back, milliseconds apiece. So on SQLite a whole batch runs as ONE function on
+aiosqlite's own connection thread — ``BEGIN IMMEDIATE``, one ``executemany`` per table, ``COMMIT``, or
+``ROLLBACK`` on any error, so nothing half-written is ever visible. The engine, its pool and the
+connection stay SQLAlchemy's; only the statements of this batch bypass its cursor adapter.
+
+Submitting a function to that thread uses ``aiosqlite.Connection._execute``, the queue aiosqlite itself
+(and SQLAlchemy's dialect, for ``isolation_level``) runs every call through. Should a future aiosqlite
+drop it, ``insert_rows`` falls back to the Core path, which PostgreSQL always takes: asyncpg has no
+thread to hop to, and the same columns, defaults and bind conversions apply there.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from aerodrome.errors import AlreadyExists
+
+NewRow = tuple[Table, Mapping[str, Any]]
+"""A row to insert: its table and the values of the columns the caller sets (defaults fill the rest)."""
+
+
+def table_of(model: type[Any]) -> Table:
+    """The ``Table`` of a mapped class (its ``__table__`` is typed as any FromClause)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
+def row_values(table: Table, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every non-key column: the given value, else the column's Python-side default, else NULL.
+
+    All rows of a table therefore carry the same keys, which a multi-row insert needs.
+    """
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        if column.primary_key:
+            continue
+        value = given.get(column.key)
+        default = column.default
+        if value is None and default is not None:
+            if getattr(default, "is_callable", False):
+                value = default.arg(None)  # type: ignore[attr-defined]
+            elif getattr(default, "is_scalar", False):
+                value = default.arg  # type: ignore[attr-defined]
+        values[column.key] = value
+    return values
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """An INSERT of every non-key column of one table, as the driver's SQL and per-column converters."""
+
+    sql: str
+    keys: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def parameters(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        pairs = tuple(zip(self.keys, self.processors, strict=True))
+        return [tuple(p(row[k]) if p else row[k] for k, p in pairs) for row in rows]
+
+
+_compiled: dict[tuple[str, Table], _Compiled] = {}
+
+
+def _compile(dialect: Dialect, table: Table) -> _Compiled:
+    found = _compiled.get((dialect.name, table))
+    if found is None:
+        keys = [c.key for c in table.columns if not c.primary_key]
+        compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+        order = tuple(compiled.positiontup or keys)
+        processors = tuple(table.columns[k].type.dialect_impl(dialect).bind_processor(dialect) for k in order)
+        found = _compiled[(dialect.name, table)] = _Compiled(str(compiled), order, processors)
+    return found
+
+
+def _group(rows: Sequence[NewRow]) -> dict[Table, list[dict[str, Any]]]:
+    by_table: dict[Table, list[dict[str, Any]]] = {}
+    for table, given in rows:
+        by_table.setdefault(table, []).append(row_values(table, given))
+    return by_table
+
+
+def _write_in_driver_thread(conn: sqlite3.Connection, work: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+    """Runs on aiosqlite's connection thread: the whole transaction, committed or rolled back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, parameters in work:
+            conn.executemany(sql, parameters)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+
+
+def _driver_thread(driver: Any) -> Callable[..., Any] | None:
+    """aiosqlite's "run this function on the connection thread" entry and its sqlite3 connection, bound."""
+    submit, sqlite_conn = getattr(driver, "_execute", None), getattr(driver, "_connection", None)
+    if submit is None or not isinstance(sqlite_conn, sqlite3.Connection):
+        return None
+
+    def run(work: list[tuple[str, list[tuple[Any, ...]]]]) -> Any:
+        return submit(_write_in_driver_thread, sqlite_conn, work)
+
+    return run
+
+
+async def insert_rows(conn: AsyncConnection, rows: Sequence[NewRow], *, one_hop: bool) -> None:
+    """Insert ``rows`` in one transaction on ``conn`` (which must not be in one); duplicates → AlreadyExists.
+
+    ``one_hop`` (SQLite only) runs the transaction as one call on aiosqlite's connection thread.
+    """
+    by_table = _group(rows)
+    run = _driver_thread((await conn.get_raw_connection()).driver_connection) if one_hop else None
+    try:
+        if run is not None:
+            work = []
+            for table, values in by_table.items():
+                compiled = _compile(conn.dialect, table)
+                work.append((compiled.sql, compiled.parameters(values)))
+            await run(work)
+            return
+        async with conn.begin():
+            for table, values in by_table.items():
+                await conn.execute(insert(table), values)
+    except (IntegrityError, sqlite3.IntegrityError) as exc:
+        reason = exc.orig if isinstance(exc, IntegrityError) else exc
+        raise AlreadyExists(f"value with matching already exists ({reason})") from None

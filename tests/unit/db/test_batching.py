@@ -1,0 +1,43 @@
+"""Group commit: concurrent callers share a transaction, yet each gets exactly its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from aerodrome.db.batching import InsertBatcher
+from aerodrome.db.engine import Database
+from aerodrome.db.inserts import NewRow, table_of
+from aerodrome.db.migrate import upgrade
+from aerodrome.db.models import TaskRow
+from aerodrome.errors import AlreadyExists
+
+TASKS = table_of(TaskRow)
+
+
+def task(version: str) -> NewRow:
+    return TASKS, {"project": "p", "domain": "d", "name": "t", "version": version, "closure": b"", "digest": b""}
+
+
+def test_concurrent_inserts_with_one_duplicate(tmp_path: Path) -> None:
+    async def main() -> list[str]:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+        try:
+            await upgrade(db)
+            batcher = InsertBatcher(db)
+            await batcher.insert([task("taken")])
+            versions = [f"v{i}" for i in range(10)]
+            versions[5] = "taken"
+            outcomes = await asyncio.gather(*(batcher.insert([task(v)]) for v in versions), return_exceptions=True)
+            assert [type(o) for o in outcomes] == [type(None)] * 5 + [AlreadyExists] + [type(None)] * 4
+            with pytest.raises(AlreadyExists):
+                await batcher.insert([task("v0")])
+            async with db.transaction() as uow:
+                return list((await uow.session.scalars(select(TaskRow.version).order_by(TaskRow.version))).all())
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(main()) == sorted(["taken", *(f"v{i}" for i in range(10) if i != 5)])
