@@ -37,6 +37,7 @@ from tests.support.postgres import fresh_database
 PROJECT_DIR = Path(__file__).parent / "projects" / "provider_app"
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
 TWO_NODES = "workflows.where.two_nodes"
+NESTED = "workflows.where.nested"
 JOB_CONF = "aerodrome/job-conf"
 
 
@@ -337,6 +338,20 @@ def test_a_local_provider_runs_the_task_with_its_interpreter_and_code(setup: Set
         ("n0", "fate:2.0.1@local", "job"),
         ("n1", "fate:2.0.1@local", "job"),
     ]
+
+
+def test_nested_and_mapped_tasks_take_their_top_level_nodes_provider(setup: Setup, tmp_path: Path) -> None:
+    conf = provider_file(setup, "fate:2.0.1@local", path=str(setup.code), venv=setup.python)
+    assert cli(setup, "provider", "register", "-c", str(conf), "--replace").returncode == 0
+    document = tmp_path / "conf.yaml"
+    document.write_text("dag:\n  conf:\n    task:\n      provider: fate:2.0.1@local\n")
+    launched = cli(setup, "launch", NESTED, "--version", setup.version, "--job-conf", str(document))
+    assert launched.returncode == 0, launched.stderr
+    done = wait(setup, launched.stdout.strip())
+    assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED, done.closure.error
+    expected = f"{setup.python}|2.0.1|fate:2.0.1@local"
+    assert done.outputs["o0"] == expected
+    assert done.outputs["o1"] == [f"0:{expected}", f"1:{expected}"]
 
 
 def test_a_docker_node_fails_with_the_device_message(setup: Setup, docker_providers: list[str]) -> None:

@@ -26,12 +26,13 @@ class Scope:
     parent: str = ""
     attempt: str = ""
     in_dynamic: bool = False
+    root: str = ""  # the top-level node this scope is nested in (per-node settings such as providers follow it)
 
     def unique(self, node_id: str) -> str:
         return node_unique_id(self.parent, self.attempt, node_id)
 
     def nested(self, parent_unique: str, attempt: int, *, dynamic: bool = False) -> Scope:
-        return Scope(parent_unique, str(attempt), self.in_dynamic or dynamic)
+        return Scope(parent_unique, str(attempt), self.in_dynamic or dynamic, self.root or parent_unique)
 
     def event_fields(self, node: PlannedNode) -> dict[str, Any]:
         fields: dict[str, Any] = {"spec_node_id": node.id, "node_name": node.name}

@@ -56,8 +56,17 @@ class Resolution:
 
 
 def task_nodes(closure: compiler_pb2.CompiledWorkflowClosure) -> list[str]:
-    """Ids of the top-level task nodes of a compiled workflow, in declaration order."""
-    return [n.id for n in closure.primary.template.nodes if n.WhichOneof("target") == "task_node"]
+    """Ids of the top-level nodes that run tasks in this execution, in declaration order: task and map
+    nodes, and subworkflows and branches, whose provider applies to every task they run (the engine looks
+    a nested node's provider up by its top-level ancestor). Launch-plan nodes are child executions with a
+    resolution of their own, and gates run no task."""
+    runs_tasks = ("task_node", "array_node", "branch_node")
+    return [
+        n.id
+        for n in closure.primary.template.nodes
+        if n.WhichOneof("target") in runs_tasks
+        or (n.HasField("workflow_node") and n.workflow_node.HasField("sub_workflow_ref"))
+    ]
 
 
 class ProviderResolver:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from flyteidl.core import execution_pb2 as core_exec
@@ -21,7 +21,8 @@ from flyteidl.event import event_pb2
 from aerodrome.engine.active import Outcome
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.local import AttemptResult
-from aerodrome.engine.nodes.task import SYSTEM_RETRIES, attempt_spec
+from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
+from aerodrome.engine.nodes.task import SYSTEM_RETRIES, attempt_spec, provider_of
 from aerodrome.phases.tables import TASK
 
 if TYPE_CHECKING:
@@ -98,14 +99,21 @@ class Progress:
         )
 
 
-async def _index(g: GraphRunner, job: Job, index: int, progress: Progress, gate: asyncio.Semaphore | None) -> None:
+async def _index(
+    g: GraphRunner,
+    job: Job,
+    index: int,
+    progress: Progress,
+    gate: asyncio.Semaphore | None,
+    provider: ProviderRuntime | None,
+) -> None:
     """Run one index with its own retry budgets."""
     assert job.node.task is not None
     user_budget = max(job.node.retries, job.node.task.metadata.retries.retries)
     system_budget, attempt = SYSTEM_RETRIES, 0
     envs = {INDEX_ENV: str(index), "BATCH_JOB_ARRAY_INDEX_VAR_NAME": INDEX_ENV}
     while True:
-        spec = attempt_spec(g, job, attempt, f"{job.prefix}/{index}/{attempt}", envs)
+        spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{index}/{attempt}", envs), provider=provider)
         progress.set(index, TASK.RUNNING, attempt)
         result: AttemptResult
         if gate is None:
@@ -178,7 +186,8 @@ async def run_array(g: GraphRunner, job: Job) -> Outcome:
     parallelism = job.node.node.array_node.parallelism
     gate = asyncio.Semaphore(parallelism) if parallelism > 0 else None
     await report.task(job.unique, task.id, 0, TASK.RUNNING, input_uri=job.inputs_url, metadata=progress.resources(job))
-    runs = [asyncio.create_task(_index(g, job, i, progress, gate)) for i in range(size)]
+    provider = await provider_of(g, job)
+    runs = [asyncio.create_task(_index(g, job, i, progress, gate, provider)) for i in range(size)]
     pending = set(runs)
     try:
         while pending:

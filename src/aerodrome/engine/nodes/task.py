@@ -22,6 +22,7 @@ from aerodrome.engine.active import Outcome
 from aerodrome.engine.cache_keys import CacheKey, cache_key
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.local import Attempt, AttemptResult
+from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 from aerodrome.managers.provider_resolution import frozen_runtime
 from aerodrome.phases.tables import TASK
 
@@ -83,14 +84,20 @@ def attempt_spec(g: GraphRunner, job: Job, attempt: int, prefix: str, envs: dict
     )
 
 
+async def provider_of(g: GraphRunner, job: Job) -> ProviderRuntime | None:
+    """The provider frozen for the node's top-level ancestor (or the node itself) when the execution was
+    created; None means the server's defaults."""
+    ident = job.run.ident
+    return await frozen_runtime(g.db, ident.project, ident.domain, ident.name, job.frame.scope.root or job.unique)
+
+
 async def attempts(g: GraphRunner, job: Job) -> Done:
     """Run attempts until one succeeds or the user and system retry budgets are spent."""
     assert job.node.task is not None
     run, task_id = job.run, job.node.task.id
     user_budget, system_budget = job.node.retries, SYSTEM_RETRIES
     attempt = run.attempts.get(job.unique, 0)
-    # The provider resolved for this node when the execution was created (issue 6); None: server defaults.
-    provider = await frozen_runtime(g.db, run.ident.project, run.ident.domain, run.ident.name, job.unique)
+    provider = await provider_of(g, job)
     while True:
         spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{attempt}"), provider=provider)
         await run.report.task(job.unique, task_id, attempt, TASK.RUNNING, input_uri=job.inputs_url)

@@ -6,11 +6,10 @@ import os
 import sys
 import time
 
-from flytekit import task, workflow
+from flytekit import map_task, task, workflow
 
 
-@task
-def where() -> str:
+def _where() -> str:
     try:
         import provider_lib  # only importable from a provider's code path
     except ImportError:
@@ -18,6 +17,11 @@ def where() -> str:
     else:
         library = provider_lib.VERSION
     return f"{sys.executable}|{library}|{os.environ.get('AERODROME_PROVIDER', '-')}"
+
+
+@task
+def where() -> str:
+    return _where()
 
 
 @workflow
@@ -36,3 +40,19 @@ def nap(seconds: int) -> int:
 @workflow
 def sleepy(seconds: int = 60) -> int:
     return nap(seconds=seconds)
+
+
+@task
+def where_at(index: int) -> str:
+    return f"{index}:{_where()}"
+
+
+@workflow
+def inner() -> str:
+    return where()
+
+
+@workflow
+def nested() -> tuple[str, list[str]]:
+    """A subworkflow's task and a map task's items run with the provider of their top-level node."""
+    return inner(), map_task(where_at)(index=[0, 1])
