@@ -167,11 +167,15 @@ def parse_job_conf(text: str, me: Party) -> JobConf:
     return conf
 
 
-def resolve_nodes(conf: JobConf, default: Mention | None, task_nodes: Iterable[str]) -> dict[str, Mention]:
-    """The winning mention per task node (nodes no level names are left out)."""
+def resolve_nodes(
+    conf: JobConf, default: Mention | None, task_nodes: Iterable[str], *, strict: bool = True
+) -> dict[str, Mention]:
+    """The winning mention per task node (nodes no level names are left out). ``strict``: naming a node the
+    workflow does not have is an error (not for a launch-plan node's child, which inherits its parent's
+    job conf, whose node names are the parent's)."""
     nodes = list(task_nodes)
     unknown = sorted(set(conf.nodes_named) - set(nodes))
-    if unknown:
+    if unknown and strict:
         places = ", ".join(conf.nodes_named[n] for n in unknown)
         raise InvalidArgument(
             f"job conf names node(s) {', '.join(unknown)} ({places}) that are not task nodes of this workflow "

@@ -111,7 +111,8 @@ class ProviderResolver:
                     f"provider {mention.provider} is not registered (named at {mention.level} level, {mention.where})"
                 )
         closure = compiler_pb2.CompiledWorkflowClosure.FromString(workflow.closure)
-        chosen = resolve_nodes(conf, default, task_nodes(closure))
+        child = spec.metadata.mode == execution_pb2.ExecutionMetadata.CHILD_WORKFLOW
+        chosen = resolve_nodes(conf, default, task_nodes(closure), strict=not child)
         nodes = {}
         for node, mention in chosen.items():
             row = providers[mention.provider]

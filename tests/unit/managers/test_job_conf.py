@@ -105,6 +105,12 @@ def test_nodes_that_are_not_task_nodes_are_refused() -> None:
         resolve_nodes(parsed, None, ["n1"])
 
 
+def test_a_child_execution_ignores_node_names_of_its_parent() -> None:
+    parsed = parse_job_conf(conf(job="a:1@local", task="b:1@local"), ME)
+    resolved = resolve_nodes(parsed, None, ["n1"], strict=False)
+    assert {n: m.level for n, m in resolved.items()} == {"n1": "job"}
+
+
 def test_two_applicable_party_entries_must_agree() -> None:
     text = (
         "dag:\n  party_tasks:\n"
