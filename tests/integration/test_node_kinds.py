@@ -203,7 +203,7 @@ def test_dynamic_with_map_inside(registered: tuple[Server, str], remote: FlyteRe
 
 
 def test_launch_plan_nodes_three_levels(registered: tuple[Server, str], remote: FlyteRemote) -> None:
-    done = run(remote, registered[1], "outer", {"x": 2})
+    done = finish(remote, start(remote, registered[1], "outer", {"x": 2}, interruptible=True))
     assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED, done.closure.error
     assert done.outputs["o0"] == 16 + 8  # double(inner(2)) + inner(2), inner(2) = double(square(2)) = 8
     top = remote.client.list_node_executions(done.id, limit=100)[0]
@@ -216,6 +216,7 @@ def test_launch_plan_nodes_three_levels(registered: tuple[Server, str], remote: 
         middle = remote.fetch_execution(name=child.name)
         assert middle.closure.phase == WorkflowExecutionPhase.SUCCEEDED
         assert middle.spec.metadata.mode == 4 and middle.spec.metadata.nesting == 1  # CHILD_WORKFLOW
+        assert middle.spec.interruptible is True, "children inherit the parent's interruptible override"
         nodes = remote.client.list_node_executions(middle.id, limit=100)[0]
         counts[middle.spec.launch_plan.name] = len([n for n in nodes if n.id.node_id not in ("start-node", "end-node")])
         for grand in nodes:

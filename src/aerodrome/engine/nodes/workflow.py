@@ -61,13 +61,9 @@ def _child_spec(job: Job, ident: identifier_pb2.WorkflowExecutionIdentifier) -> 
         overwrite_cache=parent.overwrite_cache,
         max_parallelism=parent.max_parallelism,
     )
-    for field in ("labels", "annotations", "security_context", "raw_output_data_config", "envs"):
-        if parent.HasField(field):
+    for field in ("labels", "annotations", "security_context", "raw_output_data_config", "envs", "interruptible"):
+        if parent.HasField(field):  # what propeller passes on from the parent's execution config
             getattr(spec, field).CopyFrom(getattr(parent, field))
-    if job.node.node.metadata.HasField("interruptible"):
-        spec.interruptible.value = job.node.node.metadata.interruptible
-    elif parent.HasField("interruptible"):
-        spec.interruptible.CopyFrom(parent.interruptible)
     return spec
 
 
