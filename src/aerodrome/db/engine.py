@@ -21,7 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from aerodrome.db.inserts import NewRow, insert_rows
+from aerodrome.db.inserts import NewRow, SqliteInserter, insert_rows
 from aerodrome.db.unit_of_work import UnitOfWork
 
 
@@ -68,11 +68,15 @@ class Database:
             self.engine = _sqlite_engine(url, isolation=None, pool_size=pool_size, echo=echo)
             self._write_engine = _sqlite_engine(url, isolation="IMMEDIATE", pool_size=1, echo=echo)
             self._write_lock = asyncio.Lock()
+            self._inserter: SqliteInserter | None = SqliteInserter(
+                _sqlite_engine(url, isolation="IMMEDIATE", pool_size=1, echo=echo)
+            )
         else:
             self.engine = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
             self._write_engine = self.engine
+            self._inserter = None
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[UnitOfWork]:
@@ -90,12 +94,12 @@ class Database:
         For writes that only add rows (registration): no session, and on SQLite one hop to the driver's
         thread for the whole transaction (see ``db/inserts.py``).
         """
-        if self._write_lock is not None:
-            async with self._write_lock, self._write_engine.connect() as conn:
-                await insert_rows(conn, rows, one_hop=True)
+        if self._write_lock is not None and self._inserter is not None:
+            async with self._write_lock:
+                await self._inserter.insert(rows)
             return
         async with self._write_engine.connect() as conn:
-            await insert_rows(conn, rows, one_hop=False)
+            await insert_rows(conn, rows)
 
     @asynccontextmanager
     async def _unit(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:
@@ -109,6 +113,8 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._inserter is not None:
+            await self._inserter.close()
         await self.engine.dispose()
         if self._write_engine is not self.engine:
             await self._write_engine.dispose()

@@ -12,21 +12,22 @@ connection stay SQLAlchemy's; only the statements of this batch bypass its curso
 
 Submitting a function to that thread uses ``aiosqlite.Connection._execute``, the queue aiosqlite itself
 (and SQLAlchemy's dialect, for ``isolation_level``) runs every call through. Should a future aiosqlite
-drop it, ``insert_rows`` falls back to the Core path, which PostgreSQL always takes: asyncpg has no
-thread to hop to, and the same columns, defaults and bind conversions apply there.
+drop it, ``SqliteInserter`` falls back to ``insert_rows``, the Core path PostgreSQL always takes (asyncpg
+has no thread to hop to); the same columns, defaults and bind conversions apply there.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aerodrome.errors import AlreadyExists
 
@@ -108,36 +109,69 @@ def _write_in_driver_thread(conn: sqlite3.Connection, work: list[tuple[str, list
         raise
 
 
-def _driver_thread(driver: Any) -> Callable[..., Any] | None:
+Runner = Callable[[list[tuple[str, list[tuple[Any, ...]]]]], Awaitable[None]]
+
+
+def _driver_thread(driver: Any) -> Runner | None:
     """aiosqlite's "run this function on the connection thread" entry and its sqlite3 connection, bound."""
     submit, sqlite_conn = getattr(driver, "_execute", None), getattr(driver, "_connection", None)
     if submit is None or not isinstance(sqlite_conn, sqlite3.Connection):
         return None
 
-    def run(work: list[tuple[str, list[tuple[Any, ...]]]]) -> Any:
-        return submit(_write_in_driver_thread, sqlite_conn, work)
+    def run(work: list[tuple[str, list[tuple[Any, ...]]]]) -> Awaitable[None]:
+        return submit(_write_in_driver_thread, sqlite_conn, work)  # type: ignore[no-any-return]
 
     return run
 
 
-async def insert_rows(conn: AsyncConnection, rows: Sequence[NewRow], *, one_hop: bool) -> None:
-    """Insert ``rows`` in one transaction on ``conn`` (which must not be in one); duplicates → AlreadyExists.
-
-    ``one_hop`` (SQLite only) runs the transaction as one call on aiosqlite's connection thread.
-    """
-    by_table = _group(rows)
-    run = _driver_thread((await conn.get_raw_connection()).driver_connection) if one_hop else None
+@contextmanager
+def _duplicates_as_already_exists() -> Iterator[None]:
     try:
-        if run is not None:
-            work = []
-            for table, values in by_table.items():
-                compiled = _compile(conn.dialect, table)
-                work.append((compiled.sql, compiled.parameters(values)))
-            await run(work)
-            return
-        async with conn.begin():
-            for table, values in by_table.items():
-                await conn.execute(insert(table), values)
+        yield
     except (IntegrityError, sqlite3.IntegrityError) as exc:
         reason = exc.orig if isinstance(exc, IntegrityError) else exc
         raise AlreadyExists(f"value with matching already exists ({reason})") from None
+
+
+async def insert_rows(conn: AsyncConnection, rows: Sequence[NewRow]) -> None:
+    """Insert ``rows`` through SQLAlchemy Core in one transaction on ``conn`` (which must not be in one)."""
+    with _duplicates_as_already_exists():
+        async with conn.begin():
+            for table, values in _group(rows).items():
+                await conn.execute(insert(table), values)
+
+
+class SqliteInserter:
+    """A SQLite connection kept checked out for inserts, so a batch costs neither a pool checkout nor the
+    greenlet switches around it (together more than the INSERT and COMMIT themselves), only one hop.
+
+    Callers serialise ``insert`` with the in-process write lock that every SQLite writer takes, so this
+    connection and the write engine's never hold write transactions at the same time.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._run: Runner | None = None
+
+    async def insert(self, rows: Sequence[NewRow]) -> None:
+        """Insert ``rows`` in one transaction; a duplicate raises AlreadyExists and writes nothing."""
+        if self._conn is None:
+            self._conn = await self._engine.connect()
+            self._run = _driver_thread((await self._conn.get_raw_connection()).driver_connection)
+        if self._run is None:
+            await insert_rows(self._conn, rows)
+            return
+        work = []
+        for table, values in _group(rows).items():
+            compiled = _compile(self._conn.dialect, table)
+            work.append((compiled.sql, compiled.parameters(values)))
+        with _duplicates_as_already_exists():
+            await self._run(work)
+
+    async def close(self) -> None:
+        """Return the connection and close the engine's pool (a later insert opens it again)."""
+        conn, self._conn, self._run = self._conn, None, None
+        if conn is not None:
+            await conn.close()
+        await self._engine.dispose()

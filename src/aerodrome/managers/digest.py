@@ -28,7 +28,14 @@ def digest(message: Message) -> bytes:
     Equal messages give equal bytes whatever order a client wrote map entries in, which is all that
     identical-vs-different needs; it is an order of magnitude cheaper than hashing canonical JSON.
     """
-    return hashlib.sha256(message.SerializeToString(deterministic=True)).digest()
+    return serialized_with_digest(message)[1]
+
+
+def serialized_with_digest(message: Message) -> tuple[bytes, bytes]:
+    """The deterministic serialization and its digest: callers that store the message anyway keep these
+    bytes (a valid serialization like any other) instead of serializing it a second time."""
+    data = message.SerializeToString(deterministic=True)
+    return data, hashlib.sha256(data).digest()
 
 
 def _walk(path: str, old: Any, new: Any, out: list[str]) -> None:

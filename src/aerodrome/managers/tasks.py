@@ -12,7 +12,7 @@ from aerodrome.db.inserts import NewRow, table_of
 from aerodrome.db.models import TaskRow
 from aerodrome.db.transformers.entities import description_values, task_from_row
 from aerodrome.errors import AlreadyExists, InvalidArgument, missing
-from aerodrome.managers.digest import diff, digest
+from aerodrome.managers.digest import diff, serialized_with_digest
 from aerodrome.managers.listing import list_names, list_versions
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.validation.identifiers import validate_identifier
@@ -40,7 +40,7 @@ class TaskManager:
             compiled = compile_task(template)
         except CompileErrors as exc:
             raise InvalidArgument(f"task failed compilation with {exc}") from None
-        task_digest = digest(compiled)
+        closure, task_digest = serialized_with_digest(compiled)
         ident = request.id
         has_description = request.spec.HasField("description")
         short = request.spec.description.short_description if has_description else ""
@@ -52,7 +52,7 @@ class TaskManager:
                     "domain": ident.domain,
                     "name": ident.name,
                     "version": ident.version,
-                    "closure": compiled.SerializeToString(),
+                    "closure": closure,
                     "digest": task_digest,
                     "type": template.type,
                     "short_description": short,

@@ -128,8 +128,9 @@ def test_sqlite_batches_take_the_one_hop_path(tmp_path: Path) -> None:
     async def main() -> None:
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
         try:
-            async with db._write_engine.connect() as conn:
-                assert inserts._driver_thread((await conn.get_raw_connection()).driver_connection) is not None
+            await upgrade(db)
+            await db.insert([task("v1")])
+            assert db._inserter is not None and db._inserter._run is not None
         finally:
             await db.dispose()
 
