@@ -24,6 +24,15 @@ class _Pending:
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+def _settle(done: asyncio.Future[None], exc: Exception | None = None) -> None:
+    if done.done():  # the caller was cancelled
+        return
+    if exc is None:
+        done.set_result(None)
+    else:
+        done.set_exception(exc)
+
+
 class InsertBatcher:
     """Inserts each caller's rows atomically, batching concurrent callers into one transaction."""
 
@@ -39,7 +48,9 @@ class InsertBatcher:
         self._queue.append(pending)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
-        await asyncio.shield(pending.done)
+        # Not shielded: a cancelled caller cancels only its own future, which the writer then skips
+        # (its rows are written regardless, as they would be had the cancellation come a moment later).
+        await pending.done
 
     async def _drain(self) -> None:
         while self._queue:
@@ -54,13 +65,13 @@ class InsertBatcher:
         except Exception:
             return False
         for pending in batch:
-            pending.done.set_result(None)
+            _settle(pending.done)
         return True
 
     async def _write_alone(self, pending: _Pending) -> None:
         try:
             await self.db.insert(pending.rows)
         except Exception as exc:
-            pending.done.set_exception(exc)
+            _settle(pending.done, exc)
         else:
-            pending.done.set_result(None)
+            _settle(pending.done)

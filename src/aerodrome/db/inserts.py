@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -43,37 +44,68 @@ def table_of(model: type[Any]) -> Table:
     return table
 
 
+Default = Callable[[], Any]
+
+
+def _constant(value: Any) -> Default:
+    return lambda: value
+
+
+def _default(column: Any) -> Default | None:
+    """A column's Python-side default as a function of nothing (SQLAlchemy's take an execution context)."""
+    default = column.default
+    if default is None:
+        return None
+    if getattr(default, "is_callable", False):
+        return partial(default.arg, None)
+    if getattr(default, "is_scalar", False):
+        return _constant(default.arg)
+    return None
+
+
+_plans: dict[Table, tuple[tuple[str, Default | None], ...]] = {}
+
+
+def _plan(table: Table) -> tuple[tuple[str, Default | None], ...]:
+    """Each non-key column of ``table`` with its Python-side default, worked out once per table."""
+    plan = _plans.get(table)
+    if plan is None:
+        plan = _plans[table] = tuple((c.key, _default(c)) for c in table.columns if not c.primary_key)
+    return plan
+
+
 def row_values(table: Table, given: Mapping[str, Any]) -> dict[str, Any]:
     """Every non-key column: the given value, else the column's Python-side default, else NULL.
 
     All rows of a table therefore carry the same keys, which a multi-row insert needs.
     """
     values: dict[str, Any] = {}
-    for column in table.columns:
-        if column.primary_key:
-            continue
-        value = given.get(column.key)
-        default = column.default
-        if value is None and default is not None:
-            if getattr(default, "is_callable", False):
-                value = default.arg(None)  # type: ignore[attr-defined]
-            elif getattr(default, "is_scalar", False):
-                value = default.arg  # type: ignore[attr-defined]
-        values[column.key] = value
+    for key, default in _plan(table):
+        value = given.get(key)
+        values[key] = default() if value is None and default is not None else value
     return values
 
 
 @dataclass(frozen=True)
 class _Compiled:
-    """An INSERT of every non-key column of one table, as the driver's SQL and per-column converters."""
+    """An INSERT of every non-key column of one table, as the driver's SQL, and how to fill its parameters:
+    per column, in the statement's order, the key, the default and the dialect's bind converter."""
 
     sql: str
-    keys: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    columns: tuple[tuple[str, Default | None, Callable[[Any], Any] | None], ...]
 
     def parameters(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        pairs = tuple(zip(self.keys, self.processors, strict=True))
-        return [tuple(p(row[k]) if p else row[k] for k, p in pairs) for row in rows]
+        """The driver's parameters for ``rows`` (given values, as ``row_values`` fills them)."""
+        out = []
+        for given in rows:
+            values = []
+            for key, default, process in self.columns:
+                value = given.get(key)
+                if value is None and default is not None:
+                    value = default()
+                values.append(value if process is None or value is None else process(value))
+            out.append(tuple(values))
+        return out
 
 
 _compiled: dict[tuple[str, Table], _Compiled] = {}
@@ -82,18 +114,20 @@ _compiled: dict[tuple[str, Table], _Compiled] = {}
 def _compile(dialect: Dialect, table: Table) -> _Compiled:
     found = _compiled.get((dialect.name, table))
     if found is None:
-        keys = [c.key for c in table.columns if not c.primary_key]
-        compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-        order = tuple(compiled.positiontup or keys)
-        processors = tuple(table.columns[k].type.dialect_impl(dialect).bind_processor(dialect) for k in order)
-        found = _compiled[(dialect.name, table)] = _Compiled(str(compiled), order, processors)
+        defaults = dict(_plan(table))
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(defaults))
+        order = compiled.positiontup or list(defaults)
+        columns = tuple(
+            (k, defaults[k], table.columns[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in order
+        )
+        found = _compiled[(dialect.name, table)] = _Compiled(str(compiled), columns)
     return found
 
 
-def _group(rows: Sequence[NewRow]) -> dict[Table, list[dict[str, Any]]]:
-    by_table: dict[Table, list[dict[str, Any]]] = {}
+def _by_table(rows: Sequence[NewRow]) -> dict[Table, list[Mapping[str, Any]]]:
+    by_table: dict[Table, list[Mapping[str, Any]]] = {}
     for table, given in rows:
-        by_table.setdefault(table, []).append(row_values(table, given))
+        by_table.setdefault(table, []).append(given)
     return by_table
 
 
@@ -137,8 +171,8 @@ async def insert_rows(conn: AsyncConnection, rows: Sequence[NewRow]) -> None:
     """Insert ``rows`` through SQLAlchemy Core in one transaction on ``conn`` (which must not be in one)."""
     with _duplicates_as_already_exists():
         async with conn.begin():
-            for table, values in _group(rows).items():
-                await conn.execute(insert(table), values)
+            for table, given in _by_table(rows).items():
+                await conn.execute(insert(table), [row_values(table, g) for g in given])
 
 
 class SqliteInserter:
@@ -163,9 +197,9 @@ class SqliteInserter:
             await insert_rows(self._conn, rows)
             return
         work = []
-        for table, values in _group(rows).items():
+        for table, given in _by_table(rows).items():
             compiled = _compile(self._conn.dialect, table)
-            work.append((compiled.sql, compiled.parameters(values)))
+            work.append((compiled.sql, compiled.parameters(given)))
         with _duplicates_as_already_exists():
             await self._run(work)
 

@@ -41,3 +41,24 @@ def test_concurrent_inserts_with_one_duplicate(tmp_path: Path) -> None:
             await db.dispose()
 
     assert asyncio.run(main()) == sorted(["taken", *(f"v{i}" for i in range(10) if i != 5)])
+
+
+def test_a_cancelled_caller_does_not_disturb_the_batch(tmp_path: Path) -> None:
+    async def main() -> list[str]:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+        try:
+            await upgrade(db)
+            batcher = InsertBatcher(db)
+            calls = [asyncio.create_task(batcher.insert([task(f"v{i}")])) for i in range(4)]
+            await asyncio.sleep(0)  # all four are queued
+            calls[2].cancel()
+            outcomes = await asyncio.gather(*calls, return_exceptions=True)
+            assert isinstance(outcomes[2], asyncio.CancelledError)
+            assert [outcomes[i] for i in (0, 1, 3)] == [None, None, None]
+            async with db.transaction() as uow:
+                return list((await uow.session.scalars(select(TaskRow.version).order_by(TaskRow.version))).all())
+        finally:
+            await db.dispose()
+
+    # The cancelled caller's rows were already queued: they are written, as after a late cancellation.
+    assert asyncio.run(main()) == ["v0", "v1", "v2", "v3"]
