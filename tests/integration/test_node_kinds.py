@@ -179,7 +179,8 @@ def test_map_success_ratio(registered: tuple[Server, str], remote: FlyteRemote) 
     assert tolerant.outputs["o0"] == [0, None, 2, None]
     strict = run(remote, registered[1], "strict_map", {"xs": [0, 1, 2, 3]})
     assert strict.closure.phase == WorkflowExecutionPhase.FAILED
-    assert "at least 4 had to succeed" in strict.closure.error.message and "odd 1" in strict.closure.error.message
+    message = strict.closure.error.message  # the first failure ends it (either odd item may come first)
+    assert "at least 4 had to succeed" in message and ("odd 1" in message or "odd 3" in message)
 
 
 def test_dynamic_with_map_inside(registered: tuple[Server, str], remote: FlyteRemote) -> None:
