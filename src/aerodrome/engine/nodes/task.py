@@ -199,16 +199,17 @@ async def run_task(g: GraphRunner, job: Job) -> Outcome:
                 job, hit.outputs_uri, **cache_status(Cache.CACHE_HIT, key, hit.artifact_id, hit.source)
             )
         done = await attempts(g, job)
-    result = done.result
+        result = done.result
+        status: dict[str, object] = {}
+        if result.ok and not result.dynamic_url and key is not None and task.interface.outputs.variables:
+            # Written while the reservation is still held, so a waiting run finds it when it takes over.
+            artifact = await g.catalog.put(key, result.outputs_url, done.task_execution, overwrite=overwrite)
+            code = Cache.CACHE_SKIPPED if overwrite else Cache.CACHE_POPULATED
+            status = cache_status(code, key, artifact.artifact_id, done.task_execution)
+        elif key is not None:
+            status = cache_status(Cache.CACHE_DISABLED)
     if not result.ok:
         return await g.fail(job, exhausted(job, done))
     if result.dynamic_url:
         return await run_dynamic(g, job, done.attempt, result.dynamic_url)
-    status: dict[str, object] = {}
-    if key is not None and task.interface.outputs.variables:
-        artifact = await g.catalog.put(key, result.outputs_url, done.task_execution, overwrite=overwrite)
-        code = Cache.CACHE_SKIPPED if overwrite else Cache.CACHE_POPULATED
-        status = cache_status(code, key, artifact.artifact_id, done.task_execution)
-    elif key is not None:
-        status = cache_status(Cache.CACHE_DISABLED)
     return await g.succeed(job, result.outputs_url, **status)
