@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flyteidl.admin import node_execution_pb2
 from flyteidl.core import literals_pb2, types_pb2
 
 from aerodrome.blobstore import layout
@@ -26,6 +27,7 @@ from aerodrome.engine.events import error
 from aerodrome.engine.frames import Frame, Job, Run, Scope
 from aerodrome.engine.inputs import BindingError, resolve
 from aerodrome.engine.launchers.local import LocalLauncher
+from aerodrome.engine.nodes import array, branch, gate, task, workflow
 from aerodrome.engine.plan import END, START, Graph, PlannedNode, promise_sources
 from aerodrome.phases.tables import NODE, WF
 
@@ -128,10 +130,10 @@ class GraphRunner:
                 if not running:
                     raise RuntimeError("no node can run: the workflow's dependencies cannot be satisfied")
                 done, _ = await asyncio.wait(running.values(), return_when=asyncio.FIRST_COMPLETED)
-                for node_id, task in list(running.items()):
-                    if task in done:
+                for node_id, child in list(running.items()):
+                    if child in done:
                         del running[node_id]
-                        state.handle(task.result())
+                        state.handle(child.result())
                 if state.failed and not frame.graph.fail_after_executable:
                     await self._abort(frame, running, report=True)
                     break  # the aborted siblings never report back to ``state``; the graph has failed
@@ -151,8 +153,8 @@ class GraphRunner:
         return Failed(END, failure)
 
     async def _abort(self, frame: Frame, running: dict[str, asyncio.Task[Outcome]], *, report: bool) -> None:
-        for task in running.values():
-            task.cancel()
+        for child in running.values():
+            child.cancel()
         await asyncio.gather(*running.values(), return_exceptions=True)
         if report:
             for node_id in running:
@@ -212,8 +214,6 @@ class GraphRunner:
             return await self.fail(job, error("EngineError", f"node {node.id}: {exc}"))
 
     async def _dispatch(self, job: Job) -> Outcome:
-        from aerodrome.engine.nodes import array, branch, gate, task, workflow
-
         kind = job.node.kind
         if kind == "workflow" and job.node.node.workflow_node.HasField("launchplan_ref"):
             await self.emit(job, NODE.QUEUED, input_uri=job.inputs_url)  # RUNNING carries the child's id
@@ -247,8 +247,6 @@ class GraphRunner:
             row = await uow.node_executions.find(original, job.unique)
             if row is None or NODE.Phase.Value(row.phase) not in DONE_OK:
                 return None
-            from flyteidl.admin import node_execution_pb2
-
             closure = node_execution_pb2.NodeExecutionClosure.FromString(row.closure)
             output_uri, input_uri = closure.output_uri, row.input_uri
         await self.emit(job, NODE.RECOVERED, output_uri=output_uri, input_uri=input_uri)
