@@ -106,6 +106,7 @@ async def _index(
     progress: Progress,
     gate: asyncio.Semaphore | None,
     provider: ProviderRuntime | None,
+    run_number: int,
 ) -> None:
     """Run one index with its own retry budgets."""
     assert job.node.task is not None
@@ -113,7 +114,9 @@ async def _index(
     system_budget, attempt = SYSTEM_RETRIES, 0
     envs = {INDEX_ENV: str(index), "BATCH_JOB_ARRAY_INDEX_VAR_NAME": INDEX_ENV}
     while True:
-        spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{index}/{attempt}", envs), provider=provider)
+        # <node>/<index>/<attempt> as propeller lays it out; a rerun after a restart never reuses a directory.
+        where = f"{index}/{attempt}" if run_number == 0 else f"{index}/r{run_number}-{attempt}"
+        spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{where}", envs), provider=provider)
         progress.set(index, TASK.RUNNING, attempt)
         result: AttemptResult
         if gate is None:
@@ -175,19 +178,30 @@ async def run_array(g: GraphRunner, job: Job) -> Outcome:
     needed = min_successes(job, size)
     progress = Progress(size)
     report = job.run.report
+    # The node's task execution: a new attempt number after a restart interrupted an earlier one.
+    attempt = job.run.attempts.get(job.unique, 0)
+    job.run.attempts[job.unique] = attempt + 1
 
     async def publish(phase: int = TASK.RUNNING, **fields: Any) -> None:
         progress.version += 1
         progress.dirty = False
         await report.task(
-            job.unique, task.id, 0, phase, phase_version=progress.version, metadata=progress.resources(job), **fields
+            job.unique,
+            task.id,
+            attempt,
+            phase,
+            phase_version=progress.version,
+            metadata=progress.resources(job),
+            **fields,
         )
 
     parallelism = job.node.node.array_node.parallelism
     gate = asyncio.Semaphore(parallelism) if parallelism > 0 else None
-    await report.task(job.unique, task.id, 0, TASK.RUNNING, input_uri=job.inputs_url, metadata=progress.resources(job))
+    await report.task(
+        job.unique, task.id, attempt, TASK.RUNNING, input_uri=job.inputs_url, metadata=progress.resources(job)
+    )
     provider = await provider_of(g, job)
-    runs = [asyncio.create_task(_index(g, job, i, progress, gate, provider)) for i in range(size)]
+    runs = [asyncio.create_task(_index(g, job, i, progress, gate, provider, attempt)) for i in range(size)]
     pending = set(runs)
     try:
         while pending:
