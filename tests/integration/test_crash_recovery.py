@@ -71,3 +71,51 @@ def test_sigkill_mid_chain_then_restart(tmp_path: Path) -> None:
         assert all(n.closure.phase == 3 for k, n in synced.node_executions.items())
     finally:
         stop_server(restarted)
+
+
+def test_sigkill_mid_map_then_restart(tmp_path: Path) -> None:
+    """A map node interrupted by a crash runs again as a new attempt of its task execution and finishes."""
+    home = tmp_path / "home"
+    server = start_server(home, "", "sqlite")
+    app = tmp_path / "app"
+    shutil.copytree(PROJECT_DIR, app, ignore=shutil.ignore_patterns("__pycache__"))
+    version = f"m{uuid.uuid4().hex[:8]}"
+    registered = subprocess.run(
+        [PYFLYTE, "-c", str(server.config), "register", "--version", version, "workflows"],
+        cwd=app,
+        env=server.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+    remote = FlyteRemote(
+        Config.for_endpoint(server.grpc, insecure=True), default_project="flytesnacks", default_domain="development"
+    )
+    lp = remote.fetch_launch_plan(name="workflows.basics.slow_map", version=version)
+    execution = remote.execute(lp, inputs={"xs": list(range(6)), "pause": 1.5})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until the map node runs
+        nodes = remote.client.list_node_executions(execution.id, limit=100)[0]
+        if any(n.id.node_id == "n0" and n.closure.phase == 2 for n in nodes):
+            break
+        time.sleep(0.2)
+    time.sleep(2.0)
+    os.kill(server.pid, signal.SIGKILL)
+    server.process.wait()
+
+    restarted = start_server(home, "", "sqlite")
+    try:
+        remote = FlyteRemote(
+            Config.for_endpoint(restarted.grpc, insecure=True),
+            default_project="flytesnacks",
+            default_domain="development",
+        )
+        finished = remote.wait(remote.fetch_execution(name=execution.id.name), timeout=180, poll_interval=0.5)
+        assert finished.closure.phase == WorkflowExecutionPhase.SUCCEEDED, finished.closure.error
+        assert finished.outputs["o0"] == [1, 2, 3, 4, 5, 6]
+        synced = remote.sync_execution(finished, sync_nodes=True)
+        attempts = synced.node_executions["n0"].task_executions
+        assert [t.closure.phase for t in attempts] == [5, 3]  # interrupted (FAILED), then SUCCEEDED
+    finally:
+        stop_server(restarted)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
 from pathlib import Path
 
-from flytekit import task, workflow
+from flytekit import map_task, task, workflow
 from flytekit.exceptions.user import FlyteRecoverableException
 
 
@@ -79,3 +80,9 @@ def chain(x: int = 0, pause: float = 1.0) -> int:
     c = step(x=b, pause=pause)
     d = step(x=c, pause=pause)
     return step(x=d, pause=pause)
+
+
+@workflow
+def slow_map(xs: list[int], pause: float = 1.0) -> list[int]:
+    """Two items at a time, so a restart lands in the middle of the map."""
+    return map_task(partial(step, pause=pause), concurrency=2)(x=xs)
