@@ -22,7 +22,7 @@ from aerodrome.engine.active import Outcome
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.local import AttemptResult
 from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
-from aerodrome.engine.nodes.task import SYSTEM_RETRIES, attempt_spec, provider_of
+from aerodrome.engine.nodes.task import RetryBudget, attempt_spec, launch, provider_of
 from aerodrome.phases.tables import TASK
 
 if TYPE_CHECKING:
@@ -110,8 +110,7 @@ async def _index(
 ) -> None:
     """Run one index with its own retry budgets."""
     assert job.node.task is not None
-    user_budget = max(job.node.retries, job.node.task.metadata.retries.retries)
-    system_budget, attempt = SYSTEM_RETRIES, 0
+    budget, attempt = RetryBudget(max(job.node.retries, job.node.task.metadata.retries.retries)), 0
     envs = {INDEX_ENV: str(index), "BATCH_JOB_ARRAY_INDEX_VAR_NAME": INDEX_ENV}
     while True:
         # <node>/<index>/<attempt> as propeller lays it out; a rerun after a restart never reuses a directory.
@@ -120,33 +119,20 @@ async def _index(
         progress.set(index, TASK.RUNNING, attempt)
         result: AttemptResult
         if gate is None:
-            result = await _launch(g, job, spec)
+            result = await launch(g, job, spec)
         else:
             async with gate:
-                result = await _launch(g, job, spec)
+                result = await launch(g, job, spec)
         if result.ok and result.outputs_url:
             progress.outputs[index] = result.outputs_url
             progress.set(index, TASK.SUCCEEDED, attempt)
             return
         failure = result.error or error("MissingOutputs", f"index {index} wrote no outputs")
-        retry = result.retryable and ((result.system and system_budget > 0) or (not result.system and user_budget > 0))
-        if not retry:
+        if not budget.spend(result):
             progress.errors[index] = failure
             progress.set(index, TASK.FAILED, attempt)
             return
-        if result.system:
-            system_budget -= 1
-        else:
-            user_budget -= 1
         attempt += 1
-
-
-async def _launch(g: GraphRunner, job: Job, spec: object) -> AttemptResult:
-    slots = job.run.slots
-    if slots is None:
-        return await g.launcher.run(spec)  # type: ignore[arg-type]
-    async with slots:
-        return await g.launcher.run(spec)  # type: ignore[arg-type]
 
 
 async def _gather(g: GraphRunner, job: Job, progress: Progress) -> literals_pb2.LiteralMap:

@@ -84,6 +84,34 @@ def attempt_spec(g: GraphRunner, job: Job, attempt: int, prefix: str, envs: dict
     )
 
 
+@dataclass
+class RetryBudget:
+    """What is left of a node's retries: user errors spend ``user``, system errors ``system``."""
+
+    user: int
+    system: int = SYSTEM_RETRIES
+
+    def spend(self, result: AttemptResult) -> bool:
+        """Whether the failed ``result`` may be retried (and if so, take one retry from its budget)."""
+        if not result.retryable:
+            return False
+        if result.system and self.system > 0:
+            self.system -= 1
+            return True
+        if not result.system and self.user > 0:
+            self.user -= 1
+            return True
+        return False
+
+
+async def launch(g: GraphRunner, job: Job, spec: Attempt) -> AttemptResult:
+    """Run one attempt within the execution's ``max_parallelism``."""
+    if job.run.slots is None:
+        return await g.launcher.run(spec)
+    async with job.run.slots:
+        return await g.launcher.run(spec)
+
+
 async def provider_of(g: GraphRunner, job: Job) -> ProviderRuntime | None:
     """The provider frozen for the node's top-level ancestor (or the node itself) when the execution was
     created; None means the server's defaults."""
@@ -95,17 +123,13 @@ async def attempts(g: GraphRunner, job: Job) -> Done:
     """Run attempts until one succeeds or the user and system retry budgets are spent."""
     assert job.node.task is not None
     run, task_id = job.run, job.node.task.id
-    user_budget, system_budget = job.node.retries, SYSTEM_RETRIES
+    budget = RetryBudget(job.node.retries)
     attempt = run.attempts.get(job.unique, 0)
     provider = await provider_of(g, job)
     while True:
         spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{attempt}"), provider=provider)
         await run.report.task(job.unique, task_id, attempt, TASK.RUNNING, input_uri=job.inputs_url)
-        if run.slots is None:
-            result = await g.launcher.run(spec)
-        else:
-            async with run.slots:
-                result = await g.launcher.run(spec)
+        result = await launch(g, job, spec)
         run.attempts[job.unique] = attempt + 1
         logs = [core_exec.TaskLog(name="task log", uri=result.log_url)] if result.log_url else []
         usage = {"cpu_seconds": result.cpu_seconds, "peak_rss_bytes": float(result.peak_rss_bytes)}
@@ -117,12 +141,7 @@ async def attempts(g: GraphRunner, job: Job) -> Done:
         failure = result.error
         assert failure is not None
         await run.report.task(job.unique, task_id, attempt, TASK.FAILED, error=failure, logs=logs, usage=usage)
-        if result.retryable and result.system and system_budget > 0:
-            system_budget -= 1
-            attempt += 1
-            continue
-        if result.retryable and not result.system and user_budget > 0:
-            user_budget -= 1
+        if budget.spend(result):
             attempt += 1
             continue
         return Done(result, attempt, task_execution_id(job, attempt))
