@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flytekit.remote import FlyteRemote
 
+from tests.support.clients import flyte_remote
 from tests.support.postgres import fresh_database
 
 READY = re.compile(r"aerodrome ready: gRPC (\S+)\s+HTTP (\S+)")
@@ -104,3 +106,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def unique() -> str:
     """A short unique suffix for names and versions of one test."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def remote(server: Server) -> FlyteRemote:
+    """FlyteRemote against the session's server."""
+    return flyte_remote(server.grpc)

@@ -4,42 +4,24 @@ the nodes that had already succeeded."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
-from flytekit.configuration import Config
 from flytekit.models.core.execution import WorkflowExecutionPhase
-from flytekit.remote import FlyteRemote
 
 from tests.integration.conftest import start_server, stop_server
+from tests.support.clients import flyte_remote
+from tests.support.projects import register_project
 
 PROJECT_DIR = Path(__file__).parent / "projects" / "exec_app"
-PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
 
 
 def test_sigkill_mid_chain_then_restart(tmp_path: Path) -> None:
     home = tmp_path / "home"
     server = start_server(home, "", "sqlite", {"AERODROME_ENGINE_WARM_PROCESSES": "false"})  # fresh interpreters
-    app = tmp_path / "app"
-    shutil.copytree(PROJECT_DIR, app, ignore=shutil.ignore_patterns("__pycache__"))
-    version = f"c{uuid.uuid4().hex[:8]}"
-    registered = subprocess.run(
-        [PYFLYTE, "-c", str(server.config), "register", "--version", version, "workflows"],
-        cwd=app,
-        env=server.env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert registered.returncode == 0, registered.stdout + registered.stderr
-    remote = FlyteRemote(
-        Config.for_endpoint(server.grpc, insecure=True), default_project="flytesnacks", default_domain="development"
-    )
+    version = register_project(server, PROJECT_DIR, tmp_path)
+    remote = flyte_remote(server.grpc)
     lp = remote.fetch_launch_plan(name="workflows.basics.chain", version=version)
     execution = remote.execute(lp, inputs={"x": 0, "pause": 2.0})
     name = execution.id.name
@@ -56,11 +38,7 @@ def test_sigkill_mid_chain_then_restart(tmp_path: Path) -> None:
 
     restarted = start_server(home, "", "sqlite")
     try:
-        remote = FlyteRemote(
-            Config.for_endpoint(restarted.grpc, insecure=True),
-            default_project="flytesnacks",
-            default_domain="development",
-        )
+        remote = flyte_remote(restarted.grpc)
         finished = remote.wait(remote.fetch_execution(name=name), timeout=180, poll_interval=0.5)
         assert finished.closure.phase == WorkflowExecutionPhase.SUCCEEDED
         assert finished.outputs["o0"] == 5
@@ -77,21 +55,8 @@ def test_sigkill_mid_map_then_restart(tmp_path: Path) -> None:
     """A map node interrupted by a crash runs again as a new attempt of its task execution and finishes."""
     home = tmp_path / "home"
     server = start_server(home, "", "sqlite")
-    app = tmp_path / "app"
-    shutil.copytree(PROJECT_DIR, app, ignore=shutil.ignore_patterns("__pycache__"))
-    version = f"m{uuid.uuid4().hex[:8]}"
-    registered = subprocess.run(
-        [PYFLYTE, "-c", str(server.config), "register", "--version", version, "workflows"],
-        cwd=app,
-        env=server.env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert registered.returncode == 0, registered.stdout + registered.stderr
-    remote = FlyteRemote(
-        Config.for_endpoint(server.grpc, insecure=True), default_project="flytesnacks", default_domain="development"
-    )
+    version = register_project(server, PROJECT_DIR, tmp_path)
+    remote = flyte_remote(server.grpc)
     lp = remote.fetch_launch_plan(name="workflows.basics.slow_map", version=version)
     execution = remote.execute(lp, inputs={"xs": list(range(6)), "pause": 1.5})
     deadline = time.monotonic() + 120
@@ -106,11 +71,7 @@ def test_sigkill_mid_map_then_restart(tmp_path: Path) -> None:
 
     restarted = start_server(home, "", "sqlite")
     try:
-        remote = FlyteRemote(
-            Config.for_endpoint(restarted.grpc, insecure=True),
-            default_project="flytesnacks",
-            default_domain="development",
-        )
+        remote = flyte_remote(restarted.grpc)
         finished = remote.wait(remote.fetch_execution(name=execution.id.name), timeout=180, poll_interval=0.5)
         assert finished.closure.phase == WorkflowExecutionPhase.SUCCEEDED, finished.closure.error
         assert finished.outputs["o0"] == [1, 2, 3, 4, 5, 6]

@@ -34,13 +34,6 @@ def registered(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iter
     yield server, register_project(server, PROJECT_DIR, tmp_path_factory.mktemp("exec_app"))
 
 
-@pytest.fixture
-def remote(server: Server) -> FlyteRemote:
-    return FlyteRemote(
-        Config.for_endpoint(server.grpc, insecure=True), default_project="flytesnacks", default_domain="development"
-    )
-
-
 def run(remote: FlyteRemote, version: str, name: str, inputs: dict[str, object], timeout: int = 120):  # type: ignore[no-untyped-def]
     lp = remote.fetch_launch_plan(name=f"{WF}.{name}", version=version)
     execution = remote.execute(lp, inputs=inputs)

@@ -14,7 +14,6 @@ import pytest
 from flyteidl.admin import node_execution_pb2, signal_pb2
 from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
 from flyteidl.service import signal_pb2_grpc
-from flytekit.configuration import Config
 from flytekit.models.core.execution import NodeExecutionPhase, WorkflowExecutionPhase
 from flytekit.models.core.identifier import NodeExecutionIdentifier
 from flytekit.models.filters import Filter
@@ -32,13 +31,6 @@ CACHE_HIT, CACHE_POPULATED, CACHE_SKIPPED = 2, 3, 6
 @pytest.fixture(scope="module")
 def registered(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     yield server, register_project(server, PROJECT_DIR, tmp_path_factory.mktemp("nodes_app"))
-
-
-@pytest.fixture
-def remote(server: Server) -> FlyteRemote:
-    return FlyteRemote(
-        Config.for_endpoint(server.grpc, insecure=True), default_project="flytesnacks", default_domain="development"
-    )
 
 
 def start(remote: FlyteRemote, version: str, name: str, inputs: dict[str, Any], **kwargs: Any) -> Any:

@@ -8,7 +8,6 @@ virtualenv (its own ``sys.executable``, flytekit visible through a ``.pth``) tha
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -24,18 +23,17 @@ import httpx
 import pytest
 from flyteidl.admin import execution_pb2, matchable_resource_pb2, project_domain_attributes_pb2
 from flyteidl.core import identifier_pb2
-from flytekit.configuration import Config
 from flytekit.core.options import Options
 from flytekit.models.common import Annotations
 from flytekit.models.core.execution import WorkflowExecutionPhase
 from flytekit.remote import FlyteRemote
 
 from tests.integration.conftest import Server, start_server, stop_server
-from tests.support.clients import admin_stub, status_of
+from tests.support.clients import admin_stub, flyte_remote, status_of
 from tests.support.postgres import fresh_database
+from tests.support.projects import register_project
 
 PROJECT_DIR = Path(__file__).parent / "projects" / "provider_app"
-PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
 TWO_NODES = "workflows.where.two_nodes"
 NESTED = "workflows.where.nested"
 JOB_CONF = "aerodrome/job-conf"
@@ -67,23 +65,6 @@ def make_venv(root: Path, *, with_flytekit: bool) -> str:
     return str(python)
 
 
-def register(server: Server, scratch: Path) -> str:
-    root = scratch / "app"
-    shutil.copytree(PROJECT_DIR, root, ignore=shutil.ignore_patterns("__pycache__"))
-    version = f"p{uuid.uuid4().hex[:10]}"
-    command = [PYFLYTE, "-c", str(server.config), "register", "--project", "flytesnacks", "--domain", "development"]
-    result = subprocess.run(
-        [*command, "--version", version, "workflows"],
-        cwd=root,
-        env=server.env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return version
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def setup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     scratch = tmp_path_factory.mktemp(f"providers-{request.param}")
@@ -96,7 +77,7 @@ def setup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     def run(url: str) -> Iterator[Setup]:
         server = start_server(scratch / "home", url, request.param, extra_env=party)
         try:
-            yield Setup(server, register(server, scratch), python, code, scratch)
+            yield Setup(server, register_project(server, PROJECT_DIR, scratch), python, code, scratch)
         finally:
             stop_server(server)
 
@@ -120,11 +101,7 @@ def api(setup: Setup, method: str, path: str, **kwargs: Any) -> tuple[int, dict[
 
 
 def remote(setup: Setup) -> FlyteRemote:
-    return FlyteRemote(
-        Config.for_endpoint(setup.server.grpc, insecure=True),
-        default_project="flytesnacks",
-        default_domain="development",
-    )
+    return flyte_remote(setup.server.grpc)
 
 
 def launch(setup: Setup, conf: str = "", workflow: str = TWO_NODES) -> str:

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 import grpc
 from flyteidl.service import admin_pb2_grpc
+from flytekit.configuration import Config
+from flytekit.remote import FlyteRemote
 
 
 @contextmanager
@@ -23,3 +25,10 @@ def status_of(call: object) -> grpc.StatusCode:
     """The status code of a failed call (an ``grpc.RpcError``)."""
     assert isinstance(call, grpc.RpcError)
     return call.code()  # type: ignore[no-any-return]
+
+
+def flyte_remote(address: str) -> FlyteRemote:
+    """A FlyteRemote on an insecure channel, defaulting to the bootstrap project and development."""
+    return FlyteRemote(
+        Config.for_endpoint(address, insecure=True), default_project="flytesnacks", default_domain="development"
+    )

@@ -42,7 +42,11 @@ def test_parts_with_delimiters_are_refused_in_bodies() -> None:
     [
         ("local", {}, {}),
         ("local", {"path": "/code", "venv": None}, {"path": "/code"}),
-        ("docker", {"image": "fate:2", "base_url": "unix:///d.sock"}, {"image": "fate:2", "base_url": "unix:///d.sock"}),
+        (
+            "docker",
+            {"image": "fate:2", "base_url": "unix:///d.sock"},
+            {"image": "fate:2", "base_url": "unix:///d.sock"},
+        ),
         ("k8s", {"image": "fate:2", "namespace": "fate"}, {"image": "fate:2", "namespace": "fate"}),
         ("ray", {"address": "ray://h:10001", "runtime_env": {"pip": ["x"]}}, None),
     ],
