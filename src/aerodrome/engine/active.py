@@ -36,7 +36,14 @@ class Skipped:
     node_id: str
 
 
-Outcome = Started | Succeeded | Failed | Skipped
+@dataclass(frozen=True)
+class Aborted:
+    """The node was stopped (its graph failed or the execution is being aborted): no longer running, not done."""
+
+    node_id: str
+
+
+Outcome = Started | Succeeded | Failed | Skipped | Aborted
 NodePhase = execution_pb2.NodeExecution
 DONE_OK = (NodePhase.SUCCEEDED, NodePhase.RECOVERED)
 

@@ -22,7 +22,7 @@ from flyteidl.core import literals_pb2, types_pb2
 from aerodrome.blobstore import layout
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.engine import Database
-from aerodrome.engine.active import DONE_OK, ActiveExecution, Failed, Outcome, Skipped, Started, Succeeded
+from aerodrome.engine.active import DONE_OK, Aborted, ActiveExecution, Failed, Outcome, Skipped, Started, Succeeded
 from aerodrome.engine.events import error
 from aerodrome.engine.frames import Frame, Job, Run, Scope
 from aerodrome.engine.inputs import BindingError, resolve
@@ -136,7 +136,6 @@ class GraphRunner:
                         state.handle(child.result())
                 if state.failed and not frame.graph.fail_after_executable:
                     await self._abort(frame, running, report=True)
-                    break  # the aborted siblings never report back to ``state``; the graph has failed
         except asyncio.CancelledError:
             await self._abort(frame, running, report=frame.run.aborting)
             raise
@@ -156,10 +155,11 @@ class GraphRunner:
         for child in running.values():
             child.cancel()
         await asyncio.gather(*running.values(), return_exceptions=True)
-        if report:
-            for node_id in running:
+        for node_id in running:
+            if report:
                 with_scope = frame.scope.event_fields(frame.graph.nodes[node_id])
                 await frame.run.report.node(frame.scope.unique(node_id), NODE.ABORTED, **with_scope)
+            frame.state.handle(Aborted(node_id))
         running.clear()
 
     async def _skip(self, frame: Frame, node: PlannedNode) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flyteidl.core import execution_pb2, literals_pb2, workflow_pb2
 
-from aerodrome.engine.active import ActiveExecution, Failed, Skipped, Started, Succeeded
+from aerodrome.engine.active import Aborted, ActiveExecution, Failed, Skipped, Started, Succeeded
 from aerodrome.engine.plan import END, START, Catalog, Graph
 
 NODE = execution_pb2.NodeExecution
@@ -42,8 +42,11 @@ def test_fail_immediately_starts_nothing_more() -> None:
     state = ActiveExecution(chain(after_executable=False))
     state.handle(Succeeded(START, "in"))
     state.handle(Started("n0"))
+    state.handle(Started("n2"))
     state.handle(Failed("n0", execution_pb2.ExecutionError(message="boom")))
-    assert state.finished and state.ready() == []
+    assert not state.finished and state.ready() == []  # n2 is still running
+    state.handle(Aborted("n2"))
+    assert state.finished and not state.done("n2")
 
 
 def test_fail_after_executable_runs_the_rest_and_skips_downstream() -> None:
