@@ -23,6 +23,7 @@ from aerodrome.engine.cache_keys import CacheKey, cache_key
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.local import Attempt, AttemptResult
 from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
+from aerodrome.engine.nodes.dynamic import run_dynamic
 from aerodrome.managers.provider_resolution import frozen_runtime
 from aerodrome.phases.tables import TASK
 
@@ -196,8 +197,6 @@ def cache_status(
 
 
 async def run_task(g: GraphRunner, job: Job) -> Outcome:
-    from aerodrome.engine.nodes.dynamic import run_dynamic
-
     task = job.node.task
     if task is None:
         return await g.fail(job, error("TaskNotFound", f"node {job.node.id}: its task is not in the workflow closure"))

@@ -17,6 +17,7 @@ from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.core import identifier_pb2
 from flyteidl.event import event_pb2
 
+from aerodrome.db.transformers.executions import execution_from_row
 from aerodrome.engine.active import Failed, Outcome
 from aerodrome.engine.events import error
 from aerodrome.engine.ids import child_execution_name
@@ -107,8 +108,6 @@ async def run_launch_plan(g: GraphRunner, job: Job) -> Outcome:
 
 async def _follow(g: GraphRunner, child: identifier_pb2.WorkflowExecutionIdentifier) -> admin_exec.Execution:
     """Poll the child until it is terminal (it may be driven by another process sharing the database)."""
-    from aerodrome.db.transformers.executions import execution_from_row
-
     waits = iter(POLL_SECONDS)
     while True:
         async with g.db.transaction() as uow:
