@@ -179,14 +179,10 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if config_file is not None:
         file_values = yaml.safe_load(config_file.read_text()) or {}
     sections: dict[str, Any] = {}
-    for name, cls in (
-        ("server", ServerSettings),
-        ("db", DatabaseSettings),
-        ("blob", BlobSettings),
-        ("registration", RegistrationSettings),
-        ("engine", EngineSettings),
-        ("party", PartySettings),
-    ):
+    for name, field in Settings.model_fields.items():
+        cls = field.annotation
+        if not (isinstance(cls, type) and issubclass(cls, BaseSettings)):
+            continue
         from_file = file_values.get(name, {})
         env_only = cls()  # reads the environment
         merged = {**from_file, **env_only.model_dump(exclude_unset=True), **overrides.get(name, {})}

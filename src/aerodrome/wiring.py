@@ -27,6 +27,7 @@ from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.launchers.warm import Zygote
 from aerodrome.engine.runner import Engine
+from aerodrome.lifecycle import BackgroundService
 from aerodrome.managers.attributes import AttributeManager
 from aerodrome.managers.catalog import CatalogManager
 from aerodrome.managers.container import Managers
@@ -72,6 +73,7 @@ class Services:
     engine: Engine
     servicers: dict[str, object]
     http_routes: list[Any]
+    background: list[BackgroundService]
 
 
 def build(settings: Settings) -> Services:
@@ -137,7 +139,8 @@ def build(settings: Settings) -> Services:
         *openapi_routes(),
     ]
     http_routes = [*data_routes(store, signer, settings), *registries]
-    return Services(settings, db, store, managers, engine, servicers, http_routes)
+    background: list[BackgroundService] = [engine]
+    return Services(settings, db, store, managers, engine, servicers, http_routes, background)
 
 
 def task_storage_env(settings: Settings) -> dict[str, str]:
@@ -192,6 +195,15 @@ async def prepare(services: Services) -> None:
     await services.managers.projects.ensure(services.settings.registration.bootstrap_projects)
 
 
+async def _stop_all(started: list[BackgroundService]) -> None:
+    """Stop background services in reverse start order; one that fails to stop does not keep the others running."""
+    for service in reversed(started):
+        try:
+            await service.stop()
+        except Exception:
+            log.exception("background service %s failed to stop cleanly", service.name)
+
+
 async def serve(
     settings: Settings,
     on_ready: Callable[[Addresses], Awaitable[None] | None] | None = None,
@@ -228,9 +240,14 @@ async def serve(
         await asyncio.sleep(0.01)
     if http_task.done():
         await http_task  # re-raise the start-up failure
-    resumed = await services.engine.resume()
-    if resumed:
-        log.info("resumed %d unfinished execution(s)", resumed)
+    started: list[BackgroundService] = []
+    try:
+        for service in services.background:
+            await service.start()
+            started.append(service)
+    except BaseException:
+        await _stop_all(started)
+        raise
     addresses = Addresses(f"{settings.server.host}:{grpc_port}", settings.http_base_url)
     if on_ready is not None:
         result = on_ready(addresses)
@@ -241,7 +258,7 @@ async def serve(
     finally:
         log.info("shutting down")
         http.should_exit = True
-        await services.engine.stop()
+        await _stop_all(started)
         await grpc_server.stop(grace=5)
         with contextlib.suppress(asyncio.CancelledError):
             await http_task

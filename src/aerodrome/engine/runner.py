@@ -42,6 +42,8 @@ def _key(ident: identifier_pb2.WorkflowExecutionIdentifier) -> Key:
 class Engine:
     """Runs executions; ``submit`` and ``terminate`` are what the ExecutionManager calls."""
 
+    name = "engine"
+
     def __init__(self, db: Database, store: BlobStore, events: EventManager, graphs: GraphRunner) -> None:
         self.db = db
         self.store = store
@@ -84,6 +86,12 @@ class Engine:
                 )
             )
         return len(rows)
+
+    async def start(self) -> None:
+        """Resume what a previous run of the server left unfinished (a background service's start)."""
+        resumed = await self.resume()
+        if resumed:
+            log.info("resumed %d unfinished execution(s)", resumed)
 
     async def stop(self) -> None:
         """Stop driving (server shutdown): running attempts are killed and re-run after the restart."""

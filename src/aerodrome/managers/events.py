@@ -8,7 +8,9 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flyteidl.admin import event_pb2 as admin_event_pb2
@@ -39,6 +41,8 @@ from aerodrome.phases.tables import (
     task_phase_name,
     workflow_phase_name,
 )
+
+log = logging.getLogger("aerodrome.events")
 
 
 def _dt(ts: timestamp_pb2.Timestamp) -> datetime:
@@ -71,6 +75,20 @@ def _log(
     )
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What one committed event changed; handed to watchers after its transaction commits."""
+
+    kind: str  # "workflow", "node" or "task"
+    execution: identifier_pb2.WorkflowExecutionIdentifier
+    phase: str
+    node_id: str = ""
+    retry_attempt: int = 0
+
+
+Watcher = Callable[[Recorded], None]
+
+
 def _duration_ns(start: datetime | None, end: datetime) -> int:
     return int((end - start).total_seconds() * 10**9) if start else 0
 
@@ -82,7 +100,21 @@ class EventManager:
         self.db = db
         self.store = store
         self.max_inline_bytes = max_inline_bytes
-        self.listeners: list[Callable[[ExecutionRow], Awaitable[None]]] = []
+        # In-process watchers (live console pages, dispatcher wake-ups) told of each committed event. They
+        # must be quick and must not raise: the event is already stored when they run.
+        self.watchers: list[Watcher] = []
+
+    def watch(self, watcher: Watcher) -> Callable[[], None]:
+        """Call ``watcher`` after every committed event; returns the function that stops it."""
+        self.watchers.append(watcher)
+        return lambda: self.watchers.remove(watcher)
+
+    def _tell(self, recorded: Recorded) -> None:
+        for watcher in list(self.watchers):
+            try:
+                watcher(recorded)
+            except Exception:  # a watcher's bug must not turn a stored event into an error for its sender
+                log.exception("event watcher failed")
 
     async def offload(self, key: Sequence[str], data: Message) -> str:
         """Inline event data is kept as a blob under the execution's prefix (the reference's Offload policy)."""
@@ -123,8 +155,7 @@ class EventManager:
                 raise verdict.error
             self._apply_workflow(row, event, output_uri)
             _log(uow, "workflow", ident, row.phase, event)
-        for listener in self.listeners:
-            await listener(row)
+        self._tell(Recorded("workflow", ident, row.phase))
         return admin_event_pb2.WorkflowExecutionEventResponse()
 
     @staticmethod
@@ -191,6 +222,7 @@ class EventManager:
             if row.id is None:
                 uow.session.add(row)
             _log(uow, "node", exec_id, row.phase, event, node_id=ident.node_id)
+        self._tell(Recorded("node", exec_id, row.phase, node_id=ident.node_id))
         return admin_event_pb2.NodeExecutionEventResponse()
 
     @staticmethod
@@ -360,6 +392,9 @@ class EventManager:
             if row.id is None:
                 uow.session.add(row)
             _log(uow, "task", exec_id, row.phase, event, node_id=node_id.node_id, retry_attempt=event.retry_attempt)
+        self._tell(
+            Recorded("task", exec_id, row.phase, node_id=node_id.node_id, retry_attempt=event.retry_attempt)
+        )
         return admin_event_pb2.TaskExecutionEventResponse()
 
     @staticmethod
