@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field
@@ -127,6 +127,34 @@ class EngineSettings(BaseSettings):
     )
 
 
+class SchedulerSettings(BaseSettings):
+    """The scheduler that fires ACTIVE launch plans with a cron or fixed-rate schedule."""
+
+    model_config = SettingsConfigDict(env_prefix="AERODROME_SCHEDULER_", extra="forbid")
+
+    enabled: bool = Field(True, description="Run the scheduler in this process (every process may run one).")
+    timezone: str = Field("UTC", description="IANA time zone that cron expressions are read in (e.g. Europe/Paris).")
+    poll_interval_seconds: float = Field(
+        2.0,
+        gt=0,
+        description=(
+            "Longest sleep between looks at the database: how soon another process's activation or "
+            "deactivation is seen (this process's own take effect at once)."
+        ),
+    )
+    catch_up: Literal["all", "latest", "none"] = Field(
+        "all",
+        description=(
+            "Fires missed while no scheduler ran: all (up to catch_up_cap, the latest ones), latest (only the "
+            "last), none (skip them). A launch plan's `aerodrome/catch-up` annotation overrides it."
+        ),
+    )
+    catch_up_cap: int = Field(100, ge=1, description="Most missed fires run per schedule under `all`.")
+    clock_offset_seconds: float = Field(
+        0.0, description="For tests only: seconds added to the scheduler's clock (simulates downtime)."
+    )
+
+
 class PartySettings(BaseSettings):
     """This deployment's party identity: which ``dag.party_tasks`` entries of a job configuration apply here."""
 
@@ -146,6 +174,7 @@ class Settings(BaseModel):
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     party: PartySettings = Field(default_factory=PartySettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
 
     @property
     def database_url(self) -> str:

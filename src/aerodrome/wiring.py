@@ -48,6 +48,8 @@ from aerodrome.managers.signals import SignalManager
 from aerodrome.managers.single_task import SingleTaskLauncher
 from aerodrome.managers.tasks import TaskManager
 from aerodrome.managers.workflows import WorkflowManager
+from aerodrome.scheduler.listing import ScheduleQueries
+from aerodrome.scheduler.service import Scheduler
 from aerodrome.settings import Settings
 from aerodrome.transport.grpc.admin import AdminServicer
 from aerodrome.transport.grpc.auth import AuthMetadataServicer, IdentityServicer
@@ -58,6 +60,7 @@ from aerodrome.transport.http.app import build_http_app
 from aerodrome.transport.http.data import data_routes
 from aerodrome.transport.http.openapi import openapi_routes
 from aerodrome.transport.http.registries import product_routes, provider_routes
+from aerodrome.transport.http.schedules import schedule_routes
 
 log = logging.getLogger("aerodrome")
 
@@ -137,9 +140,14 @@ def build(settings: Settings) -> Services:
         *provider_routes(providers, resolver),
         *product_routes(ProductWorkflowManager(db, managers.executions)),
         *openapi_routes(),
+        *schedule_routes(ScheduleQueries(db)),
     ]
     http_routes = [*data_routes(store, signer, settings), *registries]
     background: list[BackgroundService] = [engine]
+    if settings.scheduler.enabled:
+        scheduler = Scheduler(db, managers.executions, settings.scheduler)
+        launch_plans.watch_schedules(scheduler.wake)
+        background.append(scheduler)
     return Services(settings, db, store, managers, engine, servicers, http_routes, background)
 
 

@@ -24,6 +24,7 @@ from aerodrome.db.repositories.products import ProductRepository
 from aerodrome.db.repositories.projects import ProjectRepository
 from aerodrome.db.repositories.providers import ExecutionProviderRepository, ProviderRepository
 from aerodrome.db.repositories.runtime import CacheRepository, SignalRepository
+from aerodrome.db.repositories.schedules import ScheduleRepository
 from aerodrome.errors import AlreadyExists
 
 
@@ -76,6 +77,10 @@ class UnitOfWork:
     @cached_property
     def launch_plans(self) -> LaunchPlanRepository:
         return LaunchPlanRepository(self.session)
+
+    @cached_property
+    def schedules(self) -> ScheduleRepository:
+        return ScheduleRepository(self.session)
 
     @cached_property
     def named_entities(self) -> NamedEntityRepository:

@@ -155,6 +155,7 @@ class ExecutionManager:
             execution_created_at=moment,
             execution_updated_at=moment,
             mode=spec.metadata.mode,
+            scheduled_at=spec.metadata.scheduled_at.ToDatetime(UTC) if spec.metadata.HasField("scheduled_at") else None,
             source_execution_id=source_execution_id,
             user=spec.metadata.principal,
             launch_entity="task" if task_id else "launch_plan",

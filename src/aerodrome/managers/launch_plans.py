@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 from flyteidl.admin import common_pb2, launch_plan_pb2
 from flyteidl.core import identifier_pb2, interface_pb2
 
@@ -16,7 +19,7 @@ from aerodrome.managers.digest import diff, digest
 from aerodrome.managers.listing import list_names, list_versions, sort_of
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.validation.identifiers import validate_identifier, validate_named_identifier
-from aerodrome.managers.validation.launch_plans import schedule_type, validate_schedule, validate_spec
+from aerodrome.managers.validation.launch_plans import has_schedule, schedule_type, validate_schedule, validate_spec
 
 ACTIVE = launch_plan_pb2.ACTIVE
 INACTIVE = launch_plan_pb2.INACTIVE
@@ -28,6 +31,12 @@ class LaunchPlanManager:
     def __init__(self, db: Database, projects: ProjectManager) -> None:
         self.db = db
         self.projects = projects
+        self._schedule_watchers: list[Callable[[], None]] = []
+
+    def watch_schedules(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every committed activation or deactivation (the scheduler wakes up at
+        once instead of at its next poll). It must be quick and must not raise."""
+        self._schedule_watchers.append(callback)
 
     async def create(
         self, request: launch_plan_pb2.LaunchPlanCreateRequest
@@ -135,9 +144,19 @@ class LaunchPlanManager:
         i = request.id
         async with self.db.transaction(write=True) as uow:
             row = await uow.launch_plans.get(i)
+            scheduled = has_schedule(launch_plan_pb2.LaunchPlanSpec.FromString(row.spec).entity_metadata.schedule)
             if request.state == ACTIVE:
                 current = await uow.launch_plans.find_active(i.project, i.domain, i.name)
                 if current is not None and current.id != row.id:
                     await uow.launch_plans.set_state(current.id, INACTIVE)
+                # The schedule moves with the active version, in this same transaction (atomic switch).
+                if scheduled:
+                    await uow.schedules.activate(i.project, i.domain, i.name, row.id, datetime.now(UTC))
+                else:
+                    await uow.schedules.deactivate(i.project, i.domain, i.name)
+            else:
+                await uow.schedules.deactivate(i.project, i.domain, i.name, launch_plan_id=row.id)
             await uow.launch_plans.set_state(row.id, request.state)
+        for callback in self._schedule_watchers:
+            callback()
         return launch_plan_pb2.LaunchPlanUpdateResponse()

@@ -39,6 +39,8 @@ class ExecutionRow(RowMixin, Base):
     duration: Mapped[int] = mapped_column(BigInteger, default=0)  # nanoseconds, as filters compare it
     abort_cause: Mapped[str] = mapped_column(Text, default="")
     mode: Mapped[int] = mapped_column(Integer, default=0)
+    # The fire time of a scheduled execution (``metadata.scheduled_at``), for ``scheduled_at`` filters.
+    scheduled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     source_execution_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     parent_node_execution_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cluster: Mapped[str] = mapped_column(String(255), default="")

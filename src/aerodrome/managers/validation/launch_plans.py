@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from flyteidl.admin import common_pb2, launch_plan_pb2, schedule_pb2
 from flyteidl.core import execution_pb2, interface_pb2, literals_pb2, types_pb2
+from pydantic import TypeAdapter, ValidationError
 
 from aerodrome.errors import InvalidArgument, invalid, missing
 from aerodrome.managers.validation.labels import validate_labels
@@ -20,6 +22,7 @@ TERMINAL_PHASES = frozenset(
     }
 )
 _EVERY = re.compile(r"^@every\s+((\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$")
+_OFFSET = TypeAdapter(timedelta)
 _DESCRIPTORS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
 
@@ -29,6 +32,18 @@ def valid_cron(expression: str) -> bool:
     if expression in _DESCRIPTORS or _EVERY.match(expression):
         return True
     return len(expression.split()) == 5 and bool(croniter.is_valid(expression))
+
+
+def ever_fires(expression: str) -> bool:
+    """Whether a valid cron expression ever fires (``0 0 31 2 *`` never does; robfig's ``Next`` gives zero)."""
+    expression = expression.strip()
+    if expression.startswith("@every"):
+        return True
+    try:
+        croniter(expression, datetime.now(UTC)).get_next(datetime)
+    except CroniterBadDateError:
+        return False
+    return True
 
 
 def validate_fixed_inputs(fixed: literals_pb2.LiteralMap) -> None:
@@ -88,6 +103,17 @@ def validate_schedule(schedule: schedule_pb2.Schedule, expected: interface_pb2.P
     expression = schedule.cron_schedule.schedule or schedule.cron_expression
     if expression and not valid_cron(expression):
         raise InvalidArgument(f"Invalid cron expression: {expression}")
+    if expression and not ever_fires(expression):
+        raise InvalidArgument(
+            f"Invalid cron expression: {expression}: invalid crontab string configuration (no such date ever occurs)"
+        )
+    if schedule.cron_schedule.offset:
+        try:
+            _OFFSET.validate_python(schedule.cron_schedule.offset)
+        except ValidationError:
+            raise InvalidArgument(
+                f"Invalid cron offset: {schedule.cron_schedule.offset} (expected an ISO-8601 duration such as PT5M)"
+            ) from None
     if schedule.HasField("rate") and schedule.rate.value <= 0:
         raise InvalidArgument(f"Invalid fixed rate: {schedule.rate.value}")
 
