@@ -117,3 +117,82 @@ def test_cron_fires_with_the_kickoff_time_until_deactivated(registered: tuple[Se
         while scheduled(stub, EVERY_SECOND)[0].phase != core_exec.WorkflowExecution.SUCCEEDED:
             assert time.monotonic() < deadline, "the first scheduled execution never succeeded"
             time.sleep(0.5)
+
+
+def test_activating_another_version_moves_the_schedule(registered: tuple[Server, str], unique: str) -> None:
+    server, version = registered
+    name = f"sched.switch_{unique}"
+    per_second(server.grpc, version, name, "v1")
+    per_second(server.grpc, version, name, "v2")
+    remote = flyte_remote(server.grpc)
+    remote.activate_launchplan(Identifier(ResourceType.LAUNCH_PLAN, PROJECT, DOMAIN, name, "v1"))
+    with admin_stub(server.grpc) as stub:
+        assert len(wait_for(stub, name, 3)) >= 3
+        remote.activate_launchplan(Identifier(ResourceType.LAUNCH_PLAN, PROJECT, DOMAIN, name, "v2"))
+        before = len(scheduled(stub, name))
+        assert len(wait_for(stub, name, before + 3)) >= before + 3
+        set_state(server, name, "v2", launch_plan_pb2.INACTIVE)
+        time.sleep(1.5)
+        fired = scheduled(stub, name)
+        active = stub.ListActiveLaunchPlans(
+            launch_plan_pb2.ActiveLaunchPlanListRequest(project=PROJECT, domain=DOMAIN, limit=1000)
+        )
+    assert name not in {lp.id.name for lp in active.launch_plans}
+    assert_each_second_once(fired)
+    versions = [f.version for f in fired]
+    switch = versions.index("v2")
+    assert set(versions[:switch]) == {"v1"} and set(versions[switch:]) == {"v2"}, versions
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        (
+            schedule_pb2.Schedule(
+                cron_schedule=schedule_pb2.CronSchedule(schedule="every day"), kickoff_time_input_arg="run_at"
+            ),
+            "Invalid cron expression: every day",
+        ),
+        (
+            schedule_pb2.Schedule(
+                cron_schedule=schedule_pb2.CronSchedule(schedule="0 0 31 2 *"), kickoff_time_input_arg="run_at"
+            ),
+            "Invalid cron expression: 0 0 31 2 *: invalid crontab string configuration",
+        ),
+        (
+            schedule_pb2.Schedule(
+                cron_schedule=schedule_pb2.CronSchedule(schedule="@hourly"), kickoff_time_input_arg="run_at"
+            ),
+            "Cannot create a schedule with a KickoffTimeInputArg that does not point to a free input. "
+            "[run_at] is not free or does not exist.",
+        ),
+        (
+            schedule_pb2.Schedule(
+                cron_schedule=schedule_pb2.CronSchedule(schedule="@hourly", offset="soon"),
+                kickoff_time_input_arg="run_at",
+            ),
+            "Invalid cron offset: soon",
+        ),
+        (
+            schedule_pb2.Schedule(rate=schedule_pb2.FixedRate(value=5, unit=schedule_pb2.MINUTE)),
+            "Cannot create a launch plan with a schedule if there is an unbound required input. [run_at] is required",
+        ),
+    ],
+)
+def test_bad_schedules_are_refused_at_registration(
+    registered: tuple[Server, str], unique: str, schedule: schedule_pb2.Schedule, message: str
+) -> None:
+    server, version = registered
+    with admin_stub(server.grpc) as stub:
+        # a kickoff argument that names no free input needs a workflow without one: sched.rate_minute's
+        source = "sched.rate_minute" if "not free" in message else EVERY_MINUTE
+        template = stub.GetLaunchPlan(common_pb2.ObjectGetRequest(id=lp_ident(source, version)))
+        spec = launch_plan_pb2.LaunchPlanSpec()
+        spec.CopyFrom(template.spec)
+        spec.entity_metadata.schedule.CopyFrom(schedule)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.CreateLaunchPlan(
+                launch_plan_pb2.LaunchPlanCreateRequest(id=lp_ident(f"bad-{unique}", "v1"), spec=spec)
+            )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert message in (caught.value.details() or "")
