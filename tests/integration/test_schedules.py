@@ -7,7 +7,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, timedelta
+from datetime import UTC
+from itertools import pairwise
 from pathlib import Path
 
 import grpc
@@ -60,7 +61,7 @@ def assert_each_second_once(fired: list[Fired]) -> None:
     times = [f.scheduled_at for f in fired]
     assert len(set(times)) == len(times), f"a fire time ran twice: {times}"
     assert all(t.microsecond == 0 for t in times)
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
     assert gaps and all(g == 1.0 for g in gaps), f"fires lost: {times}"
 
 

@@ -59,6 +59,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._retry_at: dict[int, datetime] = {}  # schedules whose last fire failed, and when to retry
+        self._busy: dict[int, datetime] = {}  # schedules another process is firing (row locked), look again then
 
     def wake(self) -> None:
         self._wake.set()
@@ -89,20 +90,24 @@ class Scheduler:
         """One pass: plan new schedules, fire every due one; returns how long to sleep."""
         now = self.clock()
         self._retry_at = {k: v for k, v in self._retry_at.items() if v > now}
+        self._busy = {k: v for k, v in self._busy.items() if v > now}
+        skip = {*self._retry_at, *self._busy}
         await self._plan()
         async with self.db.transaction() as uow:
-            ids = await uow.schedules.due_ids(now, skip=self._retry_at)
+            ids = await uow.schedules.due_ids(now, skip=skip)
         for schedule_id in ids:
             try:
                 await self._fire(schedule_id, now)
             except Exception:
                 log.exception("schedule %d could not be fired; retrying in %.1f s", schedule_id, self.poll)
                 self._retry_at[schedule_id] = now + timedelta(seconds=self.poll)
+        skip = {*self._retry_at, *self._busy}
         async with self.db.transaction() as uow:
-            earliest = await uow.schedules.earliest(skip=self._retry_at)
-        if earliest is None:
+            earliest = await uow.schedules.earliest(skip=skip)
+        wake_at = [t for t in (earliest, *self._busy.values()) if t is not None]
+        if not wake_at:
             return self.poll
-        return min(self.poll, max(0.0, (earliest - self.clock()).total_seconds()))
+        return min(self.poll, max(0.0, (min(wake_at) - self.clock()).total_seconds()))
 
     async def _plan(self) -> None:
         """Compute the first fire of schedules just activated or moved to another version."""
@@ -138,8 +143,10 @@ class Scheduler:
             return
         async with self.db.transaction(write=True) as uow:
             claimed = await self._claim(uow, schedule_id, now, lock=True)
-            if claimed is not None:
-                await uow.schedules.advance(schedule_id, *await self._run_fires(*claimed, now))
+            if claimed is None:  # another process holds the row: it is firing this schedule
+                self._busy[schedule_id] = now + timedelta(seconds=0.2)
+                return
+            await uow.schedules.advance(schedule_id, *await self._run_fires(*claimed, now))
 
     @staticmethod
     async def _claim(
