@@ -28,7 +28,22 @@ def free_port() -> int:
 @contextmanager
 def aerodrome(home: Path, db_url: str = "") -> Iterator[str]:
     """A real ``aerodrome start`` subprocess; yields its gRPC address and stops it by PID."""
-    env = {**os.environ, "AERODROME_HOME": str(home)}
+    with aerodrome_process(home, db_url) as (address, _pid):
+        yield address
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process (all its threads) has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def aerodrome_process(
+    home: Path, db_url: str = "", env_extra: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """Like ``aerodrome`` but also yields the server's PID (to read its CPU time)."""
+    env = {**os.environ, "AERODROME_HOME": str(home), **(env_extra or {})}
     cmd = [sys.executable, "-m", "aerodrome", "start", "--grpc-port", "0", "--http-port", "0", "--log-level", "ERROR"]
     if db_url:
         cmd += ["--db-url", db_url]
@@ -38,7 +53,7 @@ def aerodrome(home: Path, db_url: str = "") -> Iterator[str]:
         for line in proc.stdout:
             match = READY.search(line)
             if match:
-                yield match.group(1)
+                yield match.group(1), proc.pid
                 break
         else:
             raise RuntimeError("aerodrome did not start")

@@ -150,6 +150,9 @@ class SchedulerSettings(BaseSettings):
         ),
     )
     catch_up_cap: int = Field(100, ge=1, description="Most missed fires run per schedule under `all`.")
+    concurrent_fires: int = Field(
+        8, ge=1, description="Schedules fired at once by this process (each holds up to two database connections)."
+    )
     clock_offset_seconds: float = Field(
         0.0, description="For tests only: seconds added to the scheduler's clock (simulates downtime)."
     )

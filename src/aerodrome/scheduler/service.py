@@ -57,6 +57,7 @@ class Scheduler:
         self.poll = settings.poll_interval_seconds
         self.grace = timedelta(seconds=max(5.0, 2 * self.poll))
         self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(settings.concurrent_fires)
         self._task: asyncio.Task[None] | None = None
         self._retry_at: dict[int, datetime] = {}  # schedules whose last fire failed, and when to retry
         self._busy: dict[int, datetime] = {}  # schedules another process is firing (row locked), look again then
@@ -95,12 +96,7 @@ class Scheduler:
         await self._plan()
         async with self.db.transaction() as uow:
             ids = await uow.schedules.due_ids(now, skip=skip)
-        for schedule_id in ids:
-            try:
-                await self._fire(schedule_id, now)
-            except Exception:
-                log.exception("schedule %d could not be fired; retrying in %.1f s", schedule_id, self.poll)
-                self._retry_at[schedule_id] = now + timedelta(seconds=self.poll)
+        await asyncio.gather(*(self._fire_guarded(schedule_id, now) for schedule_id in ids))
         skip = {*self._retry_at, *self._busy}
         async with self.db.transaction() as uow:
             earliest = await uow.schedules.earliest(skip=skip)
@@ -108,6 +104,15 @@ class Scheduler:
         if not wake_at:
             return self.poll
         return min(self.poll, max(0.0, (min(wake_at) - self.clock()).total_seconds()))
+
+    async def _fire_guarded(self, schedule_id: int, now: datetime) -> None:
+        """Fire one schedule (a few at a time); a failure is logged and retried after a poll interval."""
+        async with self._slots:
+            try:
+                await self._fire(schedule_id, now)
+            except Exception:
+                log.exception("schedule %d could not be fired; retrying in %.1f s", schedule_id, self.poll)
+                self._retry_at[schedule_id] = now + timedelta(seconds=self.poll)
 
     async def _plan(self) -> None:
         """Compute the first fire of schedules just activated or moved to another version."""
