@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 document of aerodrome's own JSON API, served at ``/api/v1/openapi.json``.
 
 The Flyte admin routes are documented by flyteidl's own swagger; this covers what aerodrome adds: the
-provider registry and the product-workflow registry, both answering in the ``{code, message, data}``
-envelope.
+provider registry, the product-workflow registry and the schedules listing, all answering in the
+``{code, message, data}`` envelope.
 """
 
 from __future__ import annotations
@@ -121,6 +121,22 @@ SCHEMAS: dict[str, Any] = {
             "flyte_workflow_problem": _STR,
         },
     },
+    "Schedule": {
+        "type": "object",
+        "properties": {
+            "project": _STR,
+            "domain": _STR,
+            "name": _STR,
+            "version": {"type": "string", "description": "The active launch-plan version that fires."},
+            "schedule": {"type": "string", "description": "Cron expression or `every N unit`."},
+            "kickoff_time_input_arg": _STR,
+            "active_since": {"type": "string", "format": "date-time"},
+            "last_fire_at": {"type": ["string", "null"], "format": "date-time"},
+            "next_fire_at": {"type": ["string", "null"], "format": "date-time"},
+            "last_execution": {"type": ["string", "null"], "description": "Execution name of the last fire."},
+            "last_phase": {"type": ["string", "null"], "description": "Its phase (e.g. SUCCEEDED)."},
+        },
+    },
     "StartRequest": {
         "type": "object",
         "required": ["product_type", "target", "project", "domain"],
@@ -207,6 +223,13 @@ PATHS: dict[str, Any] = {
             "responses": {"200": _enveloped(_ref("StartResult"), "The new execution."), **ERRORS},
         }
     },
+    "/api/v1/schedules": {
+        "get": {
+            "summary": "Every active launch-plan schedule with its last and next fire",
+            "parameters": [_query("project", "Only this project."), _query("domain", "Only this domain.")],
+            "responses": {"200": _enveloped(_list_of("Schedule"), "Active schedules."), **ERRORS},
+        }
+    },
 }
 
 DOCUMENT: dict[str, Any] = {
@@ -214,7 +237,8 @@ DOCUMENT: dict[str, Any] = {
     "info": {
         "title": "aerodrome registries API",
         "version": __version__,
-        "description": "Providers (name:version@device) and product workflows. Every response is the envelope "
+        "description": "Providers (name:version@device), product workflows and schedules. "
+        "Every response is the envelope "
         '{"code": 0, "message": "success", "data": …}; failures carry a non-zero code and a message.',
     },
     "paths": PATHS,
