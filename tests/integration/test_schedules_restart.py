@@ -11,7 +11,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from flyteidl.admin import launch_plan_pb2
+from flyteidl.admin import launch_plan_pb2, project_pb2
 from flytekit.models.core.identifier import Identifier, ResourceType
 
 from tests.integration.conftest import Server, start_server, stop_server
@@ -112,3 +112,28 @@ def test_three_processes_on_one_database_fire_each_second_once(tmp_path: Path) -
             fired = scheduled(stub, EVERY_SECOND)
     assert_each_second_once(fired)
     assert len(fired) >= RACE_SECONDS - 3, len(fired)
+
+
+def test_a_fire_that_cannot_be_created_is_logged_and_retried(tmp_path: Path) -> None:
+    """While the project is archived CreateExecution refuses the fires; the scheduler logs each failure,
+    keeps going, and once the project is active again runs the fires it could not, in order."""
+    home = tmp_path / "home"
+    with running(home, "", "sqlite", FAST) as server, admin_stub(server.grpc) as stub:
+        version = register_project(server, PROJECT_DIR, tmp_path / "scratch")
+        per_second(server.grpc, version, EVERY_SECOND, version)
+        set_state(server, EVERY_SECOND, version, launch_plan_pb2.ACTIVE)
+        wait_for(stub, EVERY_SECOND, 2)
+        stub.UpdateProject(project_pb2.Project(id=PROJECT, name=PROJECT, state=project_pb2.Project.ARCHIVED))
+        time.sleep(0.5)
+        during = len(scheduled(stub, EVERY_SECOND))
+        time.sleep(3)
+        assert len(scheduled(stub, EVERY_SECOND)) == during
+        stub.UpdateProject(project_pb2.Project(id=PROJECT, name=PROJECT, state=project_pb2.Project.ACTIVE))
+        wait_for(stub, EVERY_SECOND, during + 4)
+        set_state(server, EVERY_SECOND, version, launch_plan_pb2.INACTIVE)
+        time.sleep(1)
+        fired = scheduled(stub, EVERY_SECOND)
+        log = " ".join((home / "server.log").read_text().split())  # rich wraps long lines
+    assert_each_second_once(fired)
+    assert f"schedule {PROJECT}/{DOMAIN}/{EVERY_SECOND}: fire at" in log and "failed, retrying" in log
+    assert "is not active" in log
