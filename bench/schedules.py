@@ -164,6 +164,9 @@ async def main(db_url: str, schedules: int, every: int, seconds: int, baseline_c
         for e in fired
     ]
     backend = "PostgreSQL" if db_url else "SQLite"
+    if not lags:
+        print(f"{backend}: no fire in {seconds}s (use --seconds larger than --every)")
+        return
     expected = schedules * seconds / every
     p50, p99 = percentile(lags, 0.5) * 1000, percentile(lags, 0.99) * 1000
     print(f"{backend}: {schedules} schedules @every {every}s for {seconds}s: {len(fired)} fires (~{expected:.0f})")
