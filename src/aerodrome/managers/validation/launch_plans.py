@@ -118,9 +118,18 @@ def validate_schedule(schedule: schedule_pb2.Schedule, expected: interface_pb2.P
         raise InvalidArgument(f"Invalid fixed rate: {schedule.rate.value}")
 
 
+CATCH_UP_ANNOTATION = "aerodrome/catch-up"
+CATCH_UP_VALUES = ("all", "latest", "none")
+
+
 def validate_spec(spec: launch_plan_pb2.LaunchPlanSpec) -> None:
-    """Labels, fixed inputs, notifications and launch conditions."""
+    """Labels, fixed inputs, notifications, launch conditions and aerodrome's catch-up annotation."""
     validate_labels(spec.labels.values)
+    catch_up = spec.annotations.values.get(CATCH_UP_ANNOTATION)
+    if catch_up is not None and catch_up.strip().lower() not in CATCH_UP_VALUES:
+        raise InvalidArgument(
+            f"invalid value [{catch_up}] for annotation {CATCH_UP_ANNOTATION}: expected all, latest or none"
+        )
     validate_fixed_inputs(spec.fixed_inputs)
     validate_notifications(list(spec.entity_metadata.notifications))
     if spec.entity_metadata.HasField("launch_conditions"):
