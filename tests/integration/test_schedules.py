@@ -92,7 +92,7 @@ def test_cron_fires_with_the_kickoff_time_until_deactivated(registered: tuple[Se
         flyte_remote(server.grpc).deactivate_launchplan(
             Identifier(ResourceType.LAUNCH_PLAN, PROJECT, DOMAIN, EVERY_SECOND, version)
         )
-        time.sleep(1.5)  # a fire already under way when deactivation committed may still land
+        time.sleep(2.5)  # a fire already under way when deactivation committed may still land
         stopped = scheduled(stub, EVERY_SECOND)
         time.sleep(2.5)
         assert scheduled(stub, EVERY_SECOND) == stopped, "fires after deactivation"
