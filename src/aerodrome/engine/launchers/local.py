@@ -26,8 +26,8 @@ from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, tasks_pb2
 
 from aerodrome.blobstore.store import BlobNotFound, BlobStore
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
-from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
+from aerodrome.values.provider_runtime import ProviderRuntime
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
 log = logging.getLogger("aerodrome.engine")

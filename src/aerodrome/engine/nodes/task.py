@@ -19,13 +19,13 @@ from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.event import event_pb2
 
 from aerodrome.engine.active import Outcome
-from aerodrome.engine.cache_keys import CacheKey, cache_key
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.local import Attempt, AttemptResult
-from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 from aerodrome.engine.nodes.dynamic import run_dynamic
 from aerodrome.managers.provider_resolution import frozen_runtime
 from aerodrome.phases.tables import TASK
+from aerodrome.values.cache_keys import CacheKey, cache_key
+from aerodrome.values.provider_runtime import ProviderRuntime
 
 if TYPE_CHECKING:
     from aerodrome.engine.frames import Job
