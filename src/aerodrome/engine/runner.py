@@ -19,7 +19,6 @@ from flyteidl.core import compiler_pb2, identifier_pb2
 from aerodrome.blobstore import layout
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.engine import Database
-from aerodrome.db.models import WorkflowRow
 from aerodrome.engine.active import Succeeded
 from aerodrome.engine.events import Reporter, error
 from aerodrome.engine.frames import Run, Scope
@@ -107,7 +106,7 @@ class Engine:
     async def _load(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> tuple[Run, ExecutionPlan, str, int]:
         async with self.db.transaction() as uow:
             row = await uow.executions.get(ident)
-            workflow = await uow.session.get(WorkflowRow, row.workflow_id)
+            workflow = await uow.workflows.by_id(row.workflow_id)
             if workflow is None:
                 raise RuntimeError(f"the workflow of execution {ident.name} is missing")
             nodes = await uow.node_executions.for_execution(row.id)
