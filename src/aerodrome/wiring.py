@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 from grpc import aio
 
+from aerodrome import __version__
 from aerodrome.blobstore.offload import LiteralOffloader
 from aerodrome.blobstore.signing import UrlSigner
 from aerodrome.blobstore.store import BlobStore
@@ -26,6 +27,7 @@ from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.launchers.warm import Zygote
+from aerodrome.engine.leases import LeaseKeeper
 from aerodrome.engine.runner import Engine
 from aerodrome.lifecycle import BackgroundService
 from aerodrome.managers.attributes import AttributeManager
@@ -106,7 +108,8 @@ def build(settings: Settings) -> Services:
     graphs = GraphRunner(
         db, store, launcher, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows
     )
-    engine = Engine(db, store, events, graphs)
+    keeper = LeaseKeeper(db, settings.leases, version=__version__)
+    engine = Engine(db, store, events, graphs, keeper, max_executions=settings.leases.max_executions)
     queries = ExecutionQueries(db, LiteralOffloader.from_settings(store, signer, settings))
     single_task = SingleTaskLauncher(db, workflows, launch_plans)
     managers = Managers(

@@ -19,10 +19,22 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from aerodrome.db.inserts import NewRow, SqliteInserter, insert_rows
 from aerodrome.db.unit_of_work import UnitOfWork
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """Whether an error means the database is unreachable for now (restarting, network gone) rather than a
+    bad statement: the engine then retries or hands the execution back instead of failing it."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, ConnectionError | TimeoutError | OSError) or type(exc).__name__ in _DRIVER_DISCONNECTS
+
+
+_DRIVER_DISCONNECTS = {"CannotConnectNowError", "ConnectionDoesNotExistError", "AdminShutdownError"}
 
 
 def _is_sqlite(url: str) -> bool:

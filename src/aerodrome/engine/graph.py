@@ -22,7 +22,7 @@ from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
 
 from aerodrome.blobstore import layout
 from aerodrome.blobstore.store import BlobStore
-from aerodrome.db.engine import Database
+from aerodrome.db.engine import Database, is_disconnect
 from aerodrome.db.transformers.executions import execution_from_row
 from aerodrome.engine.active import DONE_OK, Aborted, ActiveExecution, Failed, Outcome, Skipped, Started, Succeeded
 from aerodrome.engine.events import error
@@ -151,8 +151,8 @@ class GraphRunner:
                         state.handle(child.result())
                 if state.failed and not frame.graph.fail_after_executable:
                     await self._abort(frame, running, report=True)
-        except asyncio.CancelledError:
-            await self._abort(frame, running, report=frame.run.aborting)
+        except BaseException as exc:  # cancelled, or the database went away: no node keeps running unowned
+            await self._abort(frame, running, report=frame.run.aborting and isinstance(exc, asyncio.CancelledError))
             raise
         if END in state.succeeded:
             return Succeeded(END, state.succeeded[END])
@@ -225,6 +225,8 @@ class GraphRunner:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug or an unreadable record: this node fails, the server goes on
+            if is_disconnect(exc):  # not the node's fault: the drive ends and resumes when the database is back
+                raise
             log.exception("node %s of execution %s failed in the engine", unique, frame.run.ident.name)
             return await self.fail(job, error("EngineError", f"node {node.id}: {exc}"))
 
