@@ -42,6 +42,7 @@ from aerodrome.managers.job_conf import Party
 from aerodrome.managers.launch_plans import LaunchPlanManager
 from aerodrome.managers.metrics import MetricsManager
 from aerodrome.managers.named_entities import NamedEntityManager
+from aerodrome.managers.processes import ProcessManager
 from aerodrome.managers.product_workflows import ProductWorkflowManager
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.provider_resolution import ProviderResolver
@@ -59,7 +60,7 @@ from aerodrome.transport.grpc.signals import SignalServicer
 from aerodrome.transport.http.app import build_http_app
 from aerodrome.transport.http.data import data_routes
 from aerodrome.transport.http.openapi import openapi_routes
-from aerodrome.transport.http.registries import product_routes, provider_routes
+from aerodrome.transport.http.registries import process_routes, product_routes, provider_routes
 
 log = logging.getLogger("aerodrome")
 
@@ -139,6 +140,7 @@ def build(settings: Settings) -> Services:
     registries = [
         *provider_routes(providers, resolver),
         *product_routes(ProductWorkflowManager(db, managers.executions)),
+        *process_routes(ProcessManager(db, ttl_seconds=settings.leases.ttl_seconds)),
         *openapi_routes(),
     ]
     http_routes = [*data_routes(store, signer, settings), *registries]

@@ -55,7 +55,7 @@ class LeaseRepository(Repository[ExecutionRow]):
             select(e.id)
             .where(
                 e.phase.not_in(list(terminal)),
-                or_(e.lease_owner == "", e.lease_expires_at.is_(None), e.lease_expires_at < now),
+                or_(e.lease_expires_at.is_(None), e.lease_expires_at < now),
             )
             .order_by(e.id)
             .limit(limit)
@@ -83,9 +83,10 @@ class LeaseRepository(Repository[ExecutionRow]):
         return _leased((await self.session.execute(query, execution_options={"synchronize_session": False})).all())
 
     async def release(self, owner: str, ids: Sequence[int] | None = None) -> None:
-        """Give leases back at once (all of the owner's when ``ids`` is None), so another engine may claim."""
+        """Give leases back at once (all of the owner's when ``ids`` is None), so another engine may claim.
+        The owner stays on the row as the last engine that drove the execution."""
         e = ExecutionRow
-        query = update(e).where(e.lease_owner == owner).values(lease_owner="", lease_expires_at=None)
+        query = update(e).where(e.lease_owner == owner).values(lease_expires_at=None)
         if ids is not None:
             if not ids:
                 return
@@ -95,9 +96,9 @@ class LeaseRepository(Repository[ExecutionRow]):
     async def release_all_others(self, owner: str) -> None:
         """Free every lease not held by ``owner`` (SQLite: the one process that can run holds the lock)."""
         e = ExecutionRow
-        query = update(e).where(e.lease_owner != "", e.lease_owner != owner)
+        query = update(e).where(e.lease_expires_at.is_not(None), e.lease_owner != owner)
         await self.session.execute(
-            query.values(lease_owner="", lease_expires_at=None), execution_options={"synchronize_session": False}
+            query.values(lease_expires_at=None), execution_options={"synchronize_session": False}
         )
 
 
