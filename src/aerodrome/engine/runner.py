@@ -241,7 +241,11 @@ class Engine:
                 release = False
                 return
             log.exception("execution %s failed in the engine", "/".join(key))  # a bug or an unreadable record
-            await Reporter(self.events, ident).workflow(WF.FAILED, error=error("EngineError", str(exc)))
+            try:
+                await Reporter(self.events, ident).workflow(WF.FAILED, error=error("EngineError", str(exc)))
+            except Exception:
+                log.exception("execution %s: reporting the failure failed; resumed once its lease expires", key[2])
+                release = False
         finally:
             self._aborting.pop(key, None)
             self._runs.pop(key, None)
