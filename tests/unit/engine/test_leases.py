@@ -88,12 +88,11 @@ async def owners(db: Database) -> dict[str, str]:
     return {name: owner for name, owner in rows}
 
 
-def run_on_both(tmp_path: Path, scenario: Callable[[Database], Awaitable[None]], *, postgres: bool = True) -> None:
+def run_on_both(tmp_path: Path, scenario: Callable[[Database], Awaitable[None]]) -> None:
     asyncio.run(_run(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", scenario))
-    if postgres:
-        if os.environ.get("AERODROME_TEST_DATABASE_URL"):
-            with fresh_database() as url:
-                asyncio.run(_run(url, scenario))
+    if os.environ.get("AERODROME_TEST_DATABASE_URL"):
+        with fresh_database() as url:
+            asyncio.run(_run(url, scenario))
 
 
 async def _run(url: str, scenario: Callable[[Database], Awaitable[None]]) -> None:
