@@ -92,6 +92,33 @@ class Cluster:
         return fetch(self.url, query, names)
 
 
+def _parents() -> dict[int, int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] != "Z":  # zombies are dead
+                parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int) -> set[int]:
+    """Live processes started (directly or not) by ``pid``: its zygote, task processes and their wrappers."""
+    parents, found, frontier = _parents(), set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    return pids & set(_parents())
+
+
 def owner_pid(owner: str) -> int:
     return int(owner.split(":")[-2])
 
@@ -235,10 +262,13 @@ def test_sigkill_takeover_after_expiry(cluster: Cluster) -> None:
     servers = cluster.live()
     names = [cluster.launch(servers[i % 3], "chain", {"x": i, "pause": 1.0}) for i in range(24)]
     victim, held = _victim(cluster, names)
+    orphans = descendants(victim.pid)
+    assert orphans, "the victim runs no task process"
     os.kill(victim.pid, signal.SIGKILL)
     killed = time.monotonic()
     victim.process.wait()
     taken = _taken_over_within(cluster, held, victim, killed, limit=TTL + 6)  # expiry + a claim + slack
+    assert not alive(orphans), "task processes of the killed server are still running"
     cluster.wait(names, timeout=240)
     succeeded = Counter(
         (a["execution_name"], a["node_id"]) for a in cluster.attempts(names) if a["phase"] == "SUCCEEDED"
