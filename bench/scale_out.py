@@ -2,8 +2,8 @@
 
 For each process count a fresh database, that many ``aerodrome start`` processes (shared blob directory
 and signing key), the bench workflows registered, then a burst of executions created round-robin through
-the processes with raw CreateExecution calls (cheap for the client, which shares the CPUs) and timed from
-the first create until the database shows every one terminal. Two workloads: ``one`` (one task each, warm
+the processes with raw CreateExecution calls from 8 client threads (cheap for the client, which shares the
+CPUs) and timed from the first create until the database shows every one terminal. Two workloads: ``one`` (one task each, warm
 task processes) and ``gates`` (five sleep gates, no task process: the control plane's own scaling). CPU
 per execution is read from /proc: the servers themselves, and the servers with their task processes.
 
@@ -24,6 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -40,6 +41,7 @@ HERE = Path(__file__).parent
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
 TERMINAL = ("SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT")
 CLK = os.sysconf("SC_CLK_TCK")
+CLIENTS = 8
 
 
 def _dsn(url: str) -> str:
@@ -127,13 +129,17 @@ def burst(url: str, grpcs: list[str], version: str, workflow: str, count: int) -
     if workflow.endswith(".one"):
         inputs.literals["x"].scalar.primitive.integer = 0
     names = [f"b{uuid.uuid4().hex[:12]}" for _ in range(count)]
-    started = time.perf_counter()
-    for i, name in enumerate(names):
-        spec = execution_pb2.ExecutionSpec(launch_plan=lp, metadata=execution_pb2.ExecutionMetadata(mode=0))
+    spec = execution_pb2.ExecutionSpec(launch_plan=lp, metadata=execution_pb2.ExecutionMetadata(mode=0))
+
+    def create(i: int) -> None:
         request = execution_pb2.ExecutionCreateRequest(
-            project="flytesnacks", domain="development", name=name, spec=spec, inputs=inputs
+            project="flytesnacks", domain="development", name=names[i], spec=spec, inputs=inputs
         )
         stubs[i % len(stubs)].CreateExecution(request, timeout=60)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:  # several callers, so creation does not bound the figure
+        list(pool.map(create, range(count)))
     in_list = ",".join(f"'{n}'" for n in names)
     done_sql = f"SELECT count(*) FROM executions WHERE execution_name IN ({in_list}) AND phase IN {TERMINAL}"
     ok_sql = f"SELECT count(*) FROM executions WHERE execution_name IN ({in_list}) AND phase = 'SUCCEEDED'"
@@ -180,9 +186,7 @@ def main(base: str, counts: list[int], count: int, repeat: int) -> None:
     table = {n: measure(base, n, count, repeat) for n in counts}
     load = os.getloadavg()
     print(f"{count} executions per burst, median of {repeat}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(
-        f"{'workload':>8} {'procs':>5} {'exec/s':>7} {'ratio':>8} {'server CPU ms/exec':>19} {'+ tasks ms/exec':>16}"
-    )
+    print(f"{'workload':>8} {'procs':>5} {'exec/s':>7} {'ratio':>8} {'server CPU ms/exec':>19} {'+ tasks ms/exec':>16}")
     for workload in ("one", "gates"):
         first = table[counts[0]][workload][0]
         for n in counts:
