@@ -141,7 +141,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 def test_three_processes_share_a_burst(cluster: Cluster) -> None:
     servers = cluster.live()
-    names = [cluster.launch(servers[i % 3], "chain", {"x": i}) for i in range(45)]
+    names = [cluster.launch(servers[i % 3], "chain", {"x": i}) for i in range(60)]
     rows = cluster.wait(names, timeout=240)
     drivers = Counter(owner_pid(r["lease_owner"]) for r in rows.values())
     assert set(drivers) == {s.pid for s in servers}, drivers  # every process drove some
@@ -260,7 +260,7 @@ def test_sigterm_hands_executions_over_at_once(cluster: Cluster) -> None:
 
 def test_sigkill_takeover_after_expiry(cluster: Cluster) -> None:
     servers = cluster.live()
-    names = [cluster.launch(servers[i % 3], "chain", {"x": i, "pause": 1.0}) for i in range(24)]
+    names = [cluster.launch(servers[i % 3], "chain", {"x": i, "pause": 1.0}) for i in range(30)]
     victim, held = _victim(cluster, names)
     orphans = descendants(victim.pid)
     assert orphans, "the victim runs no task process"

@@ -166,6 +166,30 @@ def test_heartbeat_aborts_what_is_aborting_and_stop_hands_everything_back(tmp_pa
     run_on_both(tmp_path, scenario)
 
 
+def test_a_skewed_clock_does_not_steal_live_leases(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL lease times are the database's: a process whose clock runs an hour ahead claims
+    nothing that another process holds."""
+    if not os.environ.get("AERODROME_TEST_DATABASE_URL"):
+        pytest.skip("lease times come from the database's clock on PostgreSQL only")
+    import aerodrome.db.models.base as base
+    import aerodrome.db.repositories.leases as leases_sql
+
+    async def scenario(db: Database) -> None:
+        async with db.transaction(write=True) as uow:
+            await uow.add_all([execution("e0")])
+        honest, skewed = keeper(db), keeper(db)
+        honest._driver, skewed._driver = FakeDriver(room=10), FakeDriver(room=10)
+        await honest.claim()
+        ahead = lambda: datetime.now(UTC) + timedelta(hours=1)  # noqa: E731
+        monkeypatch.setattr(base, "utcnow", ahead)
+        monkeypatch.setattr(leases_sql, "utcnow", ahead)
+        await skewed.claim()
+        assert skewed._driver.driving() == [] and len(honest._driver.driving()) == 1
+
+    with fresh_database() as url:
+        asyncio.run(_run(url, scenario))
+
+
 def test_a_second_sqlite_process_is_refused(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
     first, second = SqliteLock.for_url(url), SqliteLock.for_url(url)
