@@ -3,9 +3,10 @@
 For each process count a fresh database, that many ``aerodrome start`` processes (shared blob directory
 and signing key), the bench workflows registered, then a burst of executions created round-robin through
 the processes with raw CreateExecution calls from 8 client threads (cheap for the client, which shares the
-CPUs) and timed from the first create until the database shows every one terminal. Two workloads: ``one`` (one task each, warm
-task processes) and ``gates`` (five sleep gates, no task process: the control plane's own scaling). CPU
-per execution is read from /proc: the servers themselves, and the servers with their task processes.
+CPUs) and timed from the first create until the database shows every one terminal. Two workloads: ``one``
+(one task each, warm task processes) and ``gates`` (five sleep gates, no task process: the control
+plane's own scaling). CPU per execution is read from /proc: the servers themselves, and the servers with
+their task processes.
 
 Run: ``.venv/bin/python bench/scale_out.py --db-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres``
 (``--count N`` executions per burst, ``--processes 1 2 3``). Target: gates throughput ≥ 1.6 times from 1 to 2.
@@ -114,6 +115,25 @@ def _tree_cpu(pid: int) -> tuple[float, float]:
     return own(stats[pid]), sum(own(stats[p]) + reaped(stats[p]) for p in tree if p in stats)
 
 
+def _errors(url: str, names: list[str]) -> list[str]:
+    """The error messages of the executions that did not succeed (read from their stored closures)."""
+
+    async def read() -> list[str]:
+        import asyncpg
+
+        conn = await asyncpg.connect(_dsn(url))
+        try:
+            query = (
+                "SELECT execution_name, closure FROM executions WHERE execution_name = ANY($1) AND phase != 'SUCCEEDED'"
+            )
+            rows = await conn.fetch(query, names)
+        finally:
+            await conn.close()
+        return [f"{r[0]}: {execution_pb2.ExecutionClosure.FromString(r[1]).error.message}" for r in rows]
+
+    return asyncio.run(read())
+
+
 def burst(url: str, grpcs: list[str], version: str, workflow: str, count: int) -> float:
     """Create ``count`` executions round-robin; seconds until all are terminal."""
     channels = [grpc.insecure_channel(address) for address in grpcs]
@@ -148,7 +168,7 @@ def burst(url: str, grpcs: list[str], version: str, workflow: str, count: int) -
     elapsed = time.perf_counter() - started
     succeeded = asyncio.run(_sql(url, ok_sql))
     if succeeded != count:
-        raise RuntimeError(f"{workflow}: only {succeeded} of {count} executions succeeded")
+        raise RuntimeError(f"{workflow}: only {succeeded} of {count} executions succeeded: {_errors(url, names)}")
     for c in channels:
         c.close()
     return elapsed
