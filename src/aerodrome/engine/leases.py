@@ -39,6 +39,7 @@ from aerodrome.settings import LeaseSettings
 log = logging.getLogger("aerodrome.engine")
 TERMINAL = [WF.Phase.Name(p) for p in WORKFLOW_TERMINAL]
 ABORTING = WF.Phase.Name(WF.ABORTING)
+ABORT_BATCH = 20
 
 
 class DatabaseInUse(OSError):
@@ -209,14 +210,15 @@ class LeaseKeeper:
         """Claim free or expired executions up to the engine's capacity and start driving them."""
         assert self._driver is not None
         room = self._driver.capacity()
-        if room <= 0:
-            if not self._full:
-                self._full = True
-                await notify(self.db, "work")  # someone else may have room for what arrived here
-            return
-        self._full = False
+        if room <= 0 and not self._full:
+            self._full = True
+            await notify(self.db, "work")  # someone else may have room for what arrived here
+        self._full = room <= 0
         async with self.db.transaction(write=True) as uow:
-            claimed = await uow.leases.claim(self.owner, self.ttl, room, TERMINAL)
+            if room > 0:
+                claimed = await uow.leases.claim(self.owner, self.ttl, room, TERMINAL)
+            else:  # full, yet a terminate must not wait for room: aborting takes none
+                claimed = await uow.leases.claim(self.owner, self.ttl, ABORT_BATCH, TERMINAL, only=[ABORTING])
         for leased in claimed:
             self._driver.drive(leased)
         if claimed:

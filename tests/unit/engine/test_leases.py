@@ -117,6 +117,19 @@ def test_claims_up_to_capacity_and_skips_finished_and_leased(tmp_path: Path) -> 
     run_on_both(tmp_path, scenario)
 
 
+def test_a_full_engine_still_claims_what_is_being_aborted(tmp_path: Path) -> None:
+    async def scenario(db: Database) -> None:
+        async with db.transaction(write=True) as uow:
+            await uow.add_all([execution("queued"), execution("stopping", "ABORTING")])
+        full = keeper(db)
+        driver = FakeDriver(room=0)
+        full._driver = driver
+        await full.claim()
+        assert [x.name for x in driver.driven.values()] == ["stopping"]  # aborting needs no room
+
+    run_on_both(tmp_path, scenario)
+
+
 def test_expired_leases_are_taken_over_and_the_loser_drops_them(tmp_path: Path) -> None:
     async def scenario(db: Database) -> None:
         async with db.transaction(write=True) as uow:

@@ -46,17 +46,18 @@ class LeaseRepository(Repository[ExecutionRow]):
     async def db_time(self) -> datetime:
         return (await self.session.execute(select(self.now()))).scalar_one()  # type: ignore[no-any-return]
 
-    async def claim(self, owner: str, ttl: timedelta, limit: int, terminal: Sequence[str]) -> list[Leased]:
-        """Take up to ``limit`` unfinished executions whose lease is free or expired, oldest first. Rows
-        another claimer holds locked are skipped, never waited for (``FOR UPDATE SKIP LOCKED``)."""
+    async def claim(
+        self, owner: str, ttl: timedelta, limit: int, terminal: Sequence[str], only: Sequence[str] = ()
+    ) -> list[Leased]:
+        """Take up to ``limit`` unfinished executions (of the ``only`` phases, if given) whose lease is free or
+        expired, oldest first. Rows another claimer holds locked are skipped, never waited for
+        (``FOR UPDATE SKIP LOCKED``)."""
         e = ExecutionRow
         now = self.now()
+        phase = e.phase.in_(list(only)) if only else e.phase.not_in(list(terminal))
         free = (
             select(e.id)
-            .where(
-                e.phase.not_in(list(terminal)),
-                or_(e.lease_expires_at.is_(None), e.lease_expires_at < now),
-            )
+            .where(phase, or_(e.lease_expires_at.is_(None), e.lease_expires_at < now))
             .order_by(e.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
