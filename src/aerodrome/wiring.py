@@ -250,8 +250,13 @@ async def serve(
         for service in services.background:
             await service.start()
             started.append(service)
-    except BaseException:
+    except BaseException:  # e.g. a second process on one SQLite file: close the listeners, then say why
         await _stop_all(started)
+        http.should_exit = True
+        await grpc_server.stop(grace=None)
+        with contextlib.suppress(asyncio.CancelledError):
+            await http_task
+        await services.db.dispose()
         raise
     addresses = Addresses(f"{settings.server.host}:{grpc_port}", settings.http_base_url)
     if on_ready is not None:

@@ -302,5 +302,6 @@ def test_a_second_process_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
             start_server(tmp_path / "home", "", "sqlite")
         message = " ".join(str(refused.value).split())  # the console wraps long lines
         assert "SQLite is for one process" in message and f"pid {first.pid}" in message
+        assert "Traceback" not in message  # a clear message, not a stack trace
     finally:
         stop_server(first)
