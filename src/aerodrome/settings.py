@@ -156,6 +156,37 @@ class SchedulerSettings(BaseSettings):
     clock_offset_seconds: float = Field(
         0.0, description="For tests only: seconds added to the scheduler's clock (simulates downtime)."
     )
+class LeaseSettings(BaseSettings):
+    """How several aerodrome processes share one database's executions (each is leased to one engine)."""
+
+    model_config = SettingsConfigDict(env_prefix="AERODROME_LEASES_", extra="forbid")
+
+    ttl_seconds: float = Field(
+        15.0,
+        gt=0,
+        description=(
+            "How long a lease lasts without a heartbeat: a process that dies loses its executions to the others "
+            "after at most this long (database time)."
+        ),
+    )
+    heartbeat_seconds: float = Field(
+        0.0, ge=0, description="How often leases are renewed; 0 means a third of ttl_seconds."
+    )
+    claim_seconds: float = Field(
+        1.0, gt=0, description="How often a process looks for executions nobody drives (new ones or expired leases)."
+    )
+    max_executions: int = Field(
+        200,
+        ge=1,
+        description=(
+            "Executions this process drives at once; it claims more only below this and while a task process "
+            "slot (engine.max_processes) is free, so several processes share a burst."
+        ),
+    )
+
+    @property
+    def heartbeat(self) -> float:
+        return self.heartbeat_seconds or self.ttl_seconds / 3
 
 
 class PartySettings(BaseSettings):
@@ -176,6 +207,7 @@ class Settings(BaseModel):
     blob: BlobSettings = Field(default_factory=BlobSettings)
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    leases: LeaseSettings = Field(default_factory=LeaseSettings)
     party: PartySettings = Field(default_factory=PartySettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
 

@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 from grpc import aio
 
+from aerodrome import __version__
 from aerodrome.blobstore.offload import LiteralOffloader
 from aerodrome.blobstore.signing import UrlSigner
 from aerodrome.blobstore.store import BlobStore
@@ -26,6 +27,7 @@ from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.launchers.warm import Zygote
+from aerodrome.engine.leases import LeaseKeeper
 from aerodrome.engine.runner import Engine
 from aerodrome.lifecycle import BackgroundService
 from aerodrome.managers.attributes import AttributeManager
@@ -40,6 +42,7 @@ from aerodrome.managers.job_conf import Party
 from aerodrome.managers.launch_plans import LaunchPlanManager
 from aerodrome.managers.metrics import MetricsManager
 from aerodrome.managers.named_entities import NamedEntityManager
+from aerodrome.managers.processes import ProcessManager
 from aerodrome.managers.product_workflows import ProductWorkflowManager
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.provider_resolution import ProviderResolver
@@ -59,7 +62,7 @@ from aerodrome.transport.grpc.signals import SignalServicer
 from aerodrome.transport.http.app import build_http_app
 from aerodrome.transport.http.data import data_routes
 from aerodrome.transport.http.openapi import openapi_routes
-from aerodrome.transport.http.registries import product_routes, provider_routes
+from aerodrome.transport.http.registries import process_routes, product_routes, provider_routes
 from aerodrome.transport.http.schedules import schedule_routes
 
 log = logging.getLogger("aerodrome")
@@ -109,7 +112,8 @@ def build(settings: Settings) -> Services:
     graphs = GraphRunner(
         db, store, launcher, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows
     )
-    engine = Engine(db, store, events, graphs)
+    keeper = LeaseKeeper(db, settings.leases, version=__version__)
+    engine = Engine(db, store, events, graphs, keeper, max_executions=settings.leases.max_executions)
     queries = ExecutionQueries(db, LiteralOffloader.from_settings(store, signer, settings))
     single_task = SingleTaskLauncher(db, workflows, launch_plans)
     managers = Managers(
@@ -139,6 +143,7 @@ def build(settings: Settings) -> Services:
     registries = [
         *provider_routes(providers, resolver),
         *product_routes(ProductWorkflowManager(db, managers.executions)),
+        *process_routes(ProcessManager(db, ttl_seconds=settings.leases.ttl_seconds)),
         *openapi_routes(),
         *schedule_routes(ScheduleQueries(db)),
     ]
@@ -253,8 +258,13 @@ async def serve(
         for service in services.background:
             await service.start()
             started.append(service)
-    except BaseException:
+    except BaseException:  # e.g. a second process on one SQLite file: close the listeners, then say why
         await _stop_all(started)
+        http.should_exit = True
+        await grpc_server.stop(grace=None)
+        with contextlib.suppress(asyncio.CancelledError):
+            await http_task
+        await services.db.dispose()
         raise
     addresses = Addresses(f"{settings.server.host}:{grpc_port}", settings.http_base_url)
     if on_ready is not None:

@@ -19,6 +19,7 @@ from aerodrome.cli.options import build_settings, settings_options
 from aerodrome.cli.products import products
 from aerodrome.cli.provider import provider
 from aerodrome.cli.schedules import schedules
+from aerodrome.cli.status import status
 from aerodrome.settings import Settings
 
 console = Console(stderr=True)
@@ -100,3 +101,4 @@ main.add_command(provider)
 main.add_command(products)
 main.add_command(launch)
 main.add_command(schedules)
+main.add_command(status)

@@ -19,6 +19,7 @@ from aerodrome.db.repositories.executions import (
     NodeExecutionRepository,
     TaskExecutionRepository,
 )
+from aerodrome.db.repositories.leases import LeaseRepository, ProcessRepository
 from aerodrome.db.repositories.named_entities import NamedEntityRepository
 from aerodrome.db.repositories.products import ProductRepository
 from aerodrome.db.repositories.projects import ProjectRepository
@@ -69,6 +70,14 @@ class UnitOfWork:
     @cached_property
     def tasks(self) -> TaskRepository:
         return TaskRepository(self.session)
+
+    @cached_property
+    def leases(self) -> LeaseRepository:
+        return LeaseRepository(self.session)
+
+    @cached_property
+    def processes(self) -> ProcessRepository:
+        return ProcessRepository(self.session)
 
     @cached_property
     def workflows(self) -> WorkflowRepository:

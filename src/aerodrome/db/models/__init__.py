@@ -8,6 +8,7 @@ from aerodrome.db.models.executions import (
     NodeExecutionRow,
     TaskExecutionRow,
 )
+from aerodrome.db.models.processes import EngineProcessRow
 from aerodrome.db.models.products import ProductRow, ProductTypeRow, ProductWorkflowRow, ProductWorkflowTypeRow
 from aerodrome.db.models.providers import ExecutionProviderRow, ProviderRow
 from aerodrome.db.models.registry import (
@@ -26,6 +27,7 @@ __all__ = [
     "CacheReservationRow",
     "CachedArtifactRow",
     "DescriptionEntityRow",
+    "EngineProcessRow",
     "EventRow",
     "ExecutionProviderRow",
     "ExecutionRow",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from flyteidl.core import identifier_pb2
@@ -120,15 +119,6 @@ class ExecutionRepository(Repository[ExecutionRow]):
             t.execution_project == ident.project, t.execution_domain == ident.domain, t.execution_name == ident.name
         )
         return list((await self.session.execute(query)).scalars().all())
-
-    async def non_terminal(self, terminal_phases: Sequence[str]) -> list[ExecutionRow]:
-        query = select(ExecutionRow).where(ExecutionRow.phase.not_in(list(terminal_phases)))
-        return list((await self.session.execute(query)).scalars().all())
-
-    async def lease(self, row_id: int, owner: str, until: datetime) -> None:
-        row = await self.session.get(ExecutionRow, row_id)
-        if row is not None:
-            row.lease_owner, row.lease_expires_at = owner, until
 
 
 class NodeExecutionRepository(Repository[NodeExecutionRow]):

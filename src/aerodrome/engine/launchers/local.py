@@ -26,8 +26,8 @@ from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, tasks_pb2
 
 from aerodrome.blobstore.store import BlobNotFound, BlobStore
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
-from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
+from aerodrome.values.provider_runtime import ProviderRuntime
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
 log = logging.getLogger("aerodrome.engine")
@@ -91,7 +91,9 @@ class LocalLauncher:
     ) -> None:
         self.warm = warm
         self.store = store
-        self.processes = asyncio.Semaphore(max_processes or 2 * (os.cpu_count() or 1))
+        self.capacity = max_processes or 2 * (os.cpu_count() or 1)
+        self.processes = asyncio.Semaphore(self.capacity)
+        self.running = 0  # attempts holding a process slot now
         self.python = python or sys.executable
         self.platform_url = platform_url
         self.extra_env = extra_env
@@ -196,7 +198,15 @@ class LocalLauncher:
         if attempt.task.metadata.is_eager:
             return await self._run(attempt)
         async with self.processes:
-            return await self._run(attempt)
+            self.running += 1
+            try:
+                return await self._run(attempt)
+            finally:
+                self.running -= 1
+
+    def has_free_slot(self) -> bool:
+        """Whether a new attempt would start now (the engine claims new executions only then)."""
+        return self.running < self.capacity
 
     async def _run(self, attempt: Attempt) -> AttemptResult:
         if attempt.provider is not None and attempt.provider.unavailable:

@@ -21,13 +21,13 @@ from flyteidl.event import event_pb2
 from aerodrome.engine.active import Outcome
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.local import AttemptResult
-from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 from aerodrome.engine.nodes.task import RetryBudget, attempt_spec, launch, provider_of
 from aerodrome.phases.tables import TASK
+from aerodrome.values.provider_runtime import ProviderRuntime
 
 if TYPE_CHECKING:
+    from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
-    from aerodrome.engine.graph import GraphRunner
 
 PROGRESS_SECONDS = 2.0
 INDEX_ENV = "FLYTE_K8S_ARRAY_INDEX"
@@ -100,7 +100,7 @@ class Progress:
 
 
 async def _index(
-    g: GraphRunner,
+    g: NodeContext,
     job: Job,
     index: int,
     progress: Progress,
@@ -135,7 +135,7 @@ async def _index(
         attempt += 1
 
 
-async def _gather(g: GraphRunner, job: Job, progress: Progress) -> literals_pb2.LiteralMap:
+async def _gather(g: NodeContext, job: Job, progress: Progress) -> literals_pb2.LiteralMap:
     assert job.node.task is not None
     names = list(job.node.task.interface.outputs.variables)
     columns: dict[str, list[literals_pb2.Literal]] = {name: [] for name in names}
@@ -151,7 +151,7 @@ async def _gather(g: GraphRunner, job: Job, progress: Progress) -> literals_pb2.
     )
 
 
-async def run_array(g: GraphRunner, job: Job) -> Outcome:
+async def run_array(g: NodeContext, job: Job) -> Outcome:
     task = job.node.task
     if task is None or not task.HasField("container"):
         return await g.fail(job, error("Unsupported", f"array node {job.node.id} must map a container task", user=True))

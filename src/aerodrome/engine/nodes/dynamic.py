@@ -22,13 +22,13 @@ from aerodrome.errors import AdminError
 from aerodrome.phases.tables import NODE
 
 if TYPE_CHECKING:
+    from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
-    from aerodrome.engine.graph import GraphRunner
 
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
-async def run_dynamic(g: GraphRunner, job: Job, attempt: int, futures_url: str) -> Outcome:
+async def run_dynamic(g: NodeContext, job: Job, attempt: int, futures_url: str) -> Outcome:
     assert job.node.task is not None
     run = job.run
     spec = await g.store.read_proto(futures_url, dynamic_job_pb2.DynamicJobSpec)

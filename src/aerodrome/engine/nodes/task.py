@@ -19,17 +19,16 @@ from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.event import event_pb2
 
 from aerodrome.engine.active import Outcome
-from aerodrome.engine.cache_keys import CacheKey, cache_key
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.local import Attempt, AttemptResult
-from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 from aerodrome.engine.nodes.dynamic import run_dynamic
-from aerodrome.managers.provider_resolution import frozen_runtime
 from aerodrome.phases.tables import TASK
+from aerodrome.values.cache_keys import CacheKey, cache_key
+from aerodrome.values.provider_runtime import ProviderRuntime
 
 if TYPE_CHECKING:
+    from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
-    from aerodrome.engine.graph import GraphRunner
 
 SYSTEM_RETRIES = 3
 RESERVATION_TTL = timedelta(seconds=30)
@@ -54,7 +53,7 @@ def task_execution_id(job: Job, attempt: int) -> identifier_pb2.TaskExecutionIde
     )
 
 
-def attempt_spec(g: GraphRunner, job: Job, attempt: int, prefix: str, envs: dict[str, str] | None = None) -> Attempt:
+def attempt_spec(g: NodeContext, job: Job, attempt: int, prefix: str, envs: dict[str, str] | None = None) -> Attempt:
     """The launcher's view of one attempt of the job's task."""
     assert job.node.task is not None
     run = job.run
@@ -105,7 +104,7 @@ class RetryBudget:
         return False
 
 
-async def launch(g: GraphRunner, job: Job, spec: Attempt) -> AttemptResult:
+async def launch(g: NodeContext, job: Job, spec: Attempt) -> AttemptResult:
     """Run one attempt within the execution's ``max_parallelism``."""
     if job.run.slots is None:
         return await g.launcher.run(spec)
@@ -113,14 +112,13 @@ async def launch(g: GraphRunner, job: Job, spec: Attempt) -> AttemptResult:
         return await g.launcher.run(spec)
 
 
-async def provider_of(g: GraphRunner, job: Job) -> ProviderRuntime | None:
+async def provider_of(g: NodeContext, job: Job) -> ProviderRuntime | None:
     """The provider frozen for the node's top-level ancestor (or the node itself) when the execution was
     created; None means the server's defaults."""
-    ident = job.run.ident
-    return await frozen_runtime(g.db, ident.project, ident.domain, ident.name, job.frame.scope.root or job.unique)
+    return await g.provider_runtime(job)
 
 
-async def attempts(g: GraphRunner, job: Job) -> Done:
+async def attempts(g: NodeContext, job: Job) -> Done:
     """Run attempts until one succeeds or the user and system retry budgets are spent."""
     assert job.node.task is not None
     run, task_id = job.run, job.node.task.id
@@ -164,7 +162,7 @@ def exhausted(job: Job, done: Done) -> core_exec.ExecutionError:
 
 
 @contextlib.asynccontextmanager
-async def reservation(g: GraphRunner, job: Job, key: CacheKey) -> AsyncIterator[None]:
+async def reservation(g: NodeContext, job: Job, key: CacheKey) -> AsyncIterator[None]:
     """Hold the cache reservation of ``key`` (renewed while held); waits while another run holds it."""
     owner = f"{job.run.ident.name}-{job.unique}"
     while not await g.catalog.reserve(key, owner, RESERVATION_TTL):
@@ -196,7 +194,7 @@ def cache_status(
     return {"task_node_metadata": metadata}
 
 
-async def run_task(g: GraphRunner, job: Job) -> Outcome:
+async def run_task(g: NodeContext, job: Job) -> Outcome:
     task = job.node.task
     if task is None:
         return await g.fail(job, error("TaskNotFound", f"node {job.node.id}: its task is not in the workflow closure"))
