@@ -16,6 +16,7 @@ from aerodrome.db.repositories.entities import LaunchPlanRepository, TaskReposit
 from aerodrome.db.repositories.executions import (
     EventRepository,
     ExecutionRepository,
+    ExecutionStatsRepository,
     NodeExecutionRepository,
     TaskExecutionRepository,
 )
@@ -97,6 +98,10 @@ class UnitOfWork:
     @cached_property
     def executions(self) -> ExecutionRepository:
         return ExecutionRepository(self.session)
+
+    @cached_property
+    def execution_stats(self) -> ExecutionStatsRepository:
+        return ExecutionStatsRepository(self.session)
 
     @cached_property
     def node_executions(self) -> NodeExecutionRepository:

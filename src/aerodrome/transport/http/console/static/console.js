@@ -1,0 +1,71 @@
+// aerodrome console: live execution pages (server-sent events), relative times and launch-form checks.
+// Written for this project; no libraries. Every update replaces server-rendered (escaped) HTML parts.
+"use strict";
+
+function relative(root) {
+  const now = Date.now();
+  root.querySelectorAll("time[datetime]").forEach((el) => {
+    const then = Date.parse(el.getAttribute("datetime"));
+    if (Number.isNaN(then)) return;
+    const s = Math.round((now - then) / 1000);
+    const text = s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ago`
+      : s < 86400 ? `${Math.floor(s / 3600)}h ago` : `${Math.floor(s / 86400)}d ago`;
+    el.textContent = s >= 0 ? text : el.title;
+  });
+}
+
+function live(container) {
+  const url = container.dataset.live;
+  if (!url || typeof EventSource === "undefined") return;
+  const source = new EventSource(url);
+  source.addEventListener("update", (msg) => {
+    const data = JSON.parse(msg.data);
+    container.dataset.phase = data.phase;
+    for (const [name, html] of Object.entries(data.parts)) {
+      const part = container.querySelector(`[data-part="${name}"]`);
+      if (part && part.innerHTML !== html) {
+        const active = document.activeElement;
+        const keepFocus = active && part.contains(active) && active.tagName === "INPUT";
+        if (!keepFocus) { part.innerHTML = html; relative(part); }
+      }
+    }
+  });
+  source.addEventListener("done", () => source.close());
+}
+
+const CHECKS = {
+  int: (v) => /^[+-]?\d+$/.test(v) ? "" : "must be a whole number",
+  float: (v) => v !== "" && !Number.isNaN(Number(v)) ? "" : "must be a number",
+  duration: (v) => v !== "" && !Number.isNaN(Number(v)) ? "" : "must be a number of seconds",
+  datetime: (v) => !Number.isNaN(Date.parse(v)) ? "" : "must be a date and time like 2026-01-31T09:00:00Z",
+  json: (v) => { try { JSON.parse(v); return ""; } catch (e) { return "not valid JSON: " + e.message; } },
+  blob: (v) => /^([a-z0-9]+:\/\/|\/)/.test(v) ? "" : "must be a URI (s3://…, file://…) or an absolute path",
+};
+
+function checkField(el) {
+  const check = CHECKS[el.dataset.kind];
+  const value = el.value.trim();
+  const message = !value ? (el.required ? "required" : "") : check ? check(value) : "";
+  const out = document.getElementById(`err-${el.name}`);
+  if (out) out.textContent = message;
+  el.closest(".field").classList.toggle("invalid", Boolean(message));
+  el.setAttribute("aria-invalid", message ? "true" : "false");
+  return !message;
+}
+
+function typedForm(form) {
+  const inputs = form.querySelectorAll("[data-kind]");
+  inputs.forEach((el) => el.addEventListener("input", () => checkField(el)));
+  form.addEventListener("submit", (ev) => {
+    let ok = true;
+    inputs.forEach((el) => { ok = checkField(el) && ok; });
+    if (!ok) { ev.preventDefault(); form.querySelector(".invalid [data-kind]").focus(); }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  relative(document);
+  setInterval(() => relative(document), 15000);
+  document.querySelectorAll("[data-live]").forEach(live);
+  document.querySelectorAll("[data-typed-form]").forEach(typedForm);
+});
