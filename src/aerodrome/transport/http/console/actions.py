@@ -18,7 +18,7 @@ from aerodrome.managers.json_inputs import to_literal
 from aerodrome.transport.http.console.deps import Deps, base, execution_id
 from aerodrome.transport.http.console.formatting import url
 from aerodrome.transport.http.console.forms import value_of, widget_of
-from aerodrome.transport.http.console.render import View, error_view, page, redirect
+from aerodrome.transport.http.console.render import View, error_view, form_of, page, redirect
 
 
 def _execution_url(ident: identifier_pb2.WorkflowExecutionIdentifier) -> str:
@@ -34,10 +34,9 @@ def routes(deps: Deps) -> list[BaseRoute]:
 
     async def terminate(request: Request) -> View | Response:
         ident = execution_id(request)
-        cause = (
-            str((await request.form()).get("cause", "")).strip()
-            or f"terminated in the console by {request.state.viewer.name}"
-        )
+        cause = (await form_of(request)).get(
+            "cause", ""
+        ).strip() or f"terminated in the console by {request.state.viewer.name}"
         try:
             await executions.terminate(execution_pb2.ExecutionTerminateRequest(id=ident, cause=cause))
         except AdminError as exc:
@@ -57,7 +56,7 @@ def routes(deps: Deps) -> list[BaseRoute]:
     async def signal(request: Request) -> View | Response:
         ident = execution_id(request)
         signal_id = identifier_pb2.SignalIdentifier(signal_id=request.path_params["signal_id"], execution_id=ident)
-        form = await request.form()
+        form = await form_of(request)
         listed = await deps.managers.signals.list(signal_pb2.SignalListRequest(workflow_execution_id=ident, limit=100))
         declared = next((s.type for s in listed.signals if s.id.signal_id == signal_id.signal_id), None)
         if declared is None:
@@ -65,7 +64,7 @@ def routes(deps: Deps) -> list[BaseRoute]:
                 404, f"execution {ident.name} is not waiting for {signal_id.signal_id}", _execution_url(ident)
             )
         try:
-            value = _signal_value(declared, str(form.get("decision", "")), str(form.get("value", "")))
+            value = _signal_value(declared, form.get("decision", ""), form.get("value", ""))
             await deps.managers.signals.set(signal_pb2.SignalSetRequest(id=signal_id, value=value))
         except (ValueError, InvalidArgument) as exc:
             return error_view(400, f"{signal_id.signal_id}: {exc}", _execution_url(ident))

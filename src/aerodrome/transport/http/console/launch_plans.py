@@ -15,7 +15,7 @@ from aerodrome.transport.http.console.deps import Deps, base, entity_id
 from aerodrome.transport.http.console.formatting import url
 from aerodrome.transport.http.console.forms import Field, fields, parse
 from aerodrome.transport.http.console.literals import show_map
-from aerodrome.transport.http.console.render import View, page, redirect
+from aerodrome.transport.http.console.render import View, form_of, page, redirect
 from aerodrome.transport.http.console.schedules import describe_cron, next_fires
 
 
@@ -55,7 +55,9 @@ def routes(deps: Deps) -> list[BaseRoute]:
 
     async def toggle(request: Request) -> Response:
         ident = entity_id(request, identifier_pb2.LAUNCH_PLAN)
-        state = launch_plan_pb2.ACTIVE if (await request.form()).get("state") == "ACTIVE" else launch_plan_pb2.INACTIVE
+        state = (
+            launch_plan_pb2.ACTIVE if (await form_of(request)).get("state") == "ACTIVE" else launch_plan_pb2.INACTIVE
+        )
         await m.launch_plans.update(launch_plan_pb2.LaunchPlanUpdateRequest(id=ident, state=state))
         return redirect(_plan_url(ident))
 
@@ -67,7 +69,7 @@ def routes(deps: Deps) -> list[BaseRoute]:
     async def launch(request: Request) -> View | Response:
         ident = entity_id(request, identifier_pb2.LAUNCH_PLAN)
         lp = await m.launch_plans.get(common_pb2.ObjectGetRequest(id=ident))
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        form = await form_of(request)
         expected = lp.closure.expected_inputs
         inputs, errors = parse(expected, form)
         if errors:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -110,3 +111,9 @@ def _back(request: Request) -> str:
 def redirect(url: str) -> RedirectResponse:
     """After a POST: see the result with a GET (303), so a reload does not repeat the action."""
     return RedirectResponse(url, status_code=303)
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """A posted console form (``application/x-www-form-urlencoded``: the console uploads no files)."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return dict(parse_qsl(body, keep_blank_values=True))
