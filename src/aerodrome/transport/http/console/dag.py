@@ -87,7 +87,7 @@ def layout(template: workflow_pb2.WorkflowTemplate, upstream: Mapping[str, list[
     ids = list(nodes)
     ups = {k: list(v) for k, v in upstream.items()}
     for node in ids:  # nodes with nothing upstream hang off the start node; nothing downstream, the end node
-        if node != START and not [p for p in ups.get(node, []) if p in nodes]:
+        if node not in (START, END) and not [p for p in ups.get(node, []) if p in nodes]:
             ups[node] = [START]
     fed = {p for v in ups.values() for p in v}
     ups[END] = sorted({*ups.get(END, []), *(n for n in ids if n not in fed and n not in (START, END))})
