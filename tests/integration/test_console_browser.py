@@ -7,6 +7,7 @@ page land in ``test-artifacts/console/``.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -27,7 +28,11 @@ from tests.support.projects import PYFLYTE, register_project
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not chromium_available(), reason="Debian's chromium is not installed (.ci/run installs it)"),
+    # Under CI (.ci/run installs chromium) a missing browser is a failure, not a skip.
+    pytest.mark.skipif(
+        not chromium_available() and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (.ci/run installs it)",
+    ),
 ]
 PROJECT_DIR = Path(__file__).parent / "projects" / "console_app"
 WF = "workflows.flows"
