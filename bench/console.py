@@ -132,7 +132,7 @@ def main(repeat: int, count: int) -> None:
                             client,
                             [
                                 f"{api}/executions/{P}/{D}/{name}",
-                                f"{api}/node_executions/{P}/{D}/{name}",
+                                f"{api}/node_executions/{P}/{D}/{name}?limit=100",
                                 f"{api}/data/executions/{P}/{D}/{name}",
                             ],
                             repeat,

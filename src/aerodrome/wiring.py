@@ -60,7 +60,7 @@ from aerodrome.transport.grpc.server import build_grpc_server
 from aerodrome.transport.grpc.signals import SignalServicer
 from aerodrome.transport.http.app import build_http_app
 from aerodrome.transport.http.console import console_routes
-from aerodrome.transport.http.console.deps import Deps
+from aerodrome.transport.http.console.deps import Deps, Registries
 from aerodrome.transport.http.console.live import LiveHub
 from aerodrome.transport.http.data import data_routes
 from aerodrome.transport.http.openapi import openapi_routes
@@ -141,15 +141,23 @@ def build(settings: Settings) -> Services:
         "flyteidl.service.AuthMetadataService": AuthMetadataServicer(settings.http_base_url),
         "flyteidl.service.IdentityService": IdentityServicer(),
     }
+    products = ProductWorkflowManager(db, managers.executions)
     registries = [
         *provider_routes(providers, resolver),
-        *product_routes(ProductWorkflowManager(db, managers.executions)),
+        *product_routes(products),
         *openapi_routes(),
         *schedule_routes(ScheduleQueries(db)),
     ]
     hub = LiveHub()
     events.watch(hub.notify)
-    console = Deps(managers, DashboardManager(db, projects), TaskLogReader(db, store), data_proxy, hub)
+    console = Deps(
+        managers,
+        DashboardManager(db, projects),
+        TaskLogReader(db, store),
+        data_proxy,
+        hub,
+        Registries(providers, resolver, products),
+    )
     http_routes = [*data_routes(store, signer, settings), *registries, *console_routes(console)]
     background: list[BackgroundService] = [engine, hub]
     if settings.scheduler.enabled:

@@ -109,3 +109,10 @@ def test_action_on_a_finished_execution_says_why(finished: tuple[Server, str, st
     assert response.status_code == 409
     assert "Cannot abort an already terminated workflow execution" in response.text
     assert f"/executions/{name}" in response.text  # the way back is the execution
+
+
+def test_registries_pages(registered: tuple[Server, str]) -> None:
+    server, _ = registered
+    for path, title in (("/console/providers", "Algorithm providers"), ("/console/products", "Product workflows")):
+        page = httpx.get(server.http + path, timeout=30)
+        assert page.status_code == 200 and title in page.text

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from aerodrome.transport.http.console import actions, entities, executions, launch_plans, projects
+from aerodrome.transport.http.console import actions, entities, executions, launch_plans, projects, registries
 from aerodrome.transport.http.console.deps import Deps
 from aerodrome.transport.http.console.render import View, error_view, page
 
@@ -33,6 +33,7 @@ def console_routes(deps: Deps) -> list[BaseRoute]:
         *actions.routes(deps),
         *launch_plans.routes(deps),
         *entities.routes(deps),
+        *registries.routes(deps),
         Route("/{rest:path}", page(_unknown), methods=["GET", "POST"]),
     ]
     return [Route("/console", _home), Mount("/console", routes=routes)]

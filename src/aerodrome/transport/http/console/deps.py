@@ -13,10 +13,22 @@ from starlette.requests import Request
 from aerodrome.managers.container import Managers
 from aerodrome.managers.dashboard import DashboardManager
 from aerodrome.managers.data import DataProxyManager
+from aerodrome.managers.product_workflows import ProductWorkflowManager
+from aerodrome.managers.provider_resolution import ProviderResolver
+from aerodrome.managers.providers import ProviderManager
 from aerodrome.managers.task_logs import TaskLogReader
 from aerodrome.transport.http.console.live import LiveHub
 
 LINK_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Registries:
+    """The algorithm-provider and product-workflow registries (their own managers, as their HTTP API uses)."""
+
+    providers: ProviderManager
+    resolver: ProviderResolver
+    products: ProductWorkflowManager
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,7 @@ class Deps:
     logs: TaskLogReader
     data: DataProxyManager
     hub: LiveHub
+    registries: Registries
 
     async def links(self, uris: list[str]) -> dict[str, str]:
         """Signed download URLs (through the data proxy, as CreateDownloadLocation) for files shown on a page."""

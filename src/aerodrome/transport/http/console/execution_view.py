@@ -77,6 +77,7 @@ async def execution_context(deps: Deps, ident: identifier_pb2.WorkflowExecutionI
     origin = when(ex.closure.started_at) or when(ex.closure.created_at)
     span = seconds(ex.closure.duration) or ((now - origin).total_seconds() if origin else 0.0)
     rows = [_row(n, ov.attempts.get(n.id.node_id, [])) for n in ov.nodes]
+    frozen = await deps.registries.resolver.shown(ident.project, ident.domain, ident.name)
     return {
         "ex": ex,
         "ident": ident,
@@ -91,4 +92,5 @@ async def execution_context(deps: Deps, ident: identifier_pb2.WorkflowExecutionI
         "outputs": show_map(data.full_outputs, links),
         "gates": [(s, widget_of(s.type)) for s in signals.signals if not s.HasField("value")],
         "labels": dict(ex.spec.labels.values),
+        "providers": {p["node_id"]: p["provider_name"] for p in frozen},
     }

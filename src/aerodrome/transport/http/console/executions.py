@@ -6,9 +6,11 @@ from typing import Any
 
 from flyteidl.admin import common_pb2, node_execution_pb2, task_execution_pb2
 from flyteidl.core import identifier_pb2
+from flyteidl.service import dataproxy_pb2
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
+from aerodrome.errors import NotFound
 from aerodrome.transport.http.console import listing
 from aerodrome.transport.http.console.deps import Deps, base, execution_id, scope
 from aerodrome.transport.http.console.execution_view import execution_context
@@ -68,7 +70,7 @@ def routes(deps: Deps) -> list[BaseRoute]:
                 "inputs": show_map(data.full_inputs, links),
                 "outputs": show_map(data.full_outputs, links),
                 "attempts": attempts.task_executions,
-                "deck": found.closure.deck_uri,
+                "deck": await _deck(deps, ident) if found.closure.deck_uri else "",
             },
         )
 
@@ -97,3 +99,14 @@ def routes(deps: Deps) -> list[BaseRoute]:
         Route(prefix + "/{name}/nodes/{node_id}", page(node)),
         Route(prefix + "/{name}/nodes/{node_id}/attempts/{attempt:int}/log", page(task_log)),
     ]
+
+
+async def _deck(deps: Deps, ident: identifier_pb2.NodeExecutionIdentifier) -> str:
+    """A signed link to the node's deck (CreateDownloadLink), or "" while it is not written yet."""
+    request = dataproxy_pb2.CreateDownloadLinkRequest(
+        artifact_type=dataproxy_pb2.ARTIFACT_TYPE_DECK, node_execution_id=ident
+    )
+    try:
+        return (await deps.data.create_download_link(request)).signed_url[0]
+    except NotFound:
+        return ""
