@@ -260,6 +260,11 @@ def test_pages_and_not_found(app: tuple[Server, str, Path], page: Page) -> None:
         shot(page, name)
     page.goto(f"{base(server)}/workflows/{WF}.squares/versions/{version}")
     expect(page.locator("svg.dag g.kind-map")).to_have_count(1)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing may need sideways page scrolling
+    page.goto(base(server))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    shot(page, "dashboard-narrow")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{base(server)}/executions/doesnotexist")
     expect(page.locator("h1")).to_have_text("Not found")
     page.get_by_role("link", name="← Back").click()

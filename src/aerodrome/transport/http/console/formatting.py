@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flyteidl.core import execution_pb2 as core_exec
+from flyteidl.core import tasks_pb2
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from aerodrome.compiler.types import describe
@@ -117,6 +118,10 @@ def error_kind(value: int) -> str:
     return str(core_exec.ExecutionError.ErrorKind.Name(value)).lower()  # type: ignore[arg-type]
 
 
+def resource_name(value: int) -> str:
+    return str(tasks_pb2.Resources.ResourceName.Name(value)).lower()  # type: ignore[arg-type]
+
+
 def url(value: str) -> str:
     """One path segment, quoted (names may hold characters that are not URL-safe)."""
     return quote(value, safe="")
@@ -136,5 +141,6 @@ FILTERS: dict[str, Any] = {
     "mode": mode,
     "error_kind": error_kind,
     "seg": url,
+    "resource_name": resource_name,
 }
 GLOBALS: dict[str, Any] = {"TERMINAL": TERMINAL, "describe": describe}

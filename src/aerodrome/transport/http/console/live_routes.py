@@ -16,6 +16,7 @@ from flyteidl.core import identifier_pb2
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from aerodrome.errors import AdminError
 from aerodrome.transport.http.console.deps import Deps
 from aerodrome.transport.http.console.execution_view import PARTS, execution_context
 from aerodrome.transport.http.console.formatting import TERMINAL
@@ -55,7 +56,11 @@ async def stream(deps: Deps, request: Request, ident: identifier_pb2.WorkflowExe
                     yield ": keep-alive\n\n"
                     continue
                 await asyncio.sleep(MIN_GAP)  # let a burst of events land, then render once
-                context = await execution_context(deps, ident)
+                try:
+                    context = await execution_context(deps, ident)
+                except AdminError as exc:  # e.g. the workflow became unreadable: say so and stop listening
+                    yield _event("done", {"phase": context["phase"], "error": str(exc)})
+                    return
                 yield _event("update", {"phase": context["phase"], "parts": render_parts(request, context)})
                 if context["phase"] in TERMINAL:
                     yield _event("done", {"phase": context["phase"]})
