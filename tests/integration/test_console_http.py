@@ -5,6 +5,7 @@ of a finished execution sends its parts and ends."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -116,3 +117,21 @@ def test_registries_pages(registered: tuple[Server, str]) -> None:
     for path, title in (("/console/providers", "Algorithm providers"), ("/console/products", "Product workflows")):
         page = httpx.get(server.http + path, timeout=30)
         assert page.status_code == 200 and title in page.text
+
+
+def test_map_node_page_counts_its_items(registered: tuple[Server, str]) -> None:
+    server, version = registered
+    remote = flyte_remote(server.grpc)
+    lp = remote.fetch_launch_plan(name=f"{WF}.squares", version=version)
+    done = remote.wait(
+        remote.execute(lp, inputs={"xs": [1, 2, 3, 4]}),
+        timeout=timedelta(seconds=120),
+        poll_interval=timedelta(seconds=0.5),
+    )
+    assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED, done.closure.error
+    execution = httpx.get(f"{base(server)}/executions/{done.id.name}", timeout=30).text
+    assert 'class="node kind-map' in execution and "4 succeeded" in execution  # one timeline row, items counted
+    node = httpx.get(f"{base(server)}/executions/{done.id.name}/nodes/n0", timeout=30)
+    assert node.status_code == 200 and "Map items" in node.text
+    assert re.search(r"SUCCEEDED</span> <span class=\"num\">4</span>", node.text)
+    assert "[1, 4, 9, 16]" not in node.text and "16" in node.text  # outputs listed item by item

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from flyteidl.admin import common_pb2, node_execution_pb2, task_execution_pb2
@@ -14,11 +15,13 @@ from aerodrome.errors import NotFound
 from aerodrome.transport.http.console import listing
 from aerodrome.transport.http.console.deps import Deps, base, execution_id, scope
 from aerodrome.transport.http.console.execution_view import execution_context
+from aerodrome.transport.http.console.formatting import task_phase
 from aerodrome.transport.http.console.literals import show_map, uris
 from aerodrome.transport.http.console.live_routes import stream
 from aerodrome.transport.http.console.render import View, page
 
 LOG_TAIL = 64 * 1024
+MAX_CHILDREN = 200  # child nodes and map items listed on a node page (the rest are counted)
 
 
 def routes(deps: Deps) -> list[BaseRoute]:
@@ -58,6 +61,20 @@ def routes(deps: Deps) -> list[BaseRoute]:
         attempts = await deps.managers.queries.list_tasks(
             task_execution_pb2.TaskExecutionListRequest(node_execution_id=ident, limit=100)
         )
+        children = (
+            (
+                await deps.managers.queries.list_nodes(
+                    node_execution_pb2.NodeExecutionListRequest(
+                        workflow_execution_id=ident.execution_id, unique_parent_id=ident.node_id, limit=MAX_CHILDREN
+                    )
+                )
+            ).node_executions
+            if found.metadata.is_parent_node
+            else []
+        )
+        items = (
+            list(attempts.task_executions[-1].closure.metadata.external_resources) if attempts.task_executions else []
+        )
         links = await deps.links(
             [u for m in (data.full_inputs, data.full_outputs) for v in m.literals.values() for u in uris(v)]
         )
@@ -70,6 +87,9 @@ def routes(deps: Deps) -> list[BaseRoute]:
                 "inputs": show_map(data.full_inputs, links),
                 "outputs": show_map(data.full_outputs, links),
                 "attempts": attempts.task_executions,
+                "children": children,
+                "items": Counter(task_phase(i.phase) for i in items),
+                "unfinished": [i for i in items if task_phase(i.phase) != "SUCCEEDED"][:MAX_CHILDREN],
                 "deck": await _deck(deps, ident) if found.closure.deck_uri else "",
             },
         )

@@ -10,7 +10,7 @@ from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.core import tasks_pb2
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from aerodrome.compiler.types import describe
+from aerodrome.transport.http.console.forms import type_name
 
 # Phase names as FlyteConsole shows them, grouped into the few colours a reader scans for.
 PHASE_TONE = {
@@ -143,4 +143,4 @@ FILTERS: dict[str, Any] = {
     "seg": url,
     "resource_name": resource_name,
 }
-GLOBALS: dict[str, Any] = {"TERMINAL": TERMINAL, "describe": describe}
+GLOBALS: dict[str, Any] = {"TERMINAL": TERMINAL, "type_name": type_name}

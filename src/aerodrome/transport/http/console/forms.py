@@ -114,7 +114,7 @@ def fields(
             Field(
                 name,
                 widget,
-                describe(t),
+                type_name(t),
                 value,
                 param.required,
                 choices,
@@ -194,3 +194,37 @@ def _unwrapped(t: types_pb2.LiteralType) -> types_pb2.LiteralType:
         if len(real) == 1:
             return real[0]
     return t
+
+
+SIMPLE_NAMES = {
+    Simple.NONE: "None",
+    Simple.INTEGER: "int",
+    Simple.FLOAT: "float",
+    Simple.STRING: "str",
+    Simple.BOOLEAN: "bool",
+    Simple.DATETIME: "datetime",
+    Simple.DURATION: "timedelta",
+    Simple.BINARY: "bytes",
+    Simple.ERROR: "error",
+    Simple.STRUCT: "dict (JSON)",
+}
+
+
+def type_name(t: types_pb2.LiteralType) -> str:
+    """A literal type as a Python user writes it: ``list[int]``, ``dict[str, float]``, ``int | None``."""
+    kind = t.WhichOneof("type")
+    if kind == "simple":
+        return SIMPLE_NAMES.get(t.simple, describe(t))
+    if kind == "collection_type":
+        return f"list[{type_name(t.collection_type)}]"
+    if kind == "map_value_type":
+        return f"dict[str, {type_name(t.map_value_type)}]"
+    if kind == "enum_type":
+        return "enum (" + " | ".join(t.enum_type.values) + ")"
+    if kind == "blob":
+        return "FlyteDirectory" if t.blob.dimensionality == types_pb2.BlobType.MULTIPART else "FlyteFile"
+    if kind == "union_type":
+        return " | ".join(type_name(v) for v in t.union_type.variants)
+    if kind in ("structured_dataset_type", "schema"):
+        return "StructuredDataset"
+    return describe(t)
