@@ -135,3 +135,14 @@ def test_map_node_page_counts_its_items(registered: tuple[Server, str]) -> None:
     assert node.status_code == 200 and "Map items" in node.text
     assert re.search(r"SUCCEEDED</span> <span class=\"num\">4</span>", node.text)
     assert "[1, 4, 9, 16]" not in node.text and "16" in node.text  # outputs listed item by item
+
+
+def test_relaunch_from_the_console_starts_a_new_execution(finished: tuple[Server, str, str]) -> None:
+    server, _, name = finished
+    response = httpx.post(f"{base(server)}/executions/{name}/relaunch", timeout=30)
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert re.fullmatch(r"/console/projects/flytesnacks/domains/development/executions/[a-z0-9]+", location)
+    assert not location.endswith(f"/{name}")
+    relaunched = flyte_remote(server.grpc).fetch_execution(name=location.rsplit("/", 1)[1])
+    assert relaunched.spec.metadata.mode == 3 and relaunched.spec.metadata.reference_execution.name == name
