@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from flyteidl.core import catalog_pb2
 from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.core import tasks_pb2
 from google.protobuf import duration_pb2, timestamp_pb2
@@ -118,6 +119,14 @@ def error_kind(value: int) -> str:
     return str(core_exec.ExecutionError.ErrorKind.Name(value)).lower()  # type: ignore[arg-type]
 
 
+def cache_status(value: int) -> str:
+    """``cache hit``, ``cache populated``…; "" when caching is off for the node."""
+    if value == catalog_pb2.CACHE_DISABLED:
+        return ""
+    name = str(catalog_pb2.CatalogCacheStatus.Name(value))  # type: ignore[arg-type]
+    return name.removeprefix("CACHE_").replace("_", " ").lower().join(("cache ", ""))
+
+
 def resource_name(value: int) -> str:
     return str(tasks_pb2.Resources.ResourceName.Name(value)).lower()  # type: ignore[arg-type]
 
@@ -142,5 +151,6 @@ FILTERS: dict[str, Any] = {
     "error_kind": error_kind,
     "seg": url,
     "resource_name": resource_name,
+    "cache_status": cache_status,
 }
 GLOBALS: dict[str, Any] = {"TERMINAL": TERMINAL, "type_name": type_name}
