@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from flyteidl.core import catalog_pb2
+from flyteidl.core import catalog_pb2, tasks_pb2
 from flyteidl.core import execution_pb2 as core_exec
-from flyteidl.core import tasks_pb2
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from aerodrome.transport.http.console.forms import type_name
