@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aerodrome.db.repositories.attributes import ResourceRepository
 from aerodrome.db.repositories.descriptions import DescriptionEntityRepository
 from aerodrome.db.repositories.entities import LaunchPlanRepository, TaskRepository, WorkflowRepository
+from aerodrome.db.repositories.execution_stats import ExecutionStatsRepository
 from aerodrome.db.repositories.executions import (
     EventRepository,
     ExecutionRepository,
-    ExecutionStatsRepository,
     NodeExecutionRepository,
     TaskExecutionRepository,
 )

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flyteidl.core import identifier_pb2
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, select
 
 from aerodrome.db.filters import Columns, columns_of, filters_to_clauses, parse_filters
 from aerodrome.db.models import (
@@ -264,40 +264,4 @@ class EventRepository(Repository[EventRow]):
             EventRow.execution_project == project, EventRow.execution_domain == domain, EventRow.execution_name == name
         )
         return list((await self.session.execute(query.order_by(EventRow.id))).scalars().all())
-
-
-class ExecutionStatsRepository(Repository[ExecutionRow]):
-    """Aggregates over executions for the console's dashboard (counts, never whole rows)."""
-
-    async def phase_counts(self, project: str, domain: str, since: datetime) -> dict[str, int]:
-        """How many executions created since ``since`` are in each phase (archived ones included)."""
-        e = ExecutionRow
-        query = (
-            select(e.phase, func.count())
-            .where(e.execution_project == project, e.execution_domain == domain, e.execution_created_at >= since)
-            .group_by(e.phase)
-        )
-        return {phase: int(count) for phase, count in (await self.session.execute(query)).all()}
-
-    async def failing_launch_plans(
-        self, project: str, domain: str, since: datetime, limit: int
-    ) -> list[tuple[str, int]]:
-        """Launch-plan names with failed executions since ``since``, most failures first."""
-        e, lp = ExecutionRow, LaunchPlanRow
-        count = func.count().label("failures")
-        query = (
-            select(lp.name, count)
-            .select_from(e)
-            .join(lp, lp.id == e.launch_plan_id)
-            .where(
-                e.execution_project == project,
-                e.execution_domain == domain,
-                e.execution_created_at >= since,
-                e.phase.in_(["FAILED", "TIMED_OUT"]),
-            )
-            .group_by(lp.name)
-            .order_by(count.desc(), lp.name)
-            .limit(limit)
-        )
-        return [(name, int(n)) for name, n in (await self.session.execute(query)).all()]
 

@@ -110,7 +110,8 @@ def layout(template: workflow_pb2.WorkflowTemplate, upstream: Mapping[str, list[
             x, y = PAD + level * (NODE_W + GAP_X), PAD + offset + i * (NODE_H + GAP_Y)
             pos[node] = (x, y)
             kind, detail = kind_of(nodes[node])
-            label = nodes[node].metadata.name or node
+            name = nodes[node].metadata.name
+            label = f"{node} · {name}" if name and name != node else node
             out.boxes.append(Box(node, label, kind, x, y, detail))
     for node, parents in ups.items():
         for parent in parents:

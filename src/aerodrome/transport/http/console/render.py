@@ -80,7 +80,13 @@ def _status_of(exc: AdminError) -> int:
 
 
 def error_view(status: int, message: str, back: str = "/console") -> View:
-    titles = {404: "Not found", 400: "Cannot do that", 409: "Cannot do that now", 503: "Unavailable"}
+    titles = {
+        404: "Not found",
+        400: "Cannot do that",
+        409: "Cannot do that now",
+        500: "Something went wrong",
+        503: "Unavailable",
+    }
     return View("error.html", {"title": titles.get(status, "Error"), "message": message, "back": back}, status)
 
 
@@ -93,6 +99,10 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             result = await handler(request)
         except AdminError as exc:
             result = error_view(_status_of(exc), str(exc), back=_back(request))
+        except Exception:  # a bug: logged with its trace, shown as a page without one
+            log.exception("console page %s failed", request.url.path)
+            message = "The console could not show this page; the server log has the details."
+            result = error_view(500, message, back=_back(request))
         if isinstance(result, View):
             return render(request, result)
         return result
