@@ -254,12 +254,25 @@ def test_pages_and_not_found(app: tuple[Server, str, Path], page: Page) -> None:
         "workflows": f"{base(server)}/workflows",
         "workflow": f"{base(server)}/workflows/{WF}.squares/versions/{version}",
         "task": f"{base(server)}/tasks/{WF}.describe/versions/{version}",
+        "tasks": f"{base(server)}/tasks",
+        "launch-plans": f"{base(server)}/launch_plans",
+        "launch-plan-versions": f"{base(server)}/launch_plans/nightly_three_steps",
+        "providers": f"{server.http}/console/providers",
+        "products": f"{server.http}/console/products",
     }.items():
         page.goto(url)
         expect(page.locator("h1").first).to_be_visible()
         shot(page, name)
     page.goto(f"{base(server)}/workflows/{WF}.squares/versions/{version}")
     expect(page.locator("svg.dag g.kind-map")).to_have_count(1)
+    page.goto(f"{base(server)}/workflows/{WF}.nested/versions/{version}")
+    expect(page.locator("svg.dag g.kind-subworkflow")).to_have_count(1)
+    expect(page.locator("svg.dag g.kind-branch")).to_have_count(1)
+    expect(page.locator("details.sub svg.dag")).to_be_hidden()
+    page.locator("details.sub summary").click()  # expands the subworkflow's own graph
+    expect(page.locator("details.sub svg.dag")).to_be_visible()
+    expect(page.locator("details.sub svg.dag g.kind-task")).to_have_count(2)
+    shot(page, "workflow-nested")
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing may need sideways page scrolling
     page.goto(base(server))
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

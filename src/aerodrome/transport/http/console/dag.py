@@ -55,7 +55,9 @@ def kind_of(node: workflow_pb2.Node) -> tuple[str, str]:
             return "launchplan", node.workflow_node.launchplan_ref.name
         return "subworkflow", node.workflow_node.sub_workflow_ref.name
     if target == "branch_node":
-        return "branch", f"{len(node.branch_node.if_else.other) + 1} case(s)"
+        ifs = node.branch_node.if_else
+        has_else = ifs.HasField("else_node") or ifs.HasField("error")
+        return "branch", f"{len(ifs.other) + 1} condition(s)" + (" + else" if has_else else "")
     if target == "gate_node":
         return "gate", node.gate_node.WhichOneof("condition") or ""
     if target == "array_node":

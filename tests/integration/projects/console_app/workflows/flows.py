@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
-from flytekit import CronSchedule, LaunchPlan, approve, map_task, task, workflow
+from flytekit import CronSchedule, LaunchPlan, approve, conditional, map_task, task, workflow
 
 
 @task
@@ -61,8 +61,14 @@ def describe(text: str, n: int, ratio: float, flag: bool, when: datetime, items:
 
 
 @workflow
-def typed(text: str, n: int, ratio: float = 0.5, flag: bool = False, when: datetime = datetime(2026, 1, 1),
-          items: list[int] = [1, 2]) -> str:  # noqa: B006 - flytekit defaults are literals, never mutated
+def typed(
+    text: str,
+    n: int,
+    ratio: float = 0.5,
+    flag: bool = False,
+    when: datetime = datetime(2026, 1, 1),
+    items: list[int] = [1, 2],
+) -> str:  # noqa: B006 - flytekit defaults are literals, never mutated
     return describe(text=text, n=n, ratio=ratio, flag=flag, when=when, items=items)
 
 
@@ -74,6 +80,18 @@ def square(x: int) -> int:
 @workflow
 def squares(xs: list[int] = [1, 2, 3]) -> list[int]:  # noqa: B006
     return map_task(square)(x=xs)
+
+
+@workflow
+def inner(x: int) -> int:
+    return step(x=step(x=x))
+
+
+@workflow
+def nested(x: int = 1) -> int:
+    """A subworkflow and a branch, drawn differently on the graph."""
+    y = inner(x=x)
+    return conditional("sign").if_(y > 0).then(step(x=y)).else_().then(square(x=y))
 
 
 nightly = LaunchPlan.get_or_create(
