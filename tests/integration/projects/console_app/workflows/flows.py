@@ -67,8 +67,8 @@ def typed(
     ratio: float = 0.5,
     flag: bool = False,
     when: datetime = datetime(2026, 1, 1),
-    items: list[int] = [1, 2],
-) -> str:  # noqa: B006 - flytekit defaults are literals, never mutated
+    items: list[int] = [1, 2],  # noqa: B006 - flytekit turns defaults into literals; never mutated
+) -> str:
     return describe(text=text, n=n, ratio=ratio, flag=flag, when=when, items=items)
 
 
