@@ -14,6 +14,29 @@ function relative(root) {
   });
 }
 
+// Replace a part's HTML, but not under the user's typing: while a field in it has focus, the newest
+// HTML waits and is applied once focus leaves the part (so a click on the part's own button still lands).
+function replacePart(part, html) {
+  const active = document.activeElement;
+  if (active && part.contains(active) && (active.tagName === "INPUT" || active.tagName === "TEXTAREA")) {
+    const first = part.dataset.pending === undefined;
+    part.dataset.pending = html;
+    if (first) {
+      const apply = (ev) => {
+        if (ev.relatedTarget && part.contains(ev.relatedTarget)) return;
+        part.removeEventListener("focusout", apply);
+        const pending = part.dataset.pending;
+        delete part.dataset.pending;
+        if (pending !== undefined) { part.innerHTML = pending; relative(part); }
+      };
+      part.addEventListener("focusout", apply);
+    }
+    return;
+  }
+  part.innerHTML = html;
+  relative(part);
+}
+
 function live(container) {
   const url = container.dataset.live;
   if (!url || typeof EventSource === "undefined") return;
@@ -23,11 +46,7 @@ function live(container) {
     container.dataset.phase = data.phase;
     for (const [name, html] of Object.entries(data.parts)) {
       const part = container.querySelector(`[data-part="${name}"]`);
-      if (part && part.innerHTML !== html) {
-        const active = document.activeElement;
-        const keepFocus = active && part.contains(active) && active.tagName === "INPUT";
-        if (!keepFocus) { part.innerHTML = html; relative(part); }
-      }
+      if (part && part.innerHTML !== html) replacePart(part, html);
     }
   });
   source.addEventListener("done", () => source.close());
