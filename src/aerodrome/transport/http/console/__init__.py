@@ -9,7 +9,15 @@ from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from aerodrome.transport.http.console import actions, entities, executions, launch_plans, projects, registries
+from aerodrome.transport.http.console import (
+    actions,
+    entities,
+    executions,
+    launch_plans,
+    nodes,
+    projects,
+    registries,
+)
 from aerodrome.transport.http.console.deps import Deps
 from aerodrome.transport.http.console.render import View, error_view, page
 
@@ -30,6 +38,7 @@ def console_routes(deps: Deps) -> list[BaseRoute]:
         Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
         *projects.routes(deps),
         *executions.routes(deps),
+        *nodes.routes(deps),
         *actions.routes(deps),
         *launch_plans.routes(deps),
         *entities.routes(deps),
