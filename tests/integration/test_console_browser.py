@@ -137,6 +137,9 @@ def test_url_printed_by_pyflyte_run_opens_a_live_execution(app: tuple[Server, st
     expect(page.locator('[data-part="outputs"]')).to_contain_text("7")
     expect(page.locator(".gantt-row")).to_have_count(3)
     shot(page, "execution-succeeded")
+    page.locator('svg.dag a[aria-label^="node n1"]').click()  # the graph's boxes lead to the node pages
+    expect(page.locator("h1")).to_contain_text("n1")
+    expect(page.locator(".io")).to_contain_text("6")  # step(5) = 6
 
 
 def test_failed_node_shows_its_error_and_log(app: tuple[Server, str, Path], page: Page) -> None:

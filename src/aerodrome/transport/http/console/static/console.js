@@ -37,9 +37,20 @@ function replacePart(part, html) {
   relative(part);
 }
 
+// One stream per visible page: a hidden tab lets its connection go (browsers allow only a few per
+// server) and reconnects when shown again; the server sends the current state on every connect.
 function live(container) {
   const url = container.dataset.live;
   if (!url || typeof EventSource === "undefined") return;
+  let source = null;
+  let finished = false;
+  const open = () => { if (!source && !finished) source = listen(container, url, () => { finished = true; source = null; }); };
+  const close = () => { if (source) { source.close(); source = null; } };
+  document.addEventListener("visibilitychange", () => (document.hidden ? close() : open()));
+  open();
+}
+
+function listen(container, url, onDone) {
   const source = new EventSource(url);
   source.addEventListener("update", (msg) => {
     const data = JSON.parse(msg.data);
@@ -49,7 +60,8 @@ function live(container) {
       if (part && part.innerHTML !== html) replacePart(part, html);
     }
   });
-  source.addEventListener("done", () => source.close());
+  source.addEventListener("done", () => { source.close(); onDone(); });
+  return source;
 }
 
 const CHECKS = {
