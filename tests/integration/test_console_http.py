@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -146,3 +147,38 @@ def test_relaunch_from_the_console_starts_a_new_execution(finished: tuple[Server
     assert not location.endswith(f"/{name}")
     relaunched = flyte_remote(server.grpc).fetch_execution(name=location.rsplit("/", 1)[1])
     assert relaunched.spec.metadata.mode == 3 and relaunched.spec.metadata.reference_execution.name == name
+
+
+def test_set_a_typed_gate_input_from_the_console(registered: tuple[Server, str]) -> None:
+    server, version = registered
+    remote = flyte_remote(server.grpc)
+    execution = remote.execute(remote.fetch_launch_plan(name=f"{WF}.titled", version=version), inputs={"x": 1})
+    url = f"{base(server)}/executions/{execution.id.name}"
+    for _ in range(240):  # the gate's input box appears once the gate waits
+        if "Waiting for <code>title</code>" in httpx.get(url, timeout=30).text:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the gate never showed as waiting")
+    response = httpx.post(f"{url}/signals/title", data={"value": "Quarterly <report>"}, timeout=30)
+    assert response.status_code == 303
+    done = remote.wait(execution, timeout=timedelta(seconds=120), poll_interval=timedelta(seconds=0.5))
+    assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED, done.closure.error
+    assert done.outputs["o0"] == "Quarterly <report>"
+    again = httpx.post(f"{url}/signals/title", data={"value": "other"}, timeout=30)
+    assert again.status_code == 409 and "already set" in again.text  # a signal is set once
+
+
+def test_recover_from_the_console(registered: tuple[Server, str]) -> None:
+    server, version = registered
+    remote = flyte_remote(server.grpc)
+    failed = remote.wait(
+        remote.execute(remote.fetch_launch_plan(name=f"{WF}.broken", version=version), inputs={"x": 1}),
+        timeout=timedelta(seconds=120),
+        poll_interval=timedelta(seconds=0.5),
+    )
+    assert failed.closure.phase == WorkflowExecutionPhase.FAILED
+    response = httpx.post(f"{base(server)}/executions/{failed.id.name}/recover", timeout=30)
+    assert response.status_code == 303
+    recovered = remote.fetch_execution(name=response.headers["location"].rsplit("/", 1)[1])
+    assert recovered.spec.metadata.mode == 5 and recovered.spec.metadata.reference_execution.name == failed.id.name

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
-from flytekit import CronSchedule, LaunchPlan, approve, conditional, map_task, task, workflow
+from flytekit import CronSchedule, LaunchPlan, approve, conditional, map_task, task, wait_for_input, workflow
 
 
 @task
@@ -42,6 +42,13 @@ def report(x: int) -> str:
 def gated(x: int = 2) -> str:
     approved = approve(step(x=x), "review", timeout=timedelta(minutes=10))
     return report(x=approved)
+
+
+@workflow
+def titled(x: int = 1) -> str:
+    title = wait_for_input("title", timeout=timedelta(minutes=10), expected_type=str)
+    step(x=x) >> title
+    return title
 
 
 @task
