@@ -152,8 +152,9 @@ def test_failed_node_shows_its_error_and_log(app: tuple[Server, str, Path], page
     page.locator('[data-node-row="n1"] a', has_text="n1").click()
     expect(page.locator("h1")).to_contain_text("n1")
     expect(page.locator(".error-box")).to_contain_text("ValueError")
+    expect(page.locator("pre.log-tail")).to_contain_text("about to fail on 8")  # the log's end, inline
     shot(page, "node-failed")
-    page.get_by_role("link", name="log").first.click()
+    page.get_by_role("link", name="log", exact=True).first.click()
     log = page.locator("pre.log")
     expect(log).to_contain_text("about to fail on 8 <b>not bold</b>")  # the markup is text, not a bold element
     assert page.locator("pre.log b").count() == 0

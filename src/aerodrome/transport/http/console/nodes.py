@@ -13,12 +13,14 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from aerodrome.errors import NotFound
+from aerodrome.managers.task_logs import TaskLog
 from aerodrome.transport.http.console.deps import Deps, base, execution_id
 from aerodrome.transport.http.console.formatting import task_phase
 from aerodrome.transport.http.console.literals import show_map, uris
 from aerodrome.transport.http.console.render import View, page
 
 LOG_TAIL = 64 * 1024
+INLINE_TAIL = 8 * 1024  # the end of the last attempt's log, shown on the node page itself
 MAX_CHILDREN = 200  # child nodes and map items listed on a node page (the rest are counted)
 
 
@@ -35,9 +37,8 @@ def routes(deps: Deps) -> list[BaseRoute]:
         ident = _node_id(request)
         found = await q.get_node(node_execution_pb2.NodeExecutionGetRequest(id=ident))
         data = await q.get_node_data(node_execution_pb2.NodeExecutionGetDataRequest(id=ident))
-        attempts = (
-            await q.list_tasks(task_execution_pb2.TaskExecutionListRequest(node_execution_id=ident, limit=100))
-        ).task_executions
+        listed = await q.list_tasks(task_execution_pb2.TaskExecutionListRequest(node_execution_id=ident, limit=100))
+        attempts = list(listed.task_executions)
         items = list(attempts[-1].closure.metadata.external_resources) if attempts else []
         maps = (data.full_inputs, data.full_outputs)
         links = await deps.links([u for m in maps for v in m.literals.values() for u in uris(v)])
@@ -54,6 +55,7 @@ def routes(deps: Deps) -> list[BaseRoute]:
                 "items": Counter(task_phase(i.phase) for i in items),
                 "unfinished": _unfinished(items),
                 "deck": await _deck(deps, ident) if found.closure.deck_uri else "",
+                "log": await _tail(deps, ident, attempts),
             },
         )
 
@@ -99,3 +101,15 @@ async def _deck(deps: Deps, ident: identifier_pb2.NodeExecutionIdentifier) -> st
         return (await deps.data.create_download_link(request)).signed_url[0]
     except NotFound:
         return ""
+
+
+async def _tail(
+    deps: Deps, ident: identifier_pb2.NodeExecutionIdentifier, attempts: list[task_execution_pb2.TaskExecution]
+) -> TaskLog | None:
+    """The end of the last attempt's log, or None when there is none (yet)."""
+    if not attempts or not attempts[-1].closure.logs:
+        return None
+    try:
+        return await deps.logs.read(ident, attempts[-1].id.retry_attempt, tail_bytes=INLINE_TAIL)
+    except NotFound:
+        return None
