@@ -182,3 +182,13 @@ def test_recover_from_the_console(registered: tuple[Server, str]) -> None:
     assert response.status_code == 303
     recovered = remote.fetch_execution(name=response.headers["location"].rsplit("/", 1)[1])
     assert recovered.spec.metadata.mode == 5 and recovered.spec.metadata.reference_execution.name == failed.id.name
+
+
+def test_executions_list_filters_by_launch_plan_phase_and_time(finished: tuple[Server, str, str]) -> None:
+    server, _, name = finished
+    url = f"{base(server)}/executions"
+    matching = {"launch_plan": f"{WF}.typed", "phase": "SUCCEEDED", "since": "1h", "sort": "duration", "order": "asc"}
+    assert name in httpx.get(url, params=matching, timeout=30).text
+    assert name not in httpx.get(url, params={**matching, "phase": "FAILED"}, timeout=30).text
+    assert name not in httpx.get(url, params={**matching, "launch_plan": f"{WF}.broken"}, timeout=30).text
+    assert name in httpx.get(url, params={"filters": f"eq(execution_name,{name})"}, timeout=30).text
