@@ -157,6 +157,7 @@ def build(settings: Settings) -> Services:
         data_proxy,
         hub,
         Registries(providers, resolver, products),
+        schedule_zone=settings.scheduler.timezone,
     )
     http_routes = [*data_routes(store, signer, settings), *registries, *console_routes(console)]
     background: list[BackgroundService] = [engine, hub]

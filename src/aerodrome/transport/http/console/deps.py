@@ -39,6 +39,7 @@ class Deps:
     data: DataProxyManager
     hub: LiveHub
     registries: Registries
+    schedule_zone: str = "UTC"  # the time zone the scheduler reads cron expressions in
 
     async def links(self, uris: list[str]) -> dict[str, str]:
         """Signed download URLs (through the data proxy, as CreateDownloadLocation) for files shown on a page."""

@@ -1,10 +1,13 @@
-"""Schedules in words, and their next fire times (croniter, as the scheduler uses)."""
+"""Schedules in words, and their next fire times (computed by the scheduler's own rules)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from flyteidl.admin import schedule_pb2
+
+from aerodrome.scheduler.schedules import ScheduleError, cadence_of, next_fire
 
 ALIASES = {
     "@hourly": "0 * * * *",
@@ -17,7 +20,7 @@ ALIASES = {
 DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
 
-def describe_cron(expression: str) -> str:
+def describe_cron(expression: str, zone: str = "UTC") -> str:
     """Common shapes in words ("every day at 02:30 UTC"); anything else is shown as its expression."""
     fields = ALIASES.get(expression.strip(), expression).split()
     if len(fields) != 5:
@@ -30,7 +33,7 @@ def describe_cron(expression: str) -> str:
     if minute.isdigit() and hour == dom == month == dow == "*":
         return f"every hour at minute {int(minute)}"
     if minute.isdigit() and hour.isdigit() and dom == month == "*":
-        at = f"{int(hour):02d}:{int(minute):02d} UTC"
+        at = f"{int(hour):02d}:{int(minute):02d} {zone}"
         if dow == "*":
             return f"every day at {at}"
         if dow.isdigit() and int(dow) < 7:
@@ -38,14 +41,21 @@ def describe_cron(expression: str) -> str:
         if dow in ("1-5", "MON-FRI"):
             return f"every weekday at {at}"
     if minute.isdigit() and hour.isdigit() and dom.isdigit() and month == dow == "*":
-        return f"on day {int(dom)} of every month at {int(hour):02d}:{int(minute):02d} UTC"
+        return f"on day {int(dom)} of every month at {int(hour):02d}:{int(minute):02d} {zone}"
     return expression
 
 
-def next_fires(expression: str, after: datetime, count: int = 3) -> list[datetime]:
-    """The next ``count`` fire times, or none when the expression is not one croniter reads."""
+def next_fires(schedule: schedule_pb2.Schedule, after: datetime, zone: str = "UTC", count: int = 3) -> list[datetime]:
+    """The next ``count`` fire times of a cron schedule as the scheduler computes them (time zone and
+    offset included); none for fixed-rate schedules (their fires count from activation) or bad ones."""
     try:
-        it = croniter(ALIASES.get(expression.strip(), expression), after)
-        return [it.get_next(datetime) for _ in range(count)]
-    except (ValueError, KeyError):
+        cadence = cadence_of(schedule)
+        if cadence is None or cadence.interval:
+            return []
+        out: list[datetime] = []
+        for _ in range(count):
+            after = next_fire(cadence, after, after, ZoneInfo(zone))
+            out.append(after)
+        return out
+    except ScheduleError:
         return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flyteidl.admin import node_execution_pb2, task_execution_pb2
+from flyteidl.admin import node_execution_pb2, schedule_pb2, task_execution_pb2
 from flyteidl.core import execution_pb2, identifier_pb2
 from flyteidl.event import event_pb2
 
@@ -22,10 +22,17 @@ def test_cron_in_words() -> None:
     assert describe_cron("5 4 1,15 * *") == "5 4 1,15 * *"  # unusual shapes are shown as written
 
 
-def test_next_fires() -> None:
-    fires = next_fires("30 2 * * *", T0)
+def _cron(expression: str, offset: str = "") -> schedule_pb2.Schedule:
+    return schedule_pb2.Schedule(cron_schedule=schedule_pb2.CronSchedule(schedule=expression, offset=offset))
+
+
+def test_next_fires_follow_the_scheduler() -> None:
+    fires = next_fires(_cron("30 2 * * *"), T0)
     assert fires == [T0 + timedelta(hours=2, minutes=30) + timedelta(days=d) for d in range(3)]
-    assert next_fires("not a cron", T0) == []
+    assert next_fires(_cron("30 2 * * *", offset="PT5M"), T0)[0] == T0 + timedelta(hours=2, minutes=35)
+    assert next_fires(_cron("0 9 * * *"), T0, zone="Europe/Paris")[0] == T0 + timedelta(hours=8)  # 09:00 CET
+    assert next_fires(_cron("not a cron"), T0) == []
+    assert next_fires(schedule_pb2.Schedule(rate=schedule_pb2.FixedRate(value=5)), T0) == []  # from activation
 
 
 def _node(node_id: str, start: int, took: int, phase: int) -> node_execution_pb2.NodeExecution:
