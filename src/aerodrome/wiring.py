@@ -33,6 +33,7 @@ from aerodrome.lifecycle import BackgroundService
 from aerodrome.managers.attributes import AttributeManager
 from aerodrome.managers.catalog import CatalogManager
 from aerodrome.managers.container import Managers
+from aerodrome.managers.dashboard import DashboardManager
 from aerodrome.managers.data import DataProxyManager
 from aerodrome.managers.description_entities import DescriptionEntityManager
 from aerodrome.managers.events import EventManager
@@ -49,6 +50,7 @@ from aerodrome.managers.provider_resolution import ProviderResolver
 from aerodrome.managers.providers import ProviderManager
 from aerodrome.managers.signals import SignalManager
 from aerodrome.managers.single_task import SingleTaskLauncher
+from aerodrome.managers.task_logs import TaskLogReader
 from aerodrome.managers.tasks import TaskManager
 from aerodrome.managers.workflows import WorkflowManager
 from aerodrome.scheduler.listing import ScheduleQueries
@@ -60,6 +62,9 @@ from aerodrome.transport.grpc.data_proxy import DataProxyServicer
 from aerodrome.transport.grpc.server import build_grpc_server
 from aerodrome.transport.grpc.signals import SignalServicer
 from aerodrome.transport.http.app import build_http_app
+from aerodrome.transport.http.console import console_routes
+from aerodrome.transport.http.console.deps import Deps, Registries
+from aerodrome.transport.http.console.live import LiveHub
 from aerodrome.transport.http.data import data_routes
 from aerodrome.transport.http.openapi import openapi_routes
 from aerodrome.transport.http.registries import process_routes, product_routes, provider_routes
@@ -140,15 +145,27 @@ def build(settings: Settings) -> Services:
         "flyteidl.service.AuthMetadataService": AuthMetadataServicer(settings.http_base_url),
         "flyteidl.service.IdentityService": IdentityServicer(),
     }
+    products = ProductWorkflowManager(db, managers.executions)
     registries = [
         *provider_routes(providers, resolver),
-        *product_routes(ProductWorkflowManager(db, managers.executions)),
+        *product_routes(products),
         *process_routes(ProcessManager(db, ttl_seconds=settings.leases.ttl_seconds)),
         *openapi_routes(),
         *schedule_routes(ScheduleQueries(db)),
     ]
-    http_routes = [*data_routes(store, signer, settings), *registries]
-    background: list[BackgroundService] = [engine]
+    hub = LiveHub()
+    events.watch(hub.notify)
+    console = Deps(
+        managers,
+        DashboardManager(db, projects),
+        TaskLogReader(db, store),
+        data_proxy,
+        hub,
+        Registries(providers, resolver, products),
+        schedule_zone=settings.scheduler.timezone,
+    )
+    http_routes = [*data_routes(store, signer, settings), *registries, *console_routes(console)]
+    background: list[BackgroundService] = [engine, hub]
     if settings.scheduler.enabled:
         scheduler = Scheduler(db, managers.executions, settings.scheduler)
         launch_plans.watch_schedules(scheduler.wake)

@@ -58,7 +58,8 @@ def start(log_level: str, **kwargs: Any) -> None:
 
     def ready(addresses: Addresses) -> None:
         print(
-            f"aerodrome ready: gRPC {addresses.grpc}  HTTP {addresses.http}  database {settings.database_url}  "
+            f"aerodrome ready: gRPC {addresses.grpc}  HTTP {addresses.http}  console {addresses.http}/console  "
+            f"database {settings.database_url}  "
             f"| point flytekit at it: `aerodrome config flytekit` (writes ~/.flyte/config.yaml) or "
             f"FLYTE_PLATFORM_URL={addresses.grpc} FLYTE_PLATFORM_INSECURE=True",
             flush=True,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aerodrome.db.repositories.attributes import ResourceRepository
 from aerodrome.db.repositories.descriptions import DescriptionEntityRepository
 from aerodrome.db.repositories.entities import LaunchPlanRepository, TaskRepository, WorkflowRepository
+from aerodrome.db.repositories.execution_stats import ExecutionStatsRepository
 from aerodrome.db.repositories.executions import (
     EventRepository,
     ExecutionRepository,
@@ -106,6 +107,10 @@ class UnitOfWork:
     @cached_property
     def executions(self) -> ExecutionRepository:
         return ExecutionRepository(self.session)
+
+    @cached_property
+    def execution_stats(self) -> ExecutionStatsRepository:
+        return ExecutionStatsRepository(self.session)
 
     @cached_property
     def node_executions(self) -> NodeExecutionRepository:

@@ -165,6 +165,13 @@ class NodeExecutionRepository(Repository[NodeExecutionRow]):
             query = query.join(ExecutionRow, ExecutionRow.id == n.execution_id)
         return list((await self.session.execute(paged(query, where, page))).scalars().all())
 
+    async def top_level(self, execution_id: int) -> list[NodeExecutionRow]:
+        """An execution's top-level node executions (not map items, not subworkflow children), in start order."""
+        n = NodeExecutionRow
+        top = (n.execution_id == execution_id, n.parent_id.is_(None), n.parent_task_execution_id.is_(None))
+        query = select(n).where(*top)
+        return list((await self.session.execute(query.order_by(n.id))).scalars().all())
+
     async def for_execution(self, execution_id: int) -> list[NodeExecutionRow]:
         query = select(NodeExecutionRow).where(NodeExecutionRow.execution_id == execution_id)
         return list((await self.session.execute(query.order_by(NodeExecutionRow.id))).scalars().all())
@@ -247,3 +254,4 @@ class EventRepository(Repository[EventRow]):
             EventRow.execution_project == project, EventRow.execution_domain == domain, EventRow.execution_name == name
         )
         return list((await self.session.execute(query.order_by(EventRow.id))).scalars().all())
+
