@@ -48,6 +48,7 @@ from aerodrome.managers.signals import SignalManager
 from aerodrome.managers.single_task import SingleTaskLauncher
 from aerodrome.managers.tasks import TaskManager
 from aerodrome.managers.workflows import WorkflowManager
+from aerodrome.notifications import service as notifications
 from aerodrome.settings import Settings
 from aerodrome.transport.grpc.admin import AdminServicer
 from aerodrome.transport.grpc.auth import AuthMetadataServicer, IdentityServicer
@@ -57,6 +58,7 @@ from aerodrome.transport.grpc.signals import SignalServicer
 from aerodrome.transport.http.app import build_http_app
 from aerodrome.transport.http.data import data_routes
 from aerodrome.transport.http.openapi import openapi_routes
+from aerodrome.transport.http.outbox import outbox_routes
 from aerodrome.transport.http.registries import product_routes, provider_routes
 
 log = logging.getLogger("aerodrome")
@@ -89,7 +91,9 @@ def build(settings: Settings) -> Services:
     attributes = AttributeManager(db, projects)
     providers = ProviderManager(db)
     resolver = ProviderResolver(db, attributes, Party(settings.party.role, settings.party.id))
-    events = EventManager(db, store, max_inline_bytes=settings.blob.inline_limit_bytes)
+    events = EventManager(
+        db, store, max_inline_bytes=settings.blob.inline_limit_bytes, outbox=notifications.outbox(settings)
+    )
     launcher = LocalLauncher(
         store,
         python=settings.engine.python,
@@ -138,8 +142,9 @@ def build(settings: Settings) -> Services:
         *product_routes(ProductWorkflowManager(db, managers.executions)),
         *openapi_routes(),
     ]
-    http_routes = [*data_routes(store, signer, settings), *registries]
-    background: list[BackgroundService] = [engine]
+    monitor = notifications.OutboxMonitor(db)
+    http_routes = [*data_routes(store, signer, settings), *registries, *outbox_routes(monitor)]
+    background: list[BackgroundService] = [engine, notifications.dispatcher(settings, db, events.watch)]
     return Services(settings, db, store, managers, engine, servicers, http_routes, background)
 
 

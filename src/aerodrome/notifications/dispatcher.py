@@ -1,0 +1,200 @@
+"""The outbox dispatcher: a background service that delivers outbox rows, in order per lane, at least once.
+
+Each round claims due lanes (see ``OutboxRepository.claim``), delivers every lane's rows one after the
+other (lanes run concurrently), and records the outcomes in one transaction: delivered rows are marked,
+a failed row is retried after an exponential backoff (its lane waits behind it) until ``max_attempts``,
+then recorded as failed — logged and visible on ``/healthz/outbox``, never silent, and never touching the
+execution. A local event wakes the dispatcher at once; rows written by other processes are found by polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+
+from aerodrome.db.engine import Database
+from aerodrome.db.models import OutboxRow
+from aerodrome.db.repositories.outbox import Failure
+from aerodrome.managers.events import Recorded
+from aerodrome.notifications.sinks import PermanentError, Sink
+from aerodrome.settings import EventSettings
+
+log = logging.getLogger("aerodrome.outbox")
+LANE_CONCURRENCY = 32
+
+
+def backoff(settings: EventSettings, attempts: int) -> float:
+    """Seconds before attempt ``attempts + 1``: doubling from the initial delay, capped."""
+    delay: float = settings.backoff_initial_seconds * 2.0 ** max(0, attempts - 1)
+    return min(settings.backoff_max_seconds, delay)
+
+
+@dataclass
+class Outcome:
+    """What one round did, written back in one transaction."""
+
+    delivered: list[int] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Drains the outbox into the configured sinks."""
+
+    name = "outbox-dispatcher"
+
+    def __init__(
+        self,
+        db: Database,
+        sinks: Mapping[str, Sink],
+        settings: EventSettings,
+        watch: Callable[[Callable[[Recorded], None]], Callable[[], None]] | None = None,
+    ) -> None:
+        self.db = db
+        self.sinks = dict(sinks)
+        self.settings = settings
+        self._watch = watch
+        self._unwatch: Callable[[], None] | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_stats = 0.0
+        self._last_purge = 0.0
+
+    async def start(self) -> None:
+        if self.db.is_sqlite:  # one server per SQLite database: any claim left behind is a dead process's
+            async with self.db.transaction(write=True) as uow:
+                await uow.outbox.release_all()
+        if self._watch is not None:
+            self._unwatch = self._watch(lambda _recorded: self._wake.set())
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for sink in self.sinks.values():
+            with contextlib.suppress(Exception):
+                await sink.close()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                handled = await self.drain_once()
+                await self._housekeeping()
+            except Exception:  # background work logs and carries on; the rows stay in the outbox
+                log.exception("outbox dispatch round failed; retrying")
+                handled = 0
+            if handled:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=await self._idle_seconds())
+
+    async def _idle_seconds(self) -> float:
+        """Sleep until the next retry falls due, a local event arrives, or the poll interval passes."""
+        async with self.db.transaction() as uow:
+            due = await uow.outbox.next_due()
+        if due is None:
+            return self.settings.poll_seconds
+        return max(0.01, min(self.settings.poll_seconds, (due - datetime.now(UTC)).total_seconds()))
+
+    async def drain_once(self) -> int:
+        """Claim, deliver and record one round; returns the number of rows handled."""
+        now = datetime.now(UTC)
+        async with self.db.transaction(write=True) as uow:
+            rows = await uow.outbox.claim(
+                now, now + timedelta(seconds=self.settings.claim_seconds), self.settings.batch_size
+            )
+        if not rows:
+            return 0
+        outcome = Outcome()
+        limit = asyncio.Semaphore(LANE_CONCURRENCY)
+        lanes = [list(group) for _, group in groupby(sorted(rows, key=lambda r: (r.lane, r.id)), key=lambda r: r.lane)]
+        try:
+            await asyncio.gather(*(self._lane(lane, outcome, limit) for lane in lanes))
+        finally:  # even when cancelled mid-round, what was delivered is recorded
+            await asyncio.shield(self._record(outcome))
+        return len(rows)
+
+    async def _lane(self, rows: Sequence[OutboxRow], outcome: Outcome, limit: asyncio.Semaphore) -> None:
+        async with limit:
+            for index, row in enumerate(rows):
+                try:
+                    await self._deliver(row)
+                except asyncio.CancelledError:
+                    outcome.released.extend(r.id for r in rows[index:])
+                    raise
+                except Exception as exc:
+                    failure = self._failure(row, exc)
+                    outcome.failures.append(failure)
+                    if not failure.give_up:  # the rest of the lane waits behind the retried row
+                        outcome.released.extend(r.id for r in rows[index + 1 :])
+                        return
+                else:
+                    outcome.delivered.append(row.id)
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        sink = self.sinks.get(row.sink)
+        if sink is None:
+            raise PermanentError(f"sink {row.sink!r} is not configured")
+        await asyncio.wait_for(sink.deliver(row), timeout=self.settings.timeout_seconds + 5)
+
+    def _failure(self, row: OutboxRow, exc: Exception) -> Failure:
+        attempts = row.attempts + 1
+        give_up = isinstance(exc, PermanentError) or attempts >= self.settings.max_attempts
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        execution = f"{row.execution_project}/{row.execution_domain}/{row.execution_name}"
+        if give_up:
+            log.error(
+                "delivery of %s to %s for execution %s failed for good after %d attempt(s): %s",
+                row.message_id,
+                row.sink,
+                execution,
+                attempts,
+                error,
+            )
+        else:
+            log.warning(
+                "delivery of %s to %s for execution %s failed (attempt %d of %d), retrying: %s",
+                row.message_id,
+                row.sink,
+                execution,
+                attempts,
+                self.settings.max_attempts,
+                error,
+            )
+        next_at = datetime.now(UTC) + timedelta(seconds=backoff(self.settings, attempts))
+        return Failure(row.id, attempts, error, next_at, give_up)
+
+    async def _record(self, outcome: Outcome) -> None:
+        async with self.db.transaction(write=True) as uow:
+            await uow.outbox.delivered(outcome.delivered, datetime.now(UTC), keep=self.settings.retention_hours > 0)
+            for failure in outcome.failures:
+                await uow.outbox.failed(failure)
+            await uow.outbox.release(outcome.released)
+
+    async def _housekeeping(self) -> None:
+        """The depth log line while rows wait, and the purge of delivered rows past retention."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last_stats >= self.settings.stats_log_seconds:
+            self._last_stats = loop.time()
+            async with self.db.transaction() as uow:
+                stats = await uow.outbox.stats()
+            if stats.pending or stats.failed:
+                age = (datetime.now(UTC) - stats.oldest_pending).total_seconds() if stats.oldest_pending else 0.0
+                log.info("outbox: %d pending (oldest %.1f s), %d failed", stats.pending, age, stats.failed)
+        if self.settings.retention_hours > 0 and loop.time() - self._last_purge >= 600:
+            self._last_purge = loop.time()
+            before = datetime.now(UTC) - timedelta(hours=self.settings.retention_hours)
+            async with self.db.transaction(write=True) as uow:
+                await uow.outbox.purge(before)

@@ -1,0 +1,92 @@
+"""Builds the outbox writer, the sinks and the dispatcher from the settings (called by the composition root)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from aerodrome.db.engine import Database
+from aerodrome.managers.events import Recorded
+from aerodrome.notifications.dispatcher import Dispatcher
+from aerodrome.notifications.email import EmailSender
+from aerodrome.notifications.nats import NatsSink
+from aerodrome.notifications.outbox import Outbox
+from aerodrome.notifications.sinks import Sink
+from aerodrome.notifications.webhooks import HttpPoster
+from aerodrome.settings import Settings
+
+Watch = Callable[[Callable[[Recorded], None]], Callable[[], None]]
+
+
+def outbox(settings: Settings) -> Outbox:
+    """The writer the EventManager uses."""
+    return Outbox(settings.events, settings.notifications, settings.console_url)
+
+
+def sinks(settings: Settings) -> dict[str, Sink]:
+    """Every sink the outbox may name; e-mail is always there (it fails visibly when SMTP is not set up)."""
+    ev, nt = settings.events, settings.notifications
+    client = httpx.AsyncClient(timeout=ev.timeout_seconds)
+    found: dict[str, Sink] = {"email": EmailSender(nt)}
+    if ev.nats_url:
+        found["nats"] = NatsSink(ev)
+    for index, url in enumerate(ev.webhook_urls):
+        found[f"webhook:{index}"] = HttpPoster(
+            client, url, content_type="application/cloudevents+json", secret=ev.webhook_secret
+        )
+    if nt.slack_webhook_url:
+        found["slack"] = HttpPoster(client, nt.slack_webhook_url, content_type="application/json")
+    if nt.pagerduty_url:
+        found["pagerduty"] = HttpPoster(client, nt.pagerduty_url, content_type="application/json")
+    found["_http"] = _ClientCloser(client)
+    return found
+
+
+class _ClientCloser:
+    """Closes the shared HTTP client when the dispatcher closes its sinks (never named by a row)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def deliver(self, row: Any) -> None:
+        raise RuntimeError("not a sink")
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def dispatcher(settings: Settings, db: Database, watch: Watch) -> Dispatcher:
+    return Dispatcher(db, sinks(settings), settings.events, watch)
+
+
+@dataclass(frozen=True)
+class OutboxMonitor:
+    """Outbox depth, age of the oldest undelivered row and the newest failed deliveries."""
+
+    db: Database
+
+    async def status(self) -> dict[str, Any]:
+        async with self.db.transaction() as uow:
+            stats = await uow.outbox.stats()
+            failures = await uow.outbox.failures(20)
+        age = (datetime.now(UTC) - stats.oldest_pending).total_seconds() if stats.oldest_pending else 0.0
+        return {
+            "pending": stats.pending,
+            "oldest_pending_age_seconds": round(age, 3),
+            "failed": stats.failed,
+            "recent_failures": [
+                {
+                    "id": row.message_id,
+                    "sink": row.sink,
+                    "execution": f"{row.execution_project}/{row.execution_domain}/{row.execution_name}",
+                    "attempts": row.attempts,
+                    "error": row.last_error,
+                    "at": row.updated_at.isoformat(),
+                }
+                for row in failures
+            ],
+        }
