@@ -154,7 +154,7 @@ async def _read_stream(url: str, stream: str, subject: str) -> list[tuple[str, d
         while True:
             try:
                 batch = await sub.fetch(500, timeout=1)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):
                 break
             for msg in batch:
                 found.append((msg.subject, json.loads(msg.data), dict(msg.headers or {})))
