@@ -9,6 +9,8 @@ import hashlib
 import hmac
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,3 +218,36 @@ def test_sigkill_with_undelivered_events_then_restart_delivers_them(peers: Peers
     events = [event for _, event, _ in stream_of(peers.nats, name)]
     assert [summary(e) for e in events] == [(k, n if k != "workflow" else "", p) for k, n, p in logged]
     assert len({e["id"] for e in events}) == len(events)
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "aerodrome", *args]
+    return subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_events_tail_reads_nats_and_the_event_log(setup: Setup) -> None:
+    finished = run(setup.remote, setup.version, 3)
+    name = finished.id.name
+    wait_until(lambda: outbox(setup.server)["pending"] == 0, 30, "an empty outbox")
+    env = {**setup.peers.env(), "AERODROME_HOME": str(setup.server.home)}
+    from_nats = _cli("events", "tail", "--from-start", "--kind", "workflow", "--no-follow", env=env)
+    assert from_nats.returncode == 0, from_nats.stderr
+    mine = [line for line in from_nats.stdout.splitlines() if name in line]
+    assert [line.split()[2] for line in mine] == [p for k, _, p in event_log(setup.db_url, name) if k == "workflow"]
+    assert all(line.split()[1] == "workflow" for line in from_nats.stdout.splitlines())
+    node_events = len([e for e in event_log(setup.db_url, name) if e[0] == "node"])
+    args = ["events", "tail", "--source", "db", "--db-url", setup.db_url, "--project", "flytesnacks"]
+    from_db = _cli(*args, "--kind", "node", "--from-start", "--no-follow", env=env)
+    lines = [line for line in from_db.stdout.splitlines() if name in line]
+    assert len(lines) == node_events and all(line.split()[1] == "node" for line in lines), from_db.stdout
+
+
+def test_notifications_test_sends_one_email_or_explains_why_not(setup: Setup) -> None:
+    env = setup.peers.env()
+    sent = _cli("notifications", "test", "--to", "check@example.com", env=env)
+    assert sent.returncode == 0, sent.stderr
+    wait_until(lambda: setup.peers.smtp.to("check@example.com"), 10, "the test e-mail")
+    refused = _cli(
+        "notifications", "test", "--to", "x@example.com", env={**env, "AERODROME_NOTIFICATIONS_SMTP_PORT": "1"}
+    )
+    assert refused.returncode == 1 and "failed" in refused.stderr and "Traceback" not in refused.stderr

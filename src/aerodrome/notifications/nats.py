@@ -23,9 +23,15 @@ log = logging.getLogger("aerodrome.events")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
+def token(name: str) -> str:
+    """Subject tokens may not hold dots, spaces or wildcards: anything but letters, digits, ``_`` and ``-``
+    becomes ``_``."""
+    return _UNSAFE.sub("_", name)
+
+
 def subject(prefix: str, project: str, domain: str, kind: str) -> str:
-    """Subject tokens may not hold dots, spaces or wildcards; anything else becomes ``_``."""
-    return ".".join([prefix, _UNSAFE.sub("_", project), _UNSAFE.sub("_", domain), kind])
+    """Where an event of ``kind`` of an execution in (project, domain) is published."""
+    return ".".join([prefix, token(project), token(domain), kind])
 
 
 class NatsSink:
