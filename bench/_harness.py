@@ -26,9 +26,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def aerodrome(home: Path, db_url: str = "") -> Iterator[str]:
+def aerodrome(home: Path, db_url: str = "", env: dict[str, str] | None = None) -> Iterator[str]:
     """A real ``aerodrome start`` subprocess; yields its gRPC address and stops it by PID."""
-    env = {**os.environ, "AERODROME_HOME": str(home)}
+    env = {**os.environ, "AERODROME_HOME": str(home), **(env or {})}
     cmd = [sys.executable, "-m", "aerodrome", "start", "--grpc-port", "0", "--http-port", "0", "--log-level", "ERROR"]
     if db_url:
         cmd += ["--db-url", db_url]

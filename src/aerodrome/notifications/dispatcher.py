@@ -20,6 +20,7 @@ from itertools import groupby
 from aerodrome.db.engine import Database
 from aerodrome.db.models import OutboxRow
 from aerodrome.db.repositories.outbox import Failure
+from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.managers.events import Recorded
 from aerodrome.notifications.sinks import PermanentError, Sink
 from aerodrome.settings import EventSettings
@@ -41,6 +42,11 @@ class Outcome:
     delivered: list[int] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
+
+    def merge(self, other: Outcome) -> None:
+        self.delivered.extend(other.delivered)
+        self.failures.extend(other.failures)
+        self.released.extend(other.released)
 
 
 class Dispatcher:
@@ -64,6 +70,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._last_stats = 0.0
         self._last_purge = 0.0
+        self._done = Outcome()  # delivered, failed and released rows not yet written back
 
     async def start(self) -> None:
         if self.db.is_sqlite:  # one server per SQLite database: any claim left behind is a dead process's
@@ -82,6 +89,10 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        try:
+            await self.flush()  # what was delivered is recorded, so a clean restart does not resend it
+        except Exception:
+            log.exception("recording outbox deliveries on stop failed; they will be delivered again")
         for sink in self.sinks.values():
             with contextlib.suppress(Exception):
                 await sink.close()
@@ -96,6 +107,10 @@ class Dispatcher:
                 handled = 0
             if handled:
                 continue
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("recording outbox deliveries failed; retrying")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=await self._idle_seconds())
@@ -109,22 +124,33 @@ class Dispatcher:
         return max(0.01, min(self.settings.poll_seconds, (due - datetime.now(UTC)).total_seconds()))
 
     async def drain_once(self) -> int:
-        """Claim, deliver and record one round; returns the number of rows handled."""
+        """Record the previous round and claim the next in one transaction, then deliver; returns the number
+        of rows claimed. The outcome is written by the next call (or by ``flush``), which saves one write
+        transaction per round on SQLite's single writer."""
         now = datetime.now(UTC)
-        async with self.db.transaction(write=True) as uow:
-            rows = await uow.outbox.claim(
-                now, now + timedelta(seconds=self.settings.claim_seconds), self.settings.batch_size
-            )
+        done, self._done = self._done, Outcome()
+        try:
+            async with self.db.transaction(write=True) as uow:
+                await self._record(uow, done)
+                until = now + timedelta(seconds=self.settings.claim_seconds)
+                rows = await uow.outbox.claim(now, until, self.settings.batch_size)
+        except BaseException:
+            self._done.merge(done)  # not written: try again with the next round
+            raise
         if not rows:
             return 0
-        outcome = Outcome()
         limit = asyncio.Semaphore(LANE_CONCURRENCY)
-        lanes = [list(group) for _, group in groupby(sorted(rows, key=lambda r: (r.lane, r.id)), key=lambda r: r.lane)]
-        try:
-            await asyncio.gather(*(self._lane(lane, outcome, limit) for lane in lanes))
-        finally:  # even when cancelled mid-round, what was delivered is recorded
-            await asyncio.shield(self._record(outcome))
+        ordered = sorted(rows, key=lambda r: (r.lane, r.id))
+        lanes = [list(group) for _, group in groupby(ordered, key=lambda r: r.lane)]
+        await asyncio.gather(*(self._lane(lane, self._done, limit) for lane in lanes))
         return len(rows)
+
+    async def flush(self) -> None:
+        """Write the outcome of the last round (when idle, and when stopping)."""
+        done, self._done = self._done, Outcome()
+        if done.delivered or done.failures or done.released:
+            async with self.db.transaction(write=True) as uow:
+                await self._record(uow, done)
 
     async def _lane(self, rows: Sequence[OutboxRow], outcome: Outcome, limit: asyncio.Semaphore) -> None:
         async with limit:
@@ -176,12 +202,11 @@ class Dispatcher:
         next_at = datetime.now(UTC) + timedelta(seconds=backoff(self.settings, attempts))
         return Failure(row.id, attempts, error, next_at, give_up)
 
-    async def _record(self, outcome: Outcome) -> None:
-        async with self.db.transaction(write=True) as uow:
-            await uow.outbox.delivered(outcome.delivered, datetime.now(UTC), keep=self.settings.retention_hours > 0)
-            for failure in outcome.failures:
-                await uow.outbox.failed(failure)
-            await uow.outbox.release(outcome.released)
+    async def _record(self, uow: UnitOfWork, outcome: Outcome) -> None:
+        await uow.outbox.delivered(outcome.delivered, datetime.now(UTC), keep=self.settings.retention_hours > 0)
+        for failure in outcome.failures:
+            await uow.outbox.failed(failure)
+        await uow.outbox.release(outcome.released)
 
     async def _housekeeping(self) -> None:
         """The depth log line while rows wait, and the purge of delivered rows past retention."""
