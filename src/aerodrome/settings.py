@@ -190,6 +190,9 @@ class EventSettings(BaseSettings):
         30.0, gt=0, description="How long a dispatcher owns claimed rows before another process may take them over."
     )
     batch_size: int = Field(200, ge=1, description="Outbox rows claimed per dispatcher round.")
+    batch_wait_seconds: float = Field(
+        0.02, ge=0, description="Pause after a wake-up so that one dispatcher round carries a burst of events."
+    )
     poll_seconds: float = Field(1.0, gt=0, description="Outbox poll interval when no local event wakes the dispatcher.")
     retention_hours: float = Field(
         24.0, ge=0, description="Delivered outbox rows are kept this long (0 = delete at once)."

@@ -114,6 +114,8 @@ class Dispatcher:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=await self._idle_seconds())
+            # An event rarely comes alone: wait a moment so one round carries the burst, not one round each.
+            await asyncio.sleep(self.settings.batch_wait_seconds)
 
     async def _idle_seconds(self) -> float:
         """Sleep until the next retry falls due, a local event arrives, or the poll interval passes."""
