@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -60,11 +60,13 @@ class Dispatcher:
         sinks: Mapping[str, Sink],
         settings: EventSettings,
         watch: Callable[[Callable[[Recorded], None]], Callable[[], None]] | None = None,
+        on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.db = db
         self.sinks = dict(sinks)
         self.settings = settings
         self._watch = watch
+        self._on_stop = list(on_stop)
         self._unwatch: Callable[[], None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -96,6 +98,9 @@ class Dispatcher:
         for sink in self.sinks.values():
             with contextlib.suppress(Exception):
                 await sink.close()
+        for release in self._on_stop:
+            with contextlib.suppress(Exception):
+                await release()
 
     async def _run(self) -> None:
         while True:
@@ -112,8 +117,13 @@ class Dispatcher:
             except Exception:
                 log.exception("recording outbox deliveries failed; retrying")
             self._wake.clear()
+            try:
+                idle = await self._idle_seconds()
+            except Exception:
+                log.exception("reading the outbox failed; retrying")
+                idle = self.settings.poll_seconds
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=await self._idle_seconds())
+                await asyncio.wait_for(self._wake.wait(), timeout=idle)
             # An event rarely comes alone: wait a moment so one round carries the burst, not one round each.
             await asyncio.sleep(self.settings.batch_wait_seconds)
 
@@ -151,8 +161,12 @@ class Dispatcher:
         """Write the outcome of the last round (when idle, and when stopping)."""
         done, self._done = self._done, Outcome()
         if done.delivered or done.failures or done.released:
-            async with self.db.transaction(write=True) as uow:
-                await self._record(uow, done)
+            try:
+                async with self.db.transaction(write=True) as uow:
+                    await self._record(uow, done)
+            except BaseException:
+                self._done.merge(done)  # not written: try again later
+                raise
 
     async def _lane(self, rows: Sequence[OutboxRow], outcome: Outcome, limit: asyncio.Semaphore) -> None:
         async with limit:

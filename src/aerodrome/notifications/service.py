@@ -27,10 +27,9 @@ def outbox(settings: Settings) -> Outbox:
     return Outbox(settings.events, settings.notifications, settings.console_url)
 
 
-def sinks(settings: Settings) -> dict[str, Sink]:
+def sinks(settings: Settings, client: httpx.AsyncClient) -> dict[str, Sink]:
     """Every sink the outbox may name; e-mail is always there (it fails visibly when SMTP is not set up)."""
     ev, nt = settings.events, settings.notifications
-    client = httpx.AsyncClient(timeout=ev.timeout_seconds)
     found: dict[str, Sink] = {"email": EmailSender(nt)}
     if ev.nats_url:
         found["nats"] = NatsSink(ev)
@@ -42,25 +41,13 @@ def sinks(settings: Settings) -> dict[str, Sink]:
         found["slack"] = HttpPoster(client, nt.slack_webhook_url, content_type="application/json")
     if nt.pagerduty_url:
         found["pagerduty"] = HttpPoster(client, nt.pagerduty_url, content_type="application/json")
-    found["_http"] = _ClientCloser(client)
     return found
 
 
-class _ClientCloser:
-    """Closes the shared HTTP client when the dispatcher closes its sinks (never named by a row)."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def deliver(self, row: Any) -> None:
-        raise RuntimeError("not a sink")
-
-    async def close(self) -> None:
-        await self.client.aclose()
-
-
 def dispatcher(settings: Settings, db: Database, watch: Watch) -> Dispatcher:
-    return Dispatcher(db, sinks(settings), settings.events, watch)
+    """The dispatcher service with its sinks; the HTTP sinks share one client, closed when it stops."""
+    client = httpx.AsyncClient(timeout=settings.events.timeout_seconds)
+    return Dispatcher(db, sinks(settings, client), settings.events, watch, on_stop=[client.aclose])
 
 
 @dataclass(frozen=True)

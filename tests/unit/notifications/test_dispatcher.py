@@ -157,3 +157,15 @@ def test_two_processes_never_claim_one_lane_on_postgres() -> None:
 
     with fresh_database() as url:
         asyncio.run(scenario(url))
+
+
+async def test_an_idle_dispatcher_sleeps_until_a_lane_head_is_due(sqlite_db: Database) -> None:
+    """Rows queued behind a head that backs off are not due, or the dispatcher would spin while a sink is down."""
+    later = datetime.now(UTC) + timedelta(seconds=60)
+    head, behind = _row("a", 1), _row("a", 2)
+    head.next_attempt_at = later
+    await _add(sqlite_db, [head, behind])
+    async with sqlite_db.transaction() as uow:
+        assert await uow.outbox.next_due() == later
+    async with sqlite_db.transaction(write=True) as uow:
+        assert await uow.outbox.claim(datetime.now(UTC), later, 10) == []

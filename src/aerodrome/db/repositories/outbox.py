@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ScalarSelect, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from aerodrome.db.models import OutboxRow
@@ -40,17 +40,20 @@ class Failure:
     give_up: bool
 
 
+def _head() -> ScalarSelect[int]:
+    """The id of the first pending row of the outer row's lane (correlated)."""
+    earlier = aliased(OutboxRow)
+    return (
+        select(func.min(earlier.id)).where(earlier.status == PENDING, earlier.lane == OutboxRow.lane).scalar_subquery()
+    )
+
+
 class OutboxRepository(Repository[OutboxRow]):
     """Outbox rows."""
 
     async def claim(self, now: datetime, until: datetime, limit: int) -> Sequence[OutboxRow]:
         """Due lanes whose head nobody holds: their pending rows in id order, now held until ``until``."""
-        earlier = aliased(OutboxRow)
-        head = (
-            select(func.min(earlier.id))
-            .where(earlier.status == PENDING, earlier.lane == OutboxRow.lane)
-            .scalar_subquery()
-        )
+        head = _head()
         heads = (
             select(OutboxRow.lane)
             .where(
@@ -145,8 +148,16 @@ class OutboxRepository(Repository[OutboxRow]):
         return (await self.session.execute(query)).scalars().all()
 
     async def next_due(self) -> datetime | None:
-        """When the earliest pending row becomes due (to sleep until then)."""
-        query = select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING)
+        """When the earliest lane head becomes due (its retry time, or the end of another process's claim),
+        so an idle dispatcher sleeps until then; rows queued behind a head do not count."""
+        due = case(
+            (
+                and_(OutboxRow.claimed_until.is_not(None), OutboxRow.claimed_until > OutboxRow.next_attempt_at),
+                OutboxRow.claimed_until,
+            ),
+            else_=OutboxRow.next_attempt_at,
+        )
+        query = select(func.min(due)).where(OutboxRow.status == PENDING, OutboxRow.id == _head())
         value: datetime | None = (await self.session.execute(query)).scalar_one_or_none()
         return value
 
