@@ -181,7 +181,10 @@ class EventSettings(BaseSettings):
     )
     source: str = Field("aerodrome", description="CloudEvent source attribute prefix.")
     max_attempts: int = Field(
-        20, ge=1, description="Deliveries tried before a message is recorded as failed (events and notifications)."
+        300,
+        ge=1,
+        description="Deliveries tried before a message is recorded as failed; with the default backoff, 300 attempts "
+        "span about a day, so a sink that is down for hours loses nothing.",
     )
     backoff_initial_seconds: float = Field(0.5, gt=0, description="Delay after the first failed delivery.")
     backoff_max_seconds: float = Field(300.0, gt=0, description="Longest delay between two delivery attempts.")

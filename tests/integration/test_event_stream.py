@@ -178,6 +178,14 @@ def test_nats_and_smtp_down_during_an_execution_lose_nothing(setup: Setup) -> No
         logged = event_log(setup.db_url, name)
         status = wait_until(lambda: (s := outbox(setup.server))["pending"] >= len(logged) and s, 30, "queued rows")
         assert status["oldest_pending_age_seconds"] > 0
+        wait_until(  # visible while retried: the NATS head of the lane and the e-mail, with their errors
+            lambda: (
+                {"nats", "email"}
+                <= {r["sink"] for r in outbox(setup.server)["retrying"] if r["execution"].endswith(name)}
+            ),
+            30,
+            "the retried rows on /healthz/outbox",
+        )
         wait_until(  # the webhook is up: it does not wait for NATS
             lambda: len([r for r in peers.hooks.at("/events") if r.json()["subject"].endswith(name)]) == len(logged),
             30,
@@ -194,9 +202,8 @@ def test_nats_and_smtp_down_during_an_execution_lose_nothing(setup: Setup) -> No
     assert len(mails) == 1
 
 
-def test_sigkill_with_undelivered_events_then_restart_delivers_them(peers: Peers, tmp_path: Path, setup: Setup) -> None:
-    if setup.server.backend != "sqlite":
-        pytest.skip("one crash scenario is enough (SQLite)")
+def test_sigkill_with_undelivered_events_then_restart_delivers_them(peers: Peers, tmp_path: Path) -> None:
+    """Once, on SQLite: a server of its own is killed while NATS is down and its outbox holds the events."""
     home = tmp_path / "home"
     server = start_server(home, "", "sqlite", peers.env())
     version = register_project(server, PROJECT_DIR, tmp_path)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from aerodrome.db.engine import Database
+from aerodrome.db.models import OutboxRow
 from aerodrome.managers.events import Recorded
 from aerodrome.notifications.dispatcher import Dispatcher
 from aerodrome.notifications.email import EmailSender
@@ -60,20 +61,23 @@ class OutboxMonitor:
         async with self.db.transaction() as uow:
             stats = await uow.outbox.stats()
             failures = await uow.outbox.failures(20)
+            retrying = await uow.outbox.retrying(20)
         age = (datetime.now(UTC) - stats.oldest_pending).total_seconds() if stats.oldest_pending else 0.0
         return {
             "pending": stats.pending,
             "oldest_pending_age_seconds": round(age, 3),
             "failed": stats.failed,
-            "recent_failures": [
-                {
-                    "id": row.message_id,
-                    "sink": row.sink,
-                    "execution": f"{row.execution_project}/{row.execution_domain}/{row.execution_name}",
-                    "attempts": row.attempts,
-                    "error": row.last_error,
-                    "at": row.updated_at.isoformat(),
-                }
-                for row in failures
-            ],
+            "recent_failures": [_described(row) for row in failures],
+            "retrying": [_described(row) for row in retrying],
         }
+
+
+def _described(row: OutboxRow) -> dict[str, Any]:
+    return {
+        "id": row.message_id,
+        "sink": row.sink,
+        "execution": f"{row.execution_project}/{row.execution_domain}/{row.execution_name}",
+        "attempts": row.attempts,
+        "error": row.last_error,
+        "at": row.updated_at.isoformat(),
+    }

@@ -147,6 +147,11 @@ class OutboxRepository(Repository[OutboxRow]):
         query = select(OutboxRow).where(OutboxRow.status == FAILED).order_by(OutboxRow.id.desc()).limit(limit)
         return (await self.session.execute(query)).scalars().all()
 
+    async def retrying(self, limit: int = 20) -> Sequence[OutboxRow]:
+        """Pending rows that have failed at least once (a sink down, a recipient refused), oldest first."""
+        query = select(OutboxRow).where(OutboxRow.status == PENDING, OutboxRow.attempts > 0)
+        return (await self.session.execute(query.order_by(OutboxRow.id).limit(limit))).scalars().all()
+
     async def next_due(self) -> datetime | None:
         """When the earliest lane head becomes due (its retry time, or the end of another process's claim),
         so an idle dispatcher sleeps until then; rows queued behind a head do not count."""
