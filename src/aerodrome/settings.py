@@ -127,10 +127,8 @@ class EngineSettings(BaseSettings):
     )
 
 
-DEFAULT_SUBJECT = "Notice: Execution \"{{ name }}\" has {{ phase }} in \"{{ domain }}\"."
-DEFAULT_BODY = (
-    "Execution \"{{ name }}\" has {{ phase }} in \"{{ domain }}\". Details: {{ console_url }}.{{ error }}"
-)
+DEFAULT_SUBJECT = 'Notice: Execution "{{ name }}" has {{ phase }} in "{{ domain }}".'
+DEFAULT_BODY = 'Execution "{{ name }}" has {{ phase }} in "{{ domain }}". Details: {{ console_url }}.{{ error }}'
 
 
 class NotificationSettings(BaseSettings):
@@ -190,7 +188,10 @@ class EventSettings(BaseSettings):
     backoff_max_seconds: float = Field(300.0, gt=0, description="Longest delay between two delivery attempts.")
     timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one webhook or NATS delivery.")
     claim_seconds: float = Field(
-        30.0, gt=0, description="How long a dispatcher owns claimed rows before another process may take them over."
+        60.0,
+        gt=0,
+        description="How long a dispatcher owns claimed rows before another process may take them over; keep it "
+        "well above timeout_seconds + 5 (a round stops starting deliveries that could outlast the claim).",
     )
     batch_size: int = Field(200, ge=1, description="Outbox rows claimed per dispatcher round.")
     batch_wait_seconds: float = Field(

@@ -154,7 +154,11 @@ class Dispatcher:
         limit = asyncio.Semaphore(LANE_CONCURRENCY)
         ordered = sorted(rows, key=lambda r: (r.lane, r.id))
         lanes = [list(group) for _, group in groupby(ordered, key=lambda r: r.lane)]
-        await asyncio.gather(*(self._lane(lane, self._done, limit) for lane in lanes))
+        # Stop starting deliveries while one could still outlast the claim: after it, another process may own the lane.
+        loop = asyncio.get_running_loop()
+        claim, timeout = self.settings.claim_seconds, self.settings.timeout_seconds
+        deadline = loop.time() + max(claim / 2, claim - timeout - 5)
+        await asyncio.gather(*(self._lane(lane, self._done, limit, deadline) for lane in lanes))
         return len(rows)
 
     async def flush(self) -> None:
@@ -168,9 +172,15 @@ class Dispatcher:
                 self._done.merge(done)  # not written: try again later
                 raise
 
-    async def _lane(self, rows: Sequence[OutboxRow], outcome: Outcome, limit: asyncio.Semaphore) -> None:
+    async def _lane(
+        self, rows: Sequence[OutboxRow], outcome: Outcome, limit: asyncio.Semaphore, deadline: float
+    ) -> None:
         async with limit:
+            loop = asyncio.get_running_loop()
             for index, row in enumerate(rows):
+                if loop.time() >= deadline:
+                    outcome.released.extend(r.id for r in rows[index:])
+                    return
                 try:
                     await self._deliver(row)
                 except asyncio.CancelledError:
