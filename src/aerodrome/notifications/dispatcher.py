@@ -1,7 +1,8 @@
 """The outbox dispatcher: a background service that delivers outbox rows, in order per lane, at least once.
 
-Each round claims due lanes (see ``OutboxRepository.claim``), delivers every lane's rows one after the
-other (lanes run concurrently), and records the outcomes in one transaction: delivered rows are marked,
+Each round takes due lanes (claimed in the database on PostgreSQL, see ``OutboxRepository.claim``; held
+in memory by the single process of a SQLite database), delivers every lane's rows one after the other
+(lanes run concurrently), and records the outcomes in one transaction: delivered rows are marked,
 a failed row is retried after an exponential backoff (its lane waits behind it) until ``max_attempts``,
 then recorded as failed — logged and visible on ``/healthz/outbox``, never silent, and never touching the
 execution. A local event wakes the dispatcher at once; rows written by other processes are found by polling.
@@ -13,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
@@ -22,6 +22,7 @@ from aerodrome.db.models import OutboxRow
 from aerodrome.db.repositories.outbox import Failure
 from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.managers.events import Recorded
+from aerodrome.notifications.rounds import Outcome, Unwritten
 from aerodrome.notifications.sinks import PermanentError, Sink
 from aerodrome.settings import EventSettings
 
@@ -33,20 +34,6 @@ def backoff(settings: EventSettings, attempts: int) -> float:
     """Seconds before attempt ``attempts + 1``: doubling from the initial delay, capped."""
     delay: float = settings.backoff_initial_seconds * 2.0 ** max(0, attempts - 1)
     return min(settings.backoff_max_seconds, delay)
-
-
-@dataclass
-class Outcome:
-    """What one round did, written back in one transaction."""
-
-    delivered: list[int] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    released: list[int] = field(default_factory=list)
-
-    def merge(self, other: Outcome) -> None:
-        self.delivered.extend(other.delivered)
-        self.failures.extend(other.failures)
-        self.released.extend(other.released)
 
 
 class Dispatcher:
@@ -73,6 +60,9 @@ class Dispatcher:
         self._last_stats = 0.0
         self._last_purge = 0.0
         self._done = Outcome()  # delivered, failed and released rows not yet written back
+        self.batch = settings.batch_size
+        self._unwritten = Unwritten()  # SQLite: outcomes not yet committed, skipped by the next reads
+        self._writer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.db.is_sqlite:  # one server per SQLite database: any claim left behind is a dead process's
@@ -91,6 +81,11 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
         try:
             await self.flush()  # what was delivered is recorded, so a clean restart does not resend it
         except Exception:
@@ -136,41 +131,88 @@ class Dispatcher:
         return max(0.01, min(self.settings.poll_seconds, (due - datetime.now(UTC)).total_seconds()))
 
     async def drain_once(self) -> int:
-        """Record the previous round and claim the next in one transaction, then deliver; returns the number
-        of rows claimed. The outcome is written by the next call (or by ``flush``), which saves one write
-        transaction per round on SQLite's single writer."""
-        now = datetime.now(UTC)
+        """Deliver one round; returns the number of rows it took."""
+        if self.db.is_sqlite:
+            return await self._drain_in_memory()
+        return await self._drain_claimed()
+
+    async def _drain_claimed(self) -> int:
+        """Several processes (PostgreSQL): record the previous round and claim the next in one transaction,
+        then deliver. The outcome is written by the next round (or by ``flush``)."""
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         done, self._done = self._done, Outcome()
         try:
             async with self.db.transaction(write=True) as uow:
                 await self._record(uow, done)
-                until = now + timedelta(seconds=self.settings.claim_seconds)
-                rows = await uow.outbox.claim(now, until, self.settings.batch_size)
+                now = datetime.now(UTC)
+                rows = await uow.outbox.claim(now, now + timedelta(seconds=self.settings.claim_seconds), self.batch)
         except BaseException:
             self._done.merge(done)  # not written: try again with the next round
             raise
+        if rows:
+            await self._deliver_all(rows, self._done, began)
+        return len(rows)
+
+    async def _drain_in_memory(self) -> int:
+        """One process (SQLite): read the due rows without a turn at SQLite's single writer, skip those whose
+        outcome is still being written, deliver, and write the outcome in the background, so delivery never
+        queues behind the engine's writes."""
+        began = asyncio.get_running_loop().time()
+        seen = self._unwritten.commits  # a read that starts now sees every outcome committed so far
+        async with self.db.transaction() as uow:
+            rows = self._unwritten.fresh(await uow.outbox.due(datetime.now(UTC), self.batch), seen)
         if not rows:
             return 0
+        outcome = Outcome()
+        try:
+            await self._deliver_all(rows, outcome, began)
+        finally:  # also when stopped mid-round: what was delivered gets written by ``stop``
+            outcome.released.clear()  # nothing was claimed in the database
+            self._unwritten.add(outcome.delivered, outcome.failures)
+            self._done.merge(outcome)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_in_background(), name="outbox-writer")
+        return len(rows)
+
+    async def _write_in_background(self) -> None:
+        while self._done.delivered or self._done.failures or self._done.released:
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("recording outbox deliveries failed; retrying")
+                await asyncio.sleep(0.5)
+
+    async def _deliver_all(self, rows: Sequence[OutboxRow], outcome: Outcome, began: float) -> None:
+        loop = asyncio.get_running_loop()
         limit = asyncio.Semaphore(LANE_CONCURRENCY)
         ordered = sorted(rows, key=lambda r: (r.lane, r.id))
         lanes = [list(group) for _, group in groupby(ordered, key=lambda r: r.lane)]
         # Stop starting deliveries while one could still outlast the claim: after it, another process may own the lane.
-        loop = asyncio.get_running_loop()
+        started = loop.time()
         claim, timeout = self.settings.claim_seconds, self.settings.timeout_seconds
-        deadline = loop.time() + max(claim / 2, claim - timeout - 5)
-        await asyncio.gather(*(self._lane(lane, self._done, limit, deadline) for lane in lanes))
-        return len(rows)
+        deadline = started + max(claim / 2, claim - timeout - 5)
+        await asyncio.gather(*(self._lane(lane, outcome, limit, deadline) for lane in lanes))
+        log.debug(
+            "outbox round: %d rows in %d lanes, taken in %.3f s, delivered in %.3f s",
+            len(rows),
+            len(lanes),
+            started - began,
+            loop.time() - started,
+        )
 
     async def flush(self) -> None:
-        """Write the outcome of the last round (when idle, and when stopping)."""
+        """Write the outcome of the rounds so far (when idle, in the background, and when stopping)."""
         done, self._done = self._done, Outcome()
-        if done.delivered or done.failures or done.released:
-            try:
-                async with self.db.transaction(write=True) as uow:
-                    await self._record(uow, done)
-            except BaseException:
-                self._done.merge(done)  # not written: try again later
-                raise
+        if not (done.delivered or done.failures or done.released):
+            return
+        try:
+            async with self.db.transaction(write=True) as uow:
+                await self._record(uow, done)
+        except BaseException:
+            self._done.merge(done)  # not written: try again later
+            raise
+        self._unwritten.committed(done.delivered, done.failures)
 
     async def _lane(
         self, rows: Sequence[OutboxRow], outcome: Outcome, limit: asyncio.Semaphore, deadline: float
@@ -226,7 +268,7 @@ class Dispatcher:
                 error,
             )
         next_at = datetime.now(UTC) + timedelta(seconds=backoff(self.settings, attempts))
-        return Failure(row.id, attempts, error, next_at, give_up)
+        return Failure(row.id, attempts, error, next_at, give_up, row.lane)
 
     async def _record(self, uow: UnitOfWork, outcome: Outcome) -> None:
         await uow.outbox.delivered(outcome.delivered, datetime.now(UTC), keep=self.settings.retention_hours > 0)

@@ -74,9 +74,12 @@ async def _add(db: Database, rows: list[OutboxRow]) -> None:
 
 
 async def _drain(dispatcher: Dispatcher, rounds: int = 50) -> None:
+    """Run rounds as the service would (outcomes written in the background on SQLite), then stop it."""
     for _ in range(rounds):
         if not await dispatcher.drain_once():
+            await dispatcher.flush()
             await asyncio.sleep(0.02)
+    await dispatcher.stop()
 
 
 async def test_lanes_are_delivered_in_order_and_wait_behind_a_failing_row(sqlite_db: Database) -> None:

@@ -38,6 +38,7 @@ class Failure:
     error: str
     next_attempt_at: datetime
     give_up: bool
+    lane: str = ""
 
 
 def _head() -> ScalarSelect[int]:
@@ -51,7 +52,12 @@ def _head() -> ScalarSelect[int]:
 class OutboxRepository(Repository[OutboxRow]):
     """Outbox rows."""
 
-    async def claim(self, now: datetime, until: datetime, limit: int) -> Sequence[OutboxRow]:
+    async def due(self, now: datetime, limit: int) -> Sequence[OutboxRow]:
+        """The pending rows of due lanes, in id order, without claiming them: for the single process of a SQLite
+        database, whose dispatcher keeps its claims in memory (a read needs no turn at SQLite's one writer)."""
+        return await self.claim(now, None, limit)
+
+    async def claim(self, now: datetime, until: datetime | None, limit: int) -> Sequence[OutboxRow]:
         """Due lanes whose head nobody holds: their pending rows in id order, now held until ``until``."""
         head = _head()
         heads = (
@@ -82,6 +88,8 @@ class OutboxRepository(Repository[OutboxRow]):
             .scalars()
             .all()
         )
+        if until is None:
+            return rows
         ids = [row.id for row in rows]
         await self.session.execute(
             update(OutboxRow).where(OutboxRow.id.in_(ids)).values(claimed_until=until),
