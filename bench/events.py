@@ -195,7 +195,7 @@ def main(executions: int, concurrency: int, rates: list[float], seconds: float, 
                 lag_report += (
                     f"delivery lag at {paced:.0f}/s offered ({achieved:.1f}/s completed), {len(lags)} events: "
                     f"p50 {percentile(lags, 0.5) * 1000:.0f} ms, p99 {percentile(lags, 0.99) * 1000:.0f} ms "
-                    f"(target p99 < 500 ms at 50/s); outbox share (commit → delivered): "
+                    f"(target p99 < 500 ms at 50/s); commit → delivery recorded (bounds the outbox share): "
                     f"p50 {percentile(own, 0.5) * 1000:.0f} ms, p99 {percentile(own, 0.99) * 1000:.0f} ms\n"
                 )
         finally:
