@@ -52,6 +52,26 @@ def start_nats(store: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"nats://127.0.0.1:{port}"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (Linux /proc): robust to the load other processes put on the
+    machine, unlike wall-clock throughput."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pid() -> int:
+    """The ``aerodrome start`` child of this process (one runs at a time here)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and b"aerodrome\x00start" in cmdline:
+            return int(stat.parent.name)
+    raise RuntimeError("aerodrome server process not found")
+
+
 def register(grpc_address: str, tmp: Path) -> str:
     app = tmp / f"app-{uuid.uuid4().hex[:6]}"
     shutil.copytree(HERE / "workflows", app / "workflows", ignore=shutil.ignore_patterns("__pycache__"))
@@ -89,7 +109,7 @@ async def one_execution(stub: admin_pb2_grpc.AdminServiceStub, version: str) -> 
         got = await stub.GetExecution(execution_pb2.WorkflowExecutionGetRequest(id=ident))
         if got.closure.phase in TERMINAL:
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # as FlyteRemote.wait polls
 
 
 async def throughput(address: str, version: str, executions: int, concurrency: int) -> float:
@@ -173,6 +193,7 @@ async def outbox_lags(home: Path) -> list[float]:
 
 def main(executions: int, concurrency: int, rates: list[float], seconds: float, repeat: int) -> None:
     results: dict[str, list[float]] = {"off": [], "on": []}
+    cpu: dict[str, list[float]] = {"off": [], "on": [], "nats": []}
     lag_report = ""
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -184,8 +205,17 @@ def main(executions: int, concurrency: int, rates: list[float], seconds: float, 
                     with aerodrome(tmp / f"home-{mode}-{round_}", env=env) as address:
                         version = register(address, tmp)
                         asyncio.run(throughput(address, version, max(4, executions // 10), concurrency))  # warm-up
+                        pid = server_pid()
+                        before, nats_before = cpu_seconds(pid), cpu_seconds(nats_proc.pid)
                         results[mode].append(asyncio.run(throughput(address, version, executions, concurrency)))
-                        print(f"round {round_ + 1} stream {mode:>3}: {results[mode][-1]:6.1f} executions/s", flush=True)
+                        cpu[mode].append((cpu_seconds(pid) - before) / executions)
+                        if mode == "on":
+                            cpu["nats"].append((cpu_seconds(nats_proc.pid) - nats_before) / executions)
+                        print(
+                            f"round {round_ + 1} stream {mode:>3}: {results[mode][-1]:6.1f} executions/s, "
+                            f"server CPU {cpu[mode][-1] * 1000:.1f} ms per execution",
+                            flush=True,
+                        )
             for index, paced in enumerate(rates):
                 home = tmp / f"home-lag-{index}"
                 with aerodrome(home, env={"AERODROME_EVENTS_NATS_URL": nats_url}) as address:
@@ -204,6 +234,11 @@ def main(executions: int, concurrency: int, rates: list[float], seconds: float, 
     off, on = median(results["off"]), median(results["on"])
     print(f"executions/s, median of {repeat}: stream off {off:.1f}, stream on (NATS) {on:.1f}, ratio {on / off:.2f}")
     print(f"stream cost: {(1 - on / off) * 100:.1f}% of throughput (target ≤ 15%)")
+    cpu_off, cpu_on, cpu_nats = (median(cpu[k]) * 1000 for k in ("off", "on", "nats"))
+    print(
+        f"control-plane CPU per execution (server process, tasks excluded): off {cpu_off:.1f} ms, on {cpu_on:.1f} ms "
+        f"(+{(cpu_on / cpu_off - 1) * 100:.0f}%), plus nats-server {cpu_nats:.1f} ms"
+    )
     print(lag_report, end="")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
