@@ -181,3 +181,20 @@ def test_refused_recipient_is_retried_then_recorded_as_failed(setup: Setup) -> N
     assert REFUSED in failure["error"]
     metrics = httpx.get(f"{setup.server.http}/metrics/outbox", timeout=10).text
     assert "aerodrome_outbox_failed " in metrics and "aerodrome_outbox_failed 0\n" not in metrics
+
+
+def test_a_webhook_answering_500_is_retried_then_recorded_as_failed(setup: Setup) -> None:
+    setup.hooks.status = 500
+    try:
+        finished = setup.run(5)  # SUCCEEDED: the Slack notification's e-mail and webhook
+        name = finished.id.name
+        failure = wait_until(
+            lambda: [f for f in setup.outbox()["recent_failures"] if f["execution"].endswith(f"/{name}")],
+            30,
+            "the failed Slack delivery on /healthz/outbox",
+        )[0]
+    finally:
+        setup.hooks.status = 200
+    assert finished.closure.phase == WorkflowExecutionPhase.SUCCEEDED
+    assert failure["sink"] == "slack" and failure["attempts"] == 3 and "HTTP 500" in failure["error"]
+    wait_until(lambda: _mentions(setup.smtp.to("team@example.slack.com"), name), 30, "the Slack e-mail all the same")
