@@ -53,6 +53,7 @@ from aerodrome.managers.single_task import SingleTaskLauncher
 from aerodrome.managers.task_logs import TaskLogReader
 from aerodrome.managers.tasks import TaskManager
 from aerodrome.managers.workflows import WorkflowManager
+from aerodrome.notifications import service as notifications
 from aerodrome.scheduler.listing import ScheduleQueries
 from aerodrome.scheduler.service import Scheduler
 from aerodrome.settings import Settings
@@ -67,6 +68,7 @@ from aerodrome.transport.http.console.deps import Deps, Registries
 from aerodrome.transport.http.console.live import LiveHub
 from aerodrome.transport.http.data import data_routes
 from aerodrome.transport.http.openapi import openapi_routes
+from aerodrome.transport.http.outbox import outbox_routes
 from aerodrome.transport.http.registries import process_routes, product_routes, provider_routes
 from aerodrome.transport.http.schedules import schedule_routes
 
@@ -100,7 +102,9 @@ def build(settings: Settings) -> Services:
     attributes = AttributeManager(db, projects)
     providers = ProviderManager(db)
     resolver = ProviderResolver(db, attributes, Party(settings.party.role, settings.party.id))
-    events = EventManager(db, store, max_inline_bytes=settings.blob.inline_limit_bytes)
+    events = EventManager(
+        db, store, max_inline_bytes=settings.blob.inline_limit_bytes, outbox=notifications.outbox(settings)
+    )
     launcher = LocalLauncher(
         store,
         python=settings.engine.python,
@@ -164,8 +168,14 @@ def build(settings: Settings) -> Services:
         Registries(providers, resolver, products),
         schedule_zone=settings.scheduler.timezone,
     )
-    http_routes = [*data_routes(store, signer, settings), *registries, *console_routes(console)]
-    background: list[BackgroundService] = [engine, hub]
+    monitor = notifications.OutboxMonitor(db)
+    http_routes = [
+        *data_routes(store, signer, settings),
+        *registries,
+        *outbox_routes(monitor),
+        *console_routes(console),
+    ]
+    background: list[BackgroundService] = [engine, hub, notifications.dispatcher(settings, db, events.watch)]
     if settings.scheduler.enabled:
         scheduler = Scheduler(db, managers.executions, settings.scheduler)
         launch_plans.watch_schedules(scheduler.wake)

@@ -14,6 +14,7 @@ from rich.logging import RichHandler
 
 from aerodrome import __version__
 from aerodrome.cli.db import db
+from aerodrome.cli.events import events, notifications
 from aerodrome.cli.launch import launch
 from aerodrome.cli.options import build_settings, settings_options
 from aerodrome.cli.products import products
@@ -103,3 +104,5 @@ main.add_command(products)
 main.add_command(launch)
 main.add_command(schedules)
 main.add_command(status)
+main.add_command(events)
+main.add_command(notifications)

@@ -22,6 +22,7 @@ from aerodrome.db.repositories.executions import (
 )
 from aerodrome.db.repositories.leases import LeaseRepository, ProcessRepository
 from aerodrome.db.repositories.named_entities import NamedEntityRepository
+from aerodrome.db.repositories.outbox import OutboxRepository
 from aerodrome.db.repositories.products import ProductRepository
 from aerodrome.db.repositories.projects import ProjectRepository
 from aerodrome.db.repositories.providers import ExecutionProviderRepository, ProviderRepository
@@ -143,3 +144,7 @@ class UnitOfWork:
     @cached_property
     def products(self) -> ProductRepository:
         return ProductRepository(self.session)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.session)

@@ -8,6 +8,7 @@ from aerodrome.db.models.executions import (
     NodeExecutionRow,
     TaskExecutionRow,
 )
+from aerodrome.db.models.outbox import OutboxRow
 from aerodrome.db.models.processes import EngineProcessRow
 from aerodrome.db.models.products import ProductRow, ProductTypeRow, ProductWorkflowRow, ProductWorkflowTypeRow
 from aerodrome.db.models.providers import ExecutionProviderRow, ProviderRow
@@ -35,6 +36,7 @@ __all__ = [
     "LaunchPlanRow",
     "NamedEntityMetadataRow",
     "NodeExecutionRow",
+    "OutboxRow",
     "ProductRow",
     "ProductTypeRow",
     "ProductWorkflowRow",

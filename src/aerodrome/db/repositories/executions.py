@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flyteidl.core import identifier_pb2
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from aerodrome.db.filters import Columns, columns_of, filters_to_clauses, parse_filters
 from aerodrome.db.models import (
@@ -255,3 +255,16 @@ class EventRepository(Repository[EventRow]):
         )
         return list((await self.session.execute(query.order_by(EventRow.id))).scalars().all())
 
+    async def after(self, last_id: int, *, project: str, kinds: Sequence[str], limit: int = 500) -> list[EventRow]:
+        """Events recorded after ``last_id`` (``aerodrome events tail``), optionally of one project and some kinds."""
+        query = select(EventRow).where(EventRow.id > last_id)
+        if project:
+            query = query.where(EventRow.execution_project == project)
+        if kinds:
+            query = query.where(EventRow.kind.in_(list(kinds)))
+        return list((await self.session.execute(query.order_by(EventRow.id).limit(limit))).scalars().all())
+
+    async def last_id(self) -> int:
+        """The newest event's id (0 when the log is empty)."""
+        value = (await self.session.execute(select(func.max(EventRow.id)))).scalar_one_or_none()
+        return int(value or 0)
