@@ -80,7 +80,12 @@ class GraphRunner:
     # Events -------------------------------------------------------------------------------------------
 
     async def emit(self, job: Job, phase: int, **fields: Any) -> None:
-        await job.run.report.node(job.unique, phase, **{**job.frame.scope.event_fields(job.node), **fields})
+        """Record a node event; every event of a node carries the same kind flags (flytekit reads the node's
+        metadata from whichever event created the record, even one that failed the node early)."""
+        kind = {"is_parent": True} if job.node.kind in ("workflow", "branch") else {}
+        if job.node.kind == "array":
+            kind["is_array"] = True
+        await job.run.report.node(job.unique, phase, **{**job.frame.scope.event_fields(job.node), **kind, **fields})
 
     async def succeed(self, job: Job, output_uri: str, **fields: Any) -> Outcome:
         await self.emit(job, NODE.SUCCEEDED, output_uri=output_uri, **fields)
@@ -219,10 +224,6 @@ class GraphRunner:
             await self.emit(job, NODE.QUEUED, input_uri=job.inputs_url)  # RUNNING carries the child's id
             return await workflow.run_launch_plan(self, job)
         flags: dict[str, Any] = {"input_uri": job.inputs_url}
-        if kind in ("workflow", "branch"):
-            flags["is_parent"] = True
-        if kind == "array":
-            flags["is_array"] = True
         if job.node.task is not None:
             flags["target_entity"] = job.node.task.id
         await self.emit(job, NODE.RUNNING, **flags)

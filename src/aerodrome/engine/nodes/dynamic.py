@@ -59,8 +59,10 @@ async def run_dynamic(g: GraphRunner, job: Job, attempt: int, futures_url: str) 
             )
         ),
     )
-    catalog = run.catalog.merged(spec.tasks, [w.template for w in closure.sub_workflows])
-    graph = Graph.from_template(closure.primary.template, catalog)
+    # Nodes of the generated workflow (subworkflows, branches, nested dynamics) look their templates up in
+    # the execution's catalog, so the dynamic's own tasks and subworkflows join it (their ids are versioned).
+    run.catalog = run.catalog.merged(spec.tasks, [w.template for w in closure.sub_workflows])
+    graph = Graph.from_template(closure.primary.template, run.catalog)
     frame = g.frame(
         run,
         graph,
