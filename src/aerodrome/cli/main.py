@@ -50,6 +50,8 @@ def start(log_level: str, **kwargs: Any) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False)],
     )
+    # Alembic logs a line per plugin when it is first imported (below, with the server): noise to a user.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     settings = build_settings(**kwargs)
     from aerodrome.db.migrate import MigrationError
     from aerodrome.wiring import Addresses, serve

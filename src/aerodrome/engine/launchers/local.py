@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import sys
+import tarfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -209,7 +210,15 @@ class LocalLauncher:
             )
         attempt.workdir.mkdir(parents=True, exist_ok=True)
         log_path = attempt.workdir / "task.log"
-        args, env = await self._direct(attempt)
+        try:
+            args, env = await self._direct(attempt)
+        except tarfile.TarError as exc:  # a link or device escaping the code tarball (FilterError is a TarError)
+            message = f"the code tarball cannot be unpacked: {exc}"
+            return AttemptResult(
+                error=execution_pb2.ExecutionError(
+                    code="CodeBundleRejected", kind=execution_pb2.ExecutionError.USER, message=message
+                )
+            )
         if self.warm is not None and self.python_of(attempt) == self.python and forkable(args):
             try:
                 ended, timed_out = await self.warm.run(args, env, attempt.workdir, log_path, attempt.timeout_seconds)
@@ -251,11 +260,22 @@ class LocalLauncher:
     async def _finish(
         self, attempt: Attempt, timed_out: bool, code: int | None, log_path: Path, usage: dict[str, float]
     ) -> AttemptResult:
+        self._note_skipped(attempt, log_path)
         log_url = await self._keep_log(attempt, log_path)
         result = await self._outcome(attempt, timed_out, code, log_path, log_url, usage)
         if result.ok and not self.keep_workdirs:
             shutil.rmtree(attempt.workdir, ignore_errors=True)
         return result
+
+    def _note_skipped(self, attempt: Attempt, log_path: Path) -> None:
+        """A warning in the task log for code tarball entries left out of the unpacked code."""
+        fast = FastCommand.parse(self.command(attempt)) if self.distributions else None
+        names = self.distributions.skipped(fast.distribution) if fast and self.distributions else []
+        if names:
+            with contextlib.suppress(OSError), log_path.open("a") as out:
+                listed = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+                out.write(f"\n[aerodrome] warning: skipped {len(names)} code tarball entries outside its root: ")
+                out.write(f"{listed}\n")
 
     async def _keep_log(self, attempt: Attempt, log_path: Path) -> str:
         url = f"{attempt.output_prefix}/task.log"
