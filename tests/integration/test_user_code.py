@@ -7,6 +7,9 @@ One server for the module, on SQLite and the local blob store.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -118,3 +121,26 @@ def test_a_deck_is_linked_and_downloadable(client: FlyteRemote, version: str) ->
     deck = client.get(f"flyte://v1/{ident.project}/{ident.domain}/{ident.name}/n0/d")  # how users read decks
     html = deck if isinstance(deck, bytes) else deck.data.encode()  # type: ignore[union-attr]
     assert b"hello deck" in html
+
+
+SECRET = "s3cr3t-value-for-the-test"
+
+
+def test_requested_secrets_reach_only_the_tasks_that_asked(client: FlyteRemote, version: str, local: Server) -> None:
+    env = {**os.environ, "AERODROME_HOME": str(local.home)}
+    env.pop("AERODROME_DB_URL", None)
+    aerodrome = [sys.executable, "-m", "aerodrome", "secrets"]
+    subprocess.run([*aerodrome, "set", "user-info", "user_secret"], input=SECRET, env=env, check=True, text=True)
+    listed = subprocess.run([*aerodrome, "list"], env=env, check=True, text=True, capture_output=True).stdout
+    assert listed.split() == ["user-info/user_secret"] and SECRET not in listed
+    out = succeeded(run(client, version, "with_secrets"))
+    assert out["o0"] == SECRET
+    assert out["o1"] == f"{SECRET}|env=False"  # a FILE mount is a file only
+    assert out["o2"] == "[]|"  # a task that requested nothing gets nothing
+    missing = run(client, version, "with_unset_secret")
+    assert missing.closure.phase == WorkflowExecutionPhase.FAILED
+    assert "aerodrome secrets set user-info never_set" in missing.closure.error.message
+    assert SECRET not in (local.home / "server.log").read_text()
+    subprocess.run([*aerodrome, "delete", "user-info", "user_secret"], env=env, check=True, capture_output=True)
+    gone = subprocess.run([*aerodrome, "delete", "user-info", "user_secret"], env=env, capture_output=True, text=True)
+    assert gone.returncode != 0 and "no secret user-info/user_secret" in gone.stderr

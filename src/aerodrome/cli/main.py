@@ -18,6 +18,7 @@ from aerodrome.cli.launch import launch
 from aerodrome.cli.options import build_settings, settings_options
 from aerodrome.cli.products import products
 from aerodrome.cli.provider import provider
+from aerodrome.cli.secrets import secrets
 from aerodrome.settings import Settings
 
 console = Console(stderr=True)
@@ -97,6 +98,7 @@ def config_flytekit(path: Path, **kwargs: Any) -> None:
 
 
 main.add_command(db)
+main.add_command(secrets)
 main.add_command(provider)
 main.add_command(products)
 main.add_command(launch)

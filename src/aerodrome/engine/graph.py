@@ -82,8 +82,10 @@ class GraphRunner:
     async def emit(self, job: Job, phase: int, **fields: Any) -> None:
         """Record a node event; every event of a node carries the same kind flags (flytekit reads the node's
         metadata from whichever event created the record, even one that failed the node early)."""
-        kind = {"is_parent": True} if job.node.kind in ("workflow", "branch") else {}
-        if job.node.kind == "array":
+        node = job.node
+        launch_plan = node.kind == "workflow" and node.node.workflow_node.HasField("launchplan_ref")
+        kind = {"is_parent": True} if node.kind in ("workflow", "branch") and not launch_plan else {}
+        if node.kind == "array":
             kind["is_array"] = True
         await job.run.report.node(job.unique, phase, **{**job.frame.scope.event_fields(job.node), **kind, **fields})
 

@@ -18,6 +18,7 @@ from aerodrome.db.models.registry import (
     WorkflowRow,
 )
 from aerodrome.db.models.runtime import CachedArtifactRow, CacheReservationRow, SignalRow
+from aerodrome.db.models.secrets import SecretRow
 from aerodrome.db.models.tenancy import ProjectRow, ResourceRow
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "ProjectRow",
     "ProviderRow",
     "ResourceRow",
+    "SecretRow",
     "SignalRow",
     "TaskExecutionRow",
     "TaskRow",

@@ -29,11 +29,13 @@ from aerodrome.blobstore.store import BlobNotFound, BlobStore
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
 from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
+from aerodrome.managers.secrets import ENV_PREFIX, SecretManager, SecretMissing
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
 log = logging.getLogger("aerodrome.engine")
 _TEMPLATE = re.compile(r"\{\{\s*[.$]([A-Za-z0-9_.]+)\s*\}\}")
 LOG_TAIL_BYTES = 4000
+SECRETS_DIR = ".secrets"
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,10 @@ class LocalLauncher:
         distributions: DistributionCache | None = None,
         max_processes: int = 0,
         warm: Zygote | None = None,
+        secrets: SecretManager | None = None,
     ) -> None:
         self.warm = warm
+        self.secrets = secrets
         self.store = store
         self.processes = asyncio.Semaphore(max_processes or 2 * (os.cpu_count() or 1))
         self.python = python or sys.executable
@@ -212,13 +216,11 @@ class LocalLauncher:
         log_path = attempt.workdir / "task.log"
         try:
             args, env = await self._direct(attempt)
+            await self._inject_secrets(attempt, env)
         except tarfile.TarError as exc:  # a link or device escaping the code tarball (FilterError is a TarError)
-            message = f"the code tarball cannot be unpacked: {exc}"
-            return AttemptResult(
-                error=execution_pb2.ExecutionError(
-                    code="CodeBundleRejected", kind=execution_pb2.ExecutionError.USER, message=message
-                )
-            )
+            return _user_error("CodeBundleRejected", f"the code tarball cannot be unpacked: {exc}")
+        except SecretMissing as exc:
+            return _user_error("SecretNotFound", str(exc))
         if self.warm is not None and self.python_of(attempt) == self.python and forkable(args):
             try:
                 ended, timed_out = await self.warm.run(args, env, attempt.workdir, log_path, attempt.timeout_seconds)
@@ -260,12 +262,34 @@ class LocalLauncher:
     async def _finish(
         self, attempt: Attempt, timed_out: bool, code: int | None, log_path: Path, usage: dict[str, float]
     ) -> AttemptResult:
+        shutil.rmtree(attempt.workdir / SECRETS_DIR, ignore_errors=True)  # even where a failed workdir is kept
         self._note_skipped(attempt, log_path)
         log_url = await self._keep_log(attempt, log_path)
         result = await self._outcome(attempt, timed_out, code, log_path, log_url, usage)
         if result.ok and not self.keep_workdirs:
             shutil.rmtree(attempt.workdir, ignore_errors=True)
         return result
+
+    async def _inject_secrets(self, attempt: Attempt, env: dict[str, str]) -> None:
+        """The secrets the task requested, as variables and as files in the attempt's private directory
+        (removed when the attempt ends); a task that requested none gets nothing."""
+        requests = list(attempt.task.security_context.secrets)
+        if not requests:
+            return
+        if self.secrets is None:
+            raise SecretMissing("this server has no secret store")
+        injection = await self.secrets.injection(requests)
+        env.update(injection.env)
+        env.update({"FLYTE_SECRETS_ENV_PREFIX": ENV_PREFIX})
+        if injection.files:
+            root = attempt.workdir / SECRETS_DIR
+            for relative, value in injection.files.items():
+                path = root / relative
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(value)
+            env.update({"FLYTE_SECRETS_DEFAULT_DIR": str(root), "FLYTE_SECRETS_FILE_PREFIX": ""})
 
     def _note_skipped(self, attempt: Attempt, log_path: Path) -> None:
         """A warning in the task log for code tarball entries left out of the unpacked code."""
@@ -332,6 +356,12 @@ class LocalLauncher:
             return await self.store.read_proto(url, errors_pb2.ErrorDocument)
         except BlobNotFound:
             return None
+
+
+def _user_error(code: str, message: str) -> AttemptResult:
+    return AttemptResult(
+        error=execution_pb2.ExecutionError(code=code, kind=execution_pb2.ExecutionError.USER, message=message)
+    )
 
 
 async def _file_chunks(path: Path, size: int = 1024 * 1024) -> AsyncIterator[bytes]:

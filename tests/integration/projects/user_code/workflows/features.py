@@ -4,10 +4,11 @@ workflow, map tasks, checkpoints and decks."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import flytekit
-from flytekit import conditional, current_context, dynamic, map_task, task, workflow
+from flytekit import Secret, conditional, current_context, dynamic, map_task, task, workflow
 from flytekit.core.task import Echo
 from flytekit.exceptions.user import FlyteRecoverableException
 from flytekit.types.file import FlyteFile
@@ -218,3 +219,36 @@ def with_deck(text: str) -> str:
 @workflow
 def decked(text: str = "deck me") -> str:
     return with_deck(text=text)
+
+
+@task(secret_requests=[Secret(group="user-info", key="user_secret")])
+def secret_from_env() -> str:
+    return current_context().secrets.get("user-info", "user_secret")
+
+
+@task(secret_requests=[Secret(group="user-info", key="user_secret", mount_requirement=Secret.MountType.FILE)])
+def secret_from_file() -> str:
+    ctx = current_context()
+    in_env = any(k.startswith("_FSEC_") for k in os.environ)
+    return f"{ctx.secrets.get('user-info', 'user_secret')}|env={in_env}"
+
+
+@task
+def no_secret_requested() -> str:
+    found = [k for k in os.environ if k.startswith("_FSEC_")]
+    return f"{found}|{os.environ.get('FLYTE_SECRETS_DEFAULT_DIR', '')}"
+
+
+@workflow
+def with_secrets() -> tuple[str, str, str]:
+    return secret_from_env(), secret_from_file(), no_secret_requested()
+
+
+@task(secret_requests=[Secret(group="user-info", key="never_set")])
+def needs_unset_secret() -> str:
+    return current_context().secrets.get("user-info", "never_set")
+
+
+@workflow
+def with_unset_secret() -> str:
+    return needs_unset_secret()
