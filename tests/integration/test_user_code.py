@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -144,3 +145,18 @@ def test_requested_secrets_reach_only_the_tasks_that_asked(client: FlyteRemote, 
     subprocess.run([*aerodrome, "delete", "user-info", "user_secret"], env=env, check=True, capture_output=True)
     gone = subprocess.run([*aerodrome, "delete", "user-info", "user_secret"], env=env, capture_output=True, text=True)
     assert gone.returncode != 0 and "no secret user-info/user_secret" in gone.stderr
+
+
+def test_a_sensor_waits_for_its_file_and_times_out_without_it(
+    client: FlyteRemote, version: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "arrives-later.txt"
+    lp = client.fetch_launch_plan(name=f"{WF}.sensed", version=version)
+    execution = client.execute(lp, inputs={"path": str(target)})
+    time.sleep(3)
+    target.write_text("it came")
+    done = client.wait(execution, timeout=timedelta(seconds=180), poll_interval=timedelta(seconds=0.5))
+    assert succeeded(done)["o0"] == "it came"
+    never = run(client, version, "sensed_never", {"path": str(tmp_path / "never.txt")})
+    assert never.closure.phase == WorkflowExecutionPhase.FAILED
+    assert "timeout" in never.closure.error.message.lower(), never.closure.error.message

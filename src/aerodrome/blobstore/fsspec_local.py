@@ -21,7 +21,7 @@ from fsspec.implementations.local import LocalFileSystem
 class UploadedFileSystem(LocalFileSystem):  # type: ignore[misc]
     """LocalFileSystem whose recursive get of a single file puts the file inside the target directory."""
 
-    def get(self, rpath: Any, lpath: Any, recursive: bool = False, **kwargs: Any) -> Any:
+    def get(self, rpath: Any, lpath: Any, recursive: bool = False, **kwargs: Any) -> Any:  # type: ignore[override]
         if isinstance(rpath, str) and isinstance(lpath, str):
             source = self._strip_protocol(rpath).rstrip("/")
             if os.path.isfile(source) and (recursive or lpath.endswith("/") or os.path.isdir(lpath)):

@@ -32,6 +32,7 @@ from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
 from aerodrome.managers.secrets import ENV_PREFIX, SecretManager, SecretMissing
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
+CONNECTOR_RUNNER = Path(__file__).with_name("connector_runner.py")
 log = logging.getLogger("aerodrome.engine")
 _TEMPLATE = re.compile(r"\{\{\s*[.$]([A-Za-z0-9_.]+)\s*\}\}")
 LOG_TAIL_BYTES = 4000
@@ -119,6 +120,9 @@ class LocalLauncher:
         def substitute(match: re.Match[str]) -> str:
             return values.get(match.group(1).lower(), match.group(0))
 
+        if not attempt.task.HasField("container"):  # a connector task (sensor, agent): see connector_runner.py
+            task_url = f"{attempt.output_prefix}/task.pb"
+            return [self.python_of(attempt), str(CONNECTOR_RUNNER), task_url, attempt.inputs_url, attempt.output_prefix]
         container = attempt.task.container
         args = [_TEMPLATE.sub(substitute, a) for a in [*container.command, *container.args]]
         for i, arg in enumerate(args[:-1]):
@@ -214,6 +218,8 @@ class LocalLauncher:
             )
         attempt.workdir.mkdir(parents=True, exist_ok=True)
         log_path = attempt.workdir / "task.log"
+        if not attempt.task.HasField("container"):
+            await self.store.write_proto(f"{attempt.output_prefix}/task.pb", attempt.task)
         try:
             args, env = await self._direct(attempt)
             await self._inject_secrets(attempt, env)

@@ -223,12 +223,9 @@ async def run_task(g: GraphRunner, job: Job) -> Outcome:
     task = job.node.task
     if task is None:
         return await g.fail(job, error("TaskNotFound", f"node {job.node.id}: its task is not in the workflow closure"))
-    if not task.HasField("container"):
-        if task.type == "echo":
-            return await g.succeed(job, await g.write_outputs(job, echoed(task, job.inputs)))
-        return await g.fail(
-            job, error("Unsupported", f"node {job.node.id}: task type {task.type!r} has no container to run", user=True)
-        )
+    if not task.HasField("container") and task.type == "echo":
+        return await g.succeed(job, await g.write_outputs(job, echoed(task, job.inputs)))
+    # Any other task without a container (sensors, agent task types) runs through flytekit's connectors.
     key = cache_key(task, job.inputs) if task.metadata.discoverable else None
     overwrite = job.run.spec.overwrite_cache
     if key is not None and not overwrite and (hit := await g.catalog.get(key)) is not None:

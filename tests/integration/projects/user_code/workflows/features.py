@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import flytekit
 from flytekit import Secret, conditional, current_context, dynamic, map_task, task, workflow
 from flytekit.core.task import Echo
 from flytekit.exceptions.user import FlyteRecoverableException
+from flytekit.sensor.file_sensor import FileSensor
 from flytekit.types.file import FlyteFile
 from pydantic import BaseModel
 
@@ -252,3 +254,27 @@ def needs_unset_secret() -> str:
 @workflow
 def with_unset_secret() -> str:
     return needs_unset_secret()
+
+
+wait_for_file = FileSensor(name="wait_for_file")
+short_wait = FileSensor(name="short_wait", timeout=timedelta(seconds=4))
+
+
+@task
+def read_text(path: str) -> str:
+    with open(path) as handle:
+        return handle.read()
+
+
+@workflow
+def sensed(path: str) -> str:
+    """A sensor (no container: it runs through flytekit's connector) gating a task."""
+    arrived = wait_for_file(path=path)
+    text = read_text(path=path)
+    arrived >> text
+    return text
+
+
+@workflow
+def sensed_never(path: str) -> None:
+    short_wait(path=path)
