@@ -18,7 +18,7 @@ import sys
 import tempfile
 from typing import Any
 
-POLL_SECONDS = float(os.environ.get("AERODROME_CONNECTOR_POLL_SECONDS", "2"))
+POLL_SECONDS = 2.0
 
 
 def _load(ctx: Any, url: str, cls: Any) -> Any:
