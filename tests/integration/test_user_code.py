@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from flyteidl.admin import node_execution_pb2
-from flytekit.models.core.execution import WorkflowExecutionPhase
+from flytekit.models.core.execution import NodeExecutionPhase, WorkflowExecutionPhase
 from flytekit.remote import FlyteRemote
 
 from tests.integration.conftest import Server, start_server, stop_server
@@ -160,3 +160,13 @@ def test_a_sensor_waits_for_its_file_and_times_out_without_it(
     never = run(client, version, "sensed_never", {"path": str(tmp_path / "never.txt")})
     assert never.closure.phase == WorkflowExecutionPhase.FAILED
     assert "timeout" in never.closure.error.message.lower(), never.closure.error.message
+
+
+def test_map_nodes_that_never_ran_still_sync(client: FlyteRemote, version: str) -> None:
+    """Whatever event first records an array node (skipped, aborted, failed early) marks it as one."""
+    failed = run(client, version, "map_after_failure")
+    assert failed.closure.phase == WorkflowExecutionPhase.FAILED
+    synced = client.sync_execution(failed, sync_nodes=True)
+    skipped = synced.node_executions["n1"]
+    assert skipped.closure.phase == NodeExecutionPhase.SKIPPED and skipped.metadata.is_array
+    assert succeeded(run(client, version, "map_in_untaken_branch", {"x": -2}))["o0"] == [-2.0]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import flytekit
-from flytekit import Secret, conditional, current_context, dynamic, map_task, task, workflow
+from flytekit import Secret, WorkflowFailurePolicy, conditional, current_context, dynamic, map_task, task, workflow
 from flytekit.core.task import Echo
 from flytekit.exceptions.user import FlyteRecoverableException
 from flytekit.sensor.file_sensor import FileSensor
@@ -278,3 +278,32 @@ def sensed(path: str) -> str:
 @workflow
 def sensed_never(path: str) -> None:
     short_wait(path=path)
+
+
+@task
+def no_list(fail: bool = True) -> list[float]:
+    if fail:
+        raise ValueError("no list today")
+    return []
+
+
+@workflow(failure_policy=WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE)
+def map_after_failure() -> list[float]:
+    """The map can no longer run once its input failed: it is reported SKIPPED."""
+    return map_task(halve)(x=no_list())
+
+
+@task
+def total_list(x: int) -> list[float]:
+    return [float(x)]
+
+
+@workflow
+def map_in_untaken_branch(x: int) -> list[float]:
+    return (
+        conditional("maybe_map")
+        .if_(x > 0)
+        .then(map_task(halve)(x=[1.0, 2.0]))
+        .else_()
+        .then(total_list(x=x))
+    )
