@@ -300,10 +300,4 @@ def total_list(x: int) -> list[float]:
 
 @workflow
 def map_in_untaken_branch(x: int) -> list[float]:
-    return (
-        conditional("maybe_map")
-        .if_(x > 0)
-        .then(map_task(halve)(x=[1.0, 2.0]))
-        .else_()
-        .then(total_list(x=x))
-    )
+    return conditional("maybe_map").if_(x > 0).then(map_task(halve)(x=[1.0, 2.0])).else_().then(total_list(x=x))
