@@ -142,6 +142,7 @@ def test_requested_secrets_reach_only_the_tasks_that_asked(client: FlyteRemote, 
     assert missing.closure.phase == WorkflowExecutionPhase.FAILED
     assert "aerodrome secrets set user-info never_set" in missing.closure.error.message
     assert SECRET not in (local.home / "server.log").read_text()
+    assert not list((local.home / "work").rglob(".secrets"))  # secret files do not outlive their attempt
     subprocess.run([*aerodrome, "delete", "user-info", "user_secret"], env=env, check=True, capture_output=True)
     gone = subprocess.run([*aerodrome, "delete", "user-info", "user_secret"], env=env, capture_output=True, text=True)
     assert gone.returncode != 0 and "no secret user-info/user_secret" in gone.stderr

@@ -202,10 +202,13 @@ class LocalLauncher:
         """Run one attempt to completion (or timeout) once a process slot is free; cancellation kills the
         process group. Eager tasks do not take a slot: they mostly wait for the child executions they launch,
         which need the slots."""
-        if attempt.task.metadata.is_eager:
-            return await self._run(attempt)
-        async with self.processes:
-            return await self._run(attempt)
+        try:
+            if attempt.task.metadata.is_eager:
+                return await self._run(attempt)
+            async with self.processes:
+                return await self._run(attempt)
+        finally:  # requested secret files never outlive the attempt, even where a failed workdir is kept
+            shutil.rmtree(attempt.workdir / SECRETS_DIR, ignore_errors=True)
 
     async def _run(self, attempt: Attempt) -> AttemptResult:
         if attempt.provider is not None and attempt.provider.unavailable:
@@ -268,7 +271,6 @@ class LocalLauncher:
     async def _finish(
         self, attempt: Attempt, timed_out: bool, code: int | None, log_path: Path, usage: dict[str, float]
     ) -> AttemptResult:
-        shutil.rmtree(attempt.workdir / SECRETS_DIR, ignore_errors=True)  # even where a failed workdir is kept
         self._note_skipped(attempt, log_path)
         log_url = await self._keep_log(attempt, log_path)
         result = await self._outcome(attempt, timed_out, code, log_path, log_url, usage)
