@@ -46,8 +46,14 @@ def store_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The user's working directory: the script and the data next to it."""
-    root = tmp_path_factory.mktemp("uploads-project")
+    base = tmp_path_factory.mktemp("uploads-project")
+    root = base / "project"
+    root.mkdir()
     shutil.copy(PROJECT_DIR / "uploads.py", root / "uploads.py")
+    # pyflyte is started as ../tools/pyflyte (as from a virtualenv beside the project): flytekit then packs
+    # that script into the code tarball as ../tools/pyflyte, an entry outside the tarball's root.
+    (base / "tools").mkdir()
+    shutil.copy(PYFLYTE, base / "tools" / "pyflyte")
     (root / "data" / "single").mkdir(parents=True)
     (root / "data" / "single" / "00000").write_text("only file")
     (root / "data" / "several" / "nested").mkdir(parents=True)
@@ -59,7 +65,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pyflyte_run(server: Server, project: Path, *args: str) -> dict[str, object]:
     """``pyflyte run --remote`` as a user types it; the finished execution's outputs (waited for here at a
     short poll interval: ``--wait`` polls every few tens of seconds)."""
-    command = [PYFLYTE, "-c", str(server.config), "run", "--remote", "uploads.py", *args]
+    command = ["../tools/pyflyte", "-c", str(server.config), "run", "--remote", "uploads.py", *args]
     result = subprocess.run(command, cwd=project, env=server.env(), capture_output=True, text=True, timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -82,6 +88,9 @@ def test_every_upload_path_and_a_deck(store_server: Server, project: Path) -> No
     out = pyflyte_run(store_server, project, "everything", *inputs)
     assert out["o0"] == "a.txt,b.txt"
     assert out["o2"] == "only file"
+    name = out["name"]
+    remote = flyte_remote(store_server.grpc)
+    execution = remote.sync_execution(remote.fetch_execution(name=str(name)), sync_nodes=True)
     if store_server.backend == "local":
         # A directory of one file comes back from flytekit as that file's URL. On S3 (as on a Flyte cluster)
         # flytekit then downloads the prefix "<file>/" and finds nothing; the embedded store gives the file.
@@ -90,9 +99,9 @@ def test_every_upload_path_and_a_deck(store_server: Server, project: Path) -> No
     else:
         assert out["o3"].endswith("|only file")  # type: ignore[union-attr]
     assert out["o4"] == "hello deck"
-    name = out["name"]
-    remote = flyte_remote(store_server.grpc)
-    execution = remote.sync_execution(remote.fetch_execution(name=str(name)), sync_nodes=True)
+    log = execution.node_executions["n0"].task_executions[0].closure.logs[0].uri
+    if store_server.backend == "local":  # the tarball's ../tools/pyflyte entry was skipped, with a warning
+        assert "skipped 1 code tarball entries outside its root: ../tools/pyflyte" in Path(log).read_text()
     assert execution.node_executions["n4"].closure.deck_uri.endswith("/0/deck.html")
     deck = remote.get(f"flyte://v1/flytesnacks/development/{name}/n4/d")  # how users read a deck
     html = deck if isinstance(deck, bytes) else deck.data.encode()  # type: ignore[union-attr]

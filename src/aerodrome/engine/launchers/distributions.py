@@ -106,7 +106,8 @@ def _extract(archive: Path, destination: Path) -> list[str]:
                 tarfile.data_filter(member, str(destination))
             except (tarfile.OutsideDestinationError, tarfile.AbsolutePathError):
                 if member.isfile() or member.isdir():
-                    skipped.append(member.name)
+                    if member.name not in skipped:
+                        skipped.append(member.name)
                     continue
                 raise
             tar.extract(member, destination, filter="data")
