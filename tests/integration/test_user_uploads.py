@@ -57,6 +57,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "data" / "single").mkdir(parents=True)
     (root / "data" / "single" / "00000").write_text("only file")
     (root / "data" / "several" / "nested").mkdir(parents=True)
+    (root / "data" / "table").mkdir()
+    for part in ("00000", "00001"):
+        (root / "data" / "table" / part).write_bytes(b"PAR1 not really parquet")
     for name in ("a.txt", "b.txt"):
         (root / "data" / "several" / name).write_text(name)
     return root
@@ -84,7 +87,7 @@ def pyflyte_run(server: Server, project: Path, *args: str) -> dict[str, object]:
 def test_every_upload_path_and_a_deck(store_server: Server, project: Path) -> None:
     """One ``pyflyte run`` with a directory of several files, one of a single file, a file and a dataclass
     whose FlyteDirectory and FlyteFile defaults are uploaded; its deck task's deck is linked and served."""
-    inputs = ["--several", "data/several", "--single", "data/single", "--f", "data/single/00000"]
+    inputs = ["--several", "data/several", "--single", "data/single", "--f", "data/single/00000", "--sd", "data/table"]
     out = pyflyte_run(store_server, project, "everything", *inputs)
     assert out["o0"] == "a.txt,b.txt"
     assert out["o2"] == "only file"
@@ -99,6 +102,7 @@ def test_every_upload_path_and_a_deck(store_server: Server, project: Path) -> No
     else:
         assert out["o3"].endswith("|only file")  # type: ignore[union-attr]
     assert out["o4"] == "hello deck"
+    assert out["o5"] == "00000,00001"  # a structured dataset's directory, uploaded as it is
     log = execution.node_executions["n0"].task_executions[0].closure.logs[0].uri
     if store_server.backend == "local":  # the tarball's ../tools/pyflyte entry was skipped, with a warning
         assert "skipped 1 code tarball entries outside its root: ../tools/pyflyte" in Path(log).read_text()

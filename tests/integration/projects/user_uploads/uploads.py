@@ -8,9 +8,10 @@ import os
 from dataclasses import dataclass, field
 
 import flytekit
-from flytekit import task, workflow
+from flytekit import FlyteContextManager, task, workflow
 from flytekit.types.directory import FlyteDirectory
 from flytekit.types.file import FlyteFile
+from flytekit.types.structured import StructuredDataset
 
 
 @task
@@ -61,9 +62,25 @@ def decked(text: str = "deck me") -> str:
     return with_deck(text=text)
 
 
+@task
+def dataset_files(sd: StructuredDataset) -> str:
+    """The files behind a structured dataset (read as files: no dataframe library needed)."""
+    files = FlyteContextManager.current_context().file_access
+    local = files.get_random_local_directory()
+    files.get_data(sd.literal.uri, local, is_multipart=True)
+    return ",".join(sorted(os.listdir(local)))
+
+
 @workflow
 def everything(
-    several: FlyteDirectory, single: FlyteDirectory, f: FlyteFile, h: Inputs = Inputs()
-) -> tuple[str, str, str, str, str]:
+    several: FlyteDirectory, single: FlyteDirectory, f: FlyteFile, sd: StructuredDataset, h: Inputs = Inputs()
+) -> tuple[str, str, str, str, str, str]:
     """Every upload path in one run (each ``pyflyte run`` costs a packaging and a registration)."""
-    return listing(d=several), listing(d=single), content(f=f), both(h=h), with_deck(text="hello deck")
+    return (
+        listing(d=several),
+        listing(d=single),
+        content(f=f),
+        both(h=h),
+        with_deck(text="hello deck"),
+        dataset_files(sd=sd),
+    )
