@@ -122,6 +122,10 @@ def test_a_deck_is_linked_and_downloadable(client: FlyteRemote, version: str) ->
     deck = client.get(f"flyte://v1/{ident.project}/{ident.domain}/{ident.name}/n0/d")  # how users read decks
     html = deck if isinstance(deck, bytes) else deck.data.encode()  # type: ignore[union-attr]
     assert b"hello deck" in html
+    dynamic = run(client, version, "decked_dynamic", {"n": 2})  # a dynamic task's own deck too
+    assert succeeded(dynamic)["o0"] == [0, 1]
+    node = client.sync_execution(dynamic, sync_nodes=True).node_executions["n0"]
+    assert node.closure.deck_uri.endswith("/0/deck.html")
 
 
 SECRET = "s3cr3t-value-for-the-test"

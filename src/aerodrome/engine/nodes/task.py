@@ -254,5 +254,5 @@ async def run_task(g: GraphRunner, job: Job) -> Outcome:
     if not result.ok:
         return await g.fail(job, exhausted(job, done), NODE.FAILED, **status)
     if result.dynamic_url:
-        return await run_dynamic(g, job, done.attempt, result.dynamic_url)
+        return await run_dynamic(g, job, done.attempt, result.dynamic_url, str(status.get("deck_uri", "")))
     return await g.succeed(job, result.outputs_url, **status)

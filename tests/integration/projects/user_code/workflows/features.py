@@ -301,3 +301,14 @@ def total_list(x: int) -> list[float]:
 @workflow
 def map_in_untaken_branch(x: int) -> list[float]:
     return conditional("maybe_map").if_(x > 0).then(map_task(halve)(x=[1.0, 2.0])).else_().then(total_list(x=x))
+
+
+@dynamic(enable_deck=True)
+def decked_fan_out(n: int) -> list[int]:
+    flytekit.Deck("plan", f"<p>fanning out {n}</p>")
+    return [positive(x=i) for i in range(n)]
+
+
+@workflow
+def decked_dynamic(n: int = 2) -> list[int]:
+    return decked_fan_out(n=n)
