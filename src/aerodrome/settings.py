@@ -273,6 +273,24 @@ class PartySettings(BaseSettings):
     id: str = Field("", description="The party_id of this deployment within its role (e.g. 9999).")
 
 
+class SecretSettings(BaseSettings):
+    """Where the secrets that tasks request (``secret_requests``) come from."""
+
+    model_config = SettingsConfigDict(env_prefix="AERODROME_SECRETS_", extra="forbid")
+
+    key: str = Field(
+        "",
+        description="Fernet key that encrypts secrets kept in the database; empty means a key created once in "
+        "<home>/secrets.key (mode 0600). Keep it outside the database and back it up: without it the stored "
+        "secrets cannot be read.",
+    )
+    dir: str = Field(
+        "",
+        description="A directory of secret files <dir>/<group>/<key> the operator keeps (for example a mounted "
+        "secret volume), read when a requested secret is not in the database; empty means none.",
+    )
+
+
 class Settings(BaseModel):
     """The whole configuration tree."""
 
@@ -287,6 +305,7 @@ class Settings(BaseModel):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     events: EventSettings = Field(default_factory=EventSettings)
+    secrets: SecretSettings = Field(default_factory=SecretSettings)
 
     @property
     def database_url(self) -> str:

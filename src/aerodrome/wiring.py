@@ -48,6 +48,7 @@ from aerodrome.managers.product_workflows import ProductWorkflowManager
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.provider_resolution import ProviderResolver
 from aerodrome.managers.providers import ProviderManager
+from aerodrome.managers.secrets import SecretManager
 from aerodrome.managers.signals import SignalManager
 from aerodrome.managers.single_task import SingleTaskLauncher
 from aerodrome.managers.task_logs import TaskLogReader
@@ -116,6 +117,7 @@ def build(settings: Settings) -> Services:
         warm=Zygote(settings.engine.python or sys.executable, settings.work_dir / "zygote.log")
         if settings.engine.warm_processes
         else None,
+        secrets=SecretManager.from_settings(db, settings),
     )
     signals = SignalManager(db)
     graphs = GraphRunner(

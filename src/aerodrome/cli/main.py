@@ -20,6 +20,7 @@ from aerodrome.cli.options import build_settings, settings_options
 from aerodrome.cli.products import products
 from aerodrome.cli.provider import provider
 from aerodrome.cli.schedules import schedules
+from aerodrome.cli.secrets import secrets
 from aerodrome.cli.status import status
 from aerodrome.settings import Settings
 
@@ -53,6 +54,8 @@ def start(log_level: str, **kwargs: Any) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False)],
     )
+    # Alembic logs a line per plugin when it is first imported (below, with the server): noise to a user.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     settings = build_settings(**kwargs)
     from aerodrome.db.migrate import MigrationError
     from aerodrome.wiring import Addresses, serve
@@ -99,6 +102,7 @@ def config_flytekit(path: Path, **kwargs: Any) -> None:
 
 
 main.add_command(db)
+main.add_command(secrets)
 main.add_command(provider)
 main.add_command(products)
 main.add_command(launch)

@@ -58,6 +58,19 @@ def _error_literal(failure: Any) -> literals_pb2.Literal:
     )
 
 
+def node_fields(scope: Scope, node: PlannedNode) -> dict[str, Any]:
+    """The fields every event of a node carries, whichever event creates its record (a node skipped, aborted
+    or failed before it ran included): where it lives and its kind flags, which flytekit reads to rebuild
+    the node (an array node without ``is_array`` cannot be synced)."""
+    launch_plan = node.kind == "workflow" and node.node.workflow_node.HasField("launchplan_ref")
+    fields = scope.event_fields(node)
+    if node.kind in ("workflow", "branch") and not launch_plan:
+        fields["is_parent"] = True
+    if node.kind == "array":
+        fields["is_array"] = True
+    return fields
+
+
 class GraphRunner:
     """Runs graphs and their nodes; node handlers get it as their ``NodeContext`` (``context.py``) and call
     back into it for events and nested graphs."""
@@ -85,7 +98,9 @@ class GraphRunner:
     # Events -------------------------------------------------------------------------------------------
 
     async def emit(self, job: Job, phase: int, **fields: Any) -> None:
-        await job.run.report.node(job.unique, phase, **{**job.frame.scope.event_fields(job.node), **fields})
+        """Record a node event; every event of a node carries the same kind flags (flytekit reads the node's
+        metadata from whichever event created the record, even one that failed the node early)."""
+        await job.run.report.node(job.unique, phase, **{**node_fields(job.frame.scope, job.node), **fields})
 
     async def succeed(self, job: Job, output_uri: str, **fields: Any) -> Outcome:
         await self.emit(job, NODE.SUCCEEDED, output_uri=output_uri, **fields)
@@ -172,13 +187,13 @@ class GraphRunner:
         await asyncio.gather(*running.values(), return_exceptions=True)
         for node_id in running:
             if report:
-                with_scope = frame.scope.event_fields(frame.graph.nodes[node_id])
+                with_scope = node_fields(frame.scope, frame.graph.nodes[node_id])
                 await frame.run.report.node(frame.scope.unique(node_id), NODE.ABORTED, **with_scope)
             frame.state.handle(Aborted(node_id))
         running.clear()
 
     async def _skip(self, frame: Frame, node: PlannedNode) -> None:
-        fields = frame.scope.event_fields(node)
+        fields = node_fields(frame.scope, node)
         await frame.run.report.node(frame.scope.unique(node.id), NODE.SKIPPED, **fields)
         frame.state.handle(Skipped(node.id))
 
@@ -236,10 +251,6 @@ class GraphRunner:
             await self.emit(job, NODE.QUEUED, input_uri=job.inputs_url)  # RUNNING carries the child's id
             return await workflow.run_launch_plan(self, job)
         flags: dict[str, Any] = {"input_uri": job.inputs_url}
-        if kind in ("workflow", "branch"):
-            flags["is_parent"] = True
-        if kind == "array":
-            flags["is_array"] = True
         if job.node.task is not None:
             flags["target_entity"] = job.node.task.id
         await self.emit(job, NODE.RUNNING, **flags)

@@ -21,6 +21,7 @@ from aerodrome.db.models.registry import (
 )
 from aerodrome.db.models.runtime import CachedArtifactRow, CacheReservationRow, SignalRow
 from aerodrome.db.models.schedules import ScheduleRow
+from aerodrome.db.models.secrets import SecretRow
 from aerodrome.db.models.tenancy import ProjectRow, ResourceRow
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "ProviderRow",
     "ResourceRow",
     "ScheduleRow",
+    "SecretRow",
     "SignalRow",
     "TaskExecutionRow",
     "TaskRow",

@@ -110,12 +110,13 @@ async def _index(
 ) -> None:
     """Run one index with its own retry budgets."""
     assert job.node.task is not None
-    budget, attempt = RetryBudget(max(job.node.retries, job.node.task.metadata.retries.retries)), 0
+    budget, attempt, previous = RetryBudget(max(job.node.retries, job.node.task.metadata.retries.retries)), 0, ""
     envs = {INDEX_ENV: str(index), "BATCH_JOB_ARRAY_INDEX_VAR_NAME": INDEX_ENV}
     while True:
         # <node>/<index>/<attempt> as propeller lays it out; a rerun after a restart never reuses a directory.
         where = f"{index}/{attempt}" if run_number == 0 else f"{index}/r{run_number}-{attempt}"
-        spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{where}", envs), provider=provider)
+        spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{where}", envs, previous), provider=provider)
+        previous = f"{job.prefix}/{where}"
         progress.set(index, TASK.RUNNING, attempt)
         result: AttemptResult
         if gate is None:
