@@ -14,7 +14,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from flytekit.configuration import Config
 from flytekit.remote import FlyteRemote
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import median
+from _harness import aerodrome_server, median
 
 HERE = Path(__file__).parent
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
@@ -41,21 +40,8 @@ P, D = "flytesnacks", "development"
 @contextmanager
 def server(home: Path) -> Iterator[tuple[str, str]]:
     """``aerodrome start`` on SQLite; yields (gRPC address, HTTP base URL) and stops it by PID."""
-    env = {**os.environ, "AERODROME_HOME": str(home)}
-    cmd = [sys.executable, "-m", "aerodrome", "start", "--grpc-port", "0", "--http-port", "0", "--log-level", "ERROR"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    try:
-        for line in proc.stdout:
-            match = READY.search(line)
-            if match:
-                yield match.group(1), match.group(2)
-                break
-        else:
-            raise RuntimeError("aerodrome did not start")
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+    with aerodrome_server(home) as started:
+        yield started.grpc, started.http
 
 
 def run_map(grpc: str, tmp: Path) -> str:
