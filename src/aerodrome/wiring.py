@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import uvicorn
 from grpc import aio
 
+from aerodrome.auth.setup import AuthParts, build_auth
 from aerodrome.blobstore.offload import LiteralOffloader
 from aerodrome.blobstore.signing import UrlSigner
 from aerodrome.blobstore.store import BlobStore
@@ -53,6 +55,7 @@ from aerodrome.scheduler.service import Scheduler
 from aerodrome.settings import Settings
 from aerodrome.transport.grpc.admin import AdminServicer
 from aerodrome.transport.grpc.auth import AuthMetadataServicer, IdentityServicer
+from aerodrome.transport.grpc.authz import AuthInterceptor
 from aerodrome.transport.grpc.data_proxy import DataProxyServicer
 from aerodrome.transport.grpc.server import build_grpc_server
 from aerodrome.transport.grpc.signals import SignalServicer
@@ -77,12 +80,14 @@ class Services:
     servicers: dict[str, object]
     http_routes: list[Any]
     background: list[BackgroundService]
+    auth: AuthParts | None = None
 
 
 def build(settings: Settings) -> Services:
     """Construct (but do not start) the whole service: database, blob store, managers, engine, servicers."""
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url, pool_size=settings.db.pool_size, echo=settings.db.echo)
+    auth = build_auth(settings, db)
     store = BlobStore.from_settings(settings)
     signer = UrlSigner.from_settings(settings)
     reg = settings.registration
@@ -133,8 +138,8 @@ def build(settings: Settings) -> Services:
         "flyteidl.service.AdminService": AdminServicer(managers),
         "flyteidl.service.DataProxyService": DataProxyServicer(data_proxy),
         "flyteidl.service.SignalService": SignalServicer(signals),
-        "flyteidl.service.AuthMetadataService": AuthMetadataServicer(settings.http_base_url),
-        "flyteidl.service.IdentityService": IdentityServicer(),
+        "flyteidl.service.AuthMetadataService": AuthMetadataServicer(settings.http_base_url, settings.auth),
+        "flyteidl.service.IdentityService": IdentityServicer(auth.authenticator),
     }
     registries = [
         *provider_routes(providers, resolver),
@@ -142,13 +147,13 @@ def build(settings: Settings) -> Services:
         *openapi_routes(),
         *schedule_routes(ScheduleQueries(db)),
     ]
-    http_routes = [*data_routes(store, signer, settings), *registries]
+    http_routes = [*data_routes(store, signer, settings), *registries, *auth.routes]
     background: list[BackgroundService] = [engine]
     if settings.scheduler.enabled:
         scheduler = Scheduler(db, managers.executions, settings.scheduler)
         launch_plans.watch_schedules(scheduler.wake)
         background.append(scheduler)
-    return Services(settings, db, store, managers, engine, servicers, http_routes, background)
+    return Services(settings, db, store, managers, engine, servicers, http_routes, background, auth)
 
 
 def task_storage_env(settings: Settings) -> dict[str, str]:
@@ -196,11 +201,23 @@ class Addresses:
     http: str
 
 
+def add_grpc_port(server: aio.Server, settings: Settings) -> int:
+    """Listen for gRPC, over TLS when a certificate is configured."""
+    address = f"{settings.server.host}:{settings.server.grpc_port}"
+    tls = settings.auth
+    if not tls.tls_cert_file:
+        return server.add_insecure_port(address)
+    key, chain = Path(tls.tls_key_file).read_bytes(), Path(tls.tls_cert_file).read_bytes()
+    return server.add_secure_port(address, grpc.ssl_server_credentials([(key, chain)]))
+
+
 async def prepare(services: Services) -> None:
     """Migrate (if configured) and ensure the bootstrap projects."""
     if services.settings.db.migrate_on_start:
         await migrate.upgrade(services.db, migrations_dir=data_migrations(services.settings))
     await services.managers.projects.ensure(services.settings.registration.bootstrap_projects)
+    if services.auth is not None:
+        await services.auth.load()
 
 
 async def _stop_all(started: list[BackgroundService]) -> None:
@@ -230,17 +247,31 @@ async def serve(
     services = build(settings)
     await prepare(services)
 
+    authenticator = services.auth.authenticator if services.auth is not None else None
     grpc_server: aio.Server = build_grpc_server(
-        services.servicers, max_message_bytes=settings.server.grpc_max_message_bytes
+        services.servicers,
+        max_message_bytes=settings.server.grpc_max_message_bytes,
+        interceptors=[AuthInterceptor(authenticator)] if authenticator is not None and authenticator.enabled else [],
     )
-    grpc_port = grpc_server.add_insecure_port(f"{settings.server.host}:{settings.server.grpc_port}")
+    grpc_port = add_grpc_port(grpc_server, settings)
     if grpc_port == 0:
         raise OSError(f"cannot listen for gRPC on {settings.server.host}:{settings.server.grpc_port}")
     settings.server.grpc_port = grpc_port
     services.engine.graphs.launcher.platform_url = f"{settings.server.host}:{grpc_port}"
-    app = build_http_app(services.servicers, extra_routes=services.http_routes)
+    app = build_http_app(services.servicers, extra_routes=services.http_routes, authenticator=authenticator)
     # httptools (C) spends less CPU per uploaded byte than h11; named so that a missing install fails loudly.
-    http = _HttpServer(uvicorn.Config(app, http="httptools", log_level="warning", access_log=False, lifespan="off"))
+    tls = settings.auth
+    http = _HttpServer(
+        uvicorn.Config(
+            app,
+            http="httptools",
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ssl_certfile=tls.tls_cert_file or None,
+            ssl_keyfile=tls.tls_key_file or None,
+        )
+    )
 
     await grpc_server.start()
     http_task = asyncio.create_task(http.serve(sockets=[http_sock]))

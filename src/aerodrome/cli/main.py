@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from aerodrome import __version__
+from aerodrome.cli.auth import auth
 from aerodrome.cli.db import db
 from aerodrome.cli.launch import launch
 from aerodrome.cli.options import build_settings, settings_options
@@ -52,6 +53,7 @@ def start(log_level: str, **kwargs: Any) -> None:
         handlers=[RichHandler(console=console, show_path=False)],
     )
     settings = build_settings(**kwargs)
+    from aerodrome.auth.setup import AuthConfigError
     from aerodrome.db.migrate import MigrationError
     from aerodrome.wiring import Addresses, serve
 
@@ -65,7 +67,7 @@ def start(log_level: str, **kwargs: Any) -> None:
 
     try:
         asyncio.run(serve(settings, on_ready=ready))
-    except (OSError, MigrationError) as exc:
+    except (OSError, MigrationError, AuthConfigError) as exc:
         console.print(f"[red]aerodrome could not start:[/red] {exc}")
         sys.exit(1)
 
@@ -96,6 +98,7 @@ def config_flytekit(path: Path, **kwargs: Any) -> None:
 
 
 main.add_command(db)
+main.add_command(auth)
 main.add_command(provider)
 main.add_command(products)
 main.add_command(launch)
