@@ -202,6 +202,9 @@ class AuthSettings(BaseSettings):
     oidc_ca_file: str = Field("", description="oidc mode: CA bundle for the issuer's HTTPS (empty: system CAs).")
     tls_cert_file: str = Field("", description="PEM certificate chain: serve gRPC and HTTP over TLS when set.")
     tls_key_file: str = Field("", description="PEM private key of tls_cert_file.")
+    tls_ca_file: str = Field(
+        "", description="CA bundle that tasks calling back use to verify this server (empty: tls_cert_file)."
+    )
 
 
 class Settings(BaseModel):

@@ -18,6 +18,7 @@ import uvicorn
 from grpc import aio
 
 from aerodrome.auth.setup import AuthParts, build_auth
+from aerodrome.auth.task_credentials import TaskCredentials
 from aerodrome.blobstore.offload import LiteralOffloader
 from aerodrome.blobstore.signing import UrlSigner
 from aerodrome.blobstore.store import BlobStore
@@ -110,6 +111,8 @@ def build(settings: Settings) -> Services:
         if settings.engine.warm_processes
         else None,
     )
+    if auth.tokens is not None or settings.auth.tls_cert_file:
+        launcher.credentials = TaskCredentials(auth.tokens, settings.auth).env_for
     signals = SignalManager(db)
     graphs = GraphRunner(
         db, store, launcher, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows

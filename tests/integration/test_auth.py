@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -20,6 +21,10 @@ import pytest
 from flyteidl.admin import common_pb2, execution_pb2, project_pb2, signal_pb2, task_pb2
 from flyteidl.core import identifier_pb2
 from flyteidl.service import dataproxy_pb2, dataproxy_pb2_grpc, signal_pb2_grpc
+from flytekit.configuration import Config, PlatformConfig
+from flytekit.models.core.execution import WorkflowExecutionPhase
+from flytekit.models.filters import Filter
+from flytekit.remote import FlyteRemote
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
@@ -86,7 +91,16 @@ def test_client_secret_runs_a_workflow_and_the_principal_is_the_client(
 ) -> None:
     secret, config = admin
     done = pyflyte(
-        config, workdir, flyte_env(auth_server, secret), "run", "--remote", "--wait", "workflows/simple.py", "wf"
+        config,
+        workdir,
+        flyte_env(auth_server, secret),
+        "run",
+        "--remote",
+        "--wait",
+        "--poll-interval",
+        "1",
+        "workflows/simple.py",
+        "wf",
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "has succeeded" in done.stdout
@@ -323,3 +337,34 @@ def test_failed_logins_are_rate_limited_and_no_secret_reaches_the_log(
     log = (auth_server.home / "server.log").read_text()
     assert "failed login for user 'alice'" in log
     assert admin[0] not in log and PASSWORD not in log and "wrong-pass" not in log
+
+
+def client_remote(server: Server, client_id: str, secret: str) -> FlyteRemote:
+    """FlyteRemote in this process, logging in with client credentials."""
+    platform = PlatformConfig(
+        endpoint=server.grpc,
+        insecure=True,
+        auth_mode="ClientSecret",
+        client_id=client_id,
+        client_credentials_secret=secret,
+    )
+    return FlyteRemote(Config(platform=platform), default_project="flytesnacks", default_domain="development")
+
+
+def test_eager_task_children_run_with_the_tasks_project_scoped_credential(
+    auth_server: Server, admin: tuple[str, Path], registered: str
+) -> None:
+    remote = client_remote(auth_server, "ci-admin", admin[0])
+    task = remote.fetch_task(name="workflows.eager_calls.eager_square", version=registered)
+    done = remote.wait(
+        remote.execute(task, inputs={"x": 4}), timeout=timedelta(minutes=3), poll_interval=timedelta(seconds=1)
+    )
+    assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED, done.closure.error.message
+    assert done.outputs["o0"] == 16
+    children, _ = remote.client.list_executions_paginated(
+        "flytesnacks", "development", limit=100, filters=[Filter.from_python_std("eq(execution_tag.key,eager-exec)")]
+    )
+    mine = [c for c in children if c.spec.labels.values.get("eager-exec") == done.id.name]
+    assert len(mine) == 1
+    assert mine[0].spec.metadata.principal == f"task/flytesnacks/{done.id.name}"
+    assert done.spec.metadata.principal == "ci-admin"

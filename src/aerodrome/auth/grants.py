@@ -25,7 +25,8 @@ from aerodrome.settings import AuthSettings
 
 log = logging.getLogger("aerodrome.auth")
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-TASK_CLIENT_PREFIX = "task:"
+# No ":" in it: flytekit joins client id and secret with ":" for HTTP Basic without encoding the id.
+TASK_CLIENT_PREFIX = "task/"
 
 
 class OAuthError(Exception):
