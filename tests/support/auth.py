@@ -20,24 +20,26 @@ from tests.integration.conftest import Server
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
 
 
-def aerodrome_cli(server: Server, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """``aerodrome auth …`` on the server's home, as an operator on the server host runs it."""
+def aerodrome_cli(
+    server: Server, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``aerodrome auth …`` on the server's home (and ``env``, its settings), as an operator on the server host."""
     grpc_port, http_port = server.grpc.rsplit(":", 1)[1], server.http.rsplit(":", 1)[1]
-    env = {**os.environ, "AERODROME_HOME": str(server.home)}
+    env = {**os.environ, "AERODROME_HOME": str(server.home), **(env or {})}
     env.pop("AERODROME_DB_URL", None)
     cmd = [sys.executable, "-m", "aerodrome", "auth", *args, "--grpc-port", grpc_port, "--http-port", http_port]
     return subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True, timeout=60, check=True)
 
 
-def create_client(server: Server, client_id: str, *roles: str, path: Path | None = None) -> tuple[str, Path]:
+def create_client(server: Server, client_id: str, *roles: str, env: dict[str, str] | None = None) -> tuple[str, Path]:
     """A client made with the CLI: its secret and the flytekit config the CLI printed (written to a file)."""
     flags = [f"--role={r}" for r in roles if r != "server-admin"] + (
         ["--server-admin"] if "server-admin" in roles else []
     )
-    done = aerodrome_cli(server, "clients", "create", client_id, *flags)
+    done = aerodrome_cli(server, "clients", "create", client_id, *flags, env=env)
     match = re.search(r"FLYTE_CLIENT_SECRET=(\S+)", done.stderr)
     assert match, done.stderr
-    config = path or server.home / f"{client_id}.yaml"
+    config = server.home / f"{client_id}.yaml"
     config.write_text(done.stdout)
     return match.group(1), config
 

@@ -69,7 +69,7 @@ def client_config(settings: Settings, client_id: str, secret_file: Path | None) 
     lines = ["admin:", f"  endpoint: dns:///{settings.server.host}:{settings.server.grpc_port}"]
     lines.append(f"  insecure: {'false' if tls.tls_cert_file else 'true'}")
     if tls.tls_cert_file:
-        lines.append(f"  caCertFilePath: {tls.tls_cert_file}  # or the CA that signed it")
+        lines.append(f"  caCertFilePath: {tls.tls_ca_file or tls.tls_cert_file}")
     lines += ["  authType: ClientSecret", f"  clientId: {client_id}"]
     lines.append(
         f"  clientSecretLocation: {secret_file}" if secret_file else "  clientSecretEnvVar: FLYTE_CLIENT_SECRET"
