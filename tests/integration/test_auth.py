@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -315,6 +316,33 @@ def test_device_flow_with_pyflyte_approved_through_the_login_page(
             )
         )
     assert got.spec.metadata.principal == "alice"
+
+
+def test_pkce_with_pyflyte_through_the_login_page(auth_server: Server, workdir: Path, registered: str) -> None:
+    aerodrome_cli(
+        auth_server, "users", "create", "pat", "--role", "flytesnacks:admin", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    config = auth_server.home / "pkce.yaml"
+    config.write_text(f"admin:\n  endpoint: dns:///{auth_server.grpc}\n  insecure: true\n  authType: Pkce\n")
+    browser = Path(__file__).parents[1] / "support" / "pkce_browser.py"
+    env = {
+        **flyte_env(auth_server),
+        "BROWSER": f"{sys.executable} {browser} %s",
+        "PKCE_USER": "pat",
+        "PKCE_PASSWORD": PASSWORD,
+    }
+    done = pyflyte(config, workdir, env, "run", "--remote", "workflows/simple.py", "wf", "--a", "7")
+    assert done.returncode == 0, done.stdout + done.stderr
+    name = re.search(r"executions/([a-z0-9]+)", done.stdout)
+    assert name, done.stdout
+    secret, _ = create_client(auth_server, "pkce-reader", "flytesnacks:viewer")
+    with stub(auth_server.grpc, token(auth_server, "pkce-reader", secret)) as reader:
+        got = reader.GetExecution(
+            execution_pb2.WorkflowExecutionGetRequest(
+                id=identifier_pb2.WorkflowExecutionIdentifier(project="flytesnacks", domain="development", name=name[1])
+            )
+        )
+    assert got.spec.metadata.principal == "pat"
 
 
 def test_failed_logins_are_rate_limited_and_no_secret_reaches_the_log(

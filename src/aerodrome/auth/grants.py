@@ -162,6 +162,8 @@ class AuthorizationServer:
         digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         if not verifier or not secrets.compare_digest(digest, pending.extra["challenge"]):
             raise OAuthError(400, "invalid_grant", "code_verifier does not match the code challenge")
+        if form.get("client_id", pending.client_id) != pending.client_id:
+            raise OAuthError(400, "invalid_grant", "the code was issued to another client")
         if form.get("redirect_uri", pending.extra["redirect_uri"]) != pending.extra["redirect_uri"]:
             raise OAuthError(400, "invalid_grant", "redirect_uri differs from the authorization request")
         return pending.identity
