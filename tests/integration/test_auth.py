@@ -130,6 +130,9 @@ def test_wrong_secret_fails_with_flytekits_auth_error_and_no_token_is_unauthenti
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
     reply = httpx.get(f"{auth_server.http}/api/v1/projects", timeout=10)
     assert reply.status_code == 401 and reply.json()["code"] == grpc.StatusCode.UNAUTHENTICATED.value[0]
+    # A browser asking for a page is sent to the login page instead.
+    page = httpx.get(f"{auth_server.http}/console/projects", headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 303 and page.headers["location"] == "/auth/login?next=%2Fconsole%2Fprojects"
     # flytekit's discovery answers stay open.
     meta = httpx.get(f"{auth_server.http}/.well-known/oauth-authorization-server", timeout=10).json()
     assert meta["token_endpoint"] == f"{auth_server.http}/oauth2/token"

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from google.protobuf.message import Message
 from starlette.requests import Request
@@ -45,7 +45,13 @@ class AuthMiddleware:
         try:
             identity = await self.authenticator.identify(headers, session)
             _check_route(identity, scope)
-        except (Unauthenticated, PermissionDenied) as exc:
+        except Unauthenticated as exc:
+            if _wants_page(scope, headers):
+                await _to_login(scope, send)
+            else:
+                await _deny(send, exc)
+            return
+        except PermissionDenied as exc:
             await _deny(send, exc)
             return
         scope.setdefault("state", {})["identity"] = identity
@@ -63,6 +69,23 @@ def _check_route(identity: Identity, scope: Scope) -> None:
             raise PermissionDenied("listing schedules needs ?project=<one you can view> or the server-wide admin role")
     elif _is_registry_write(path, verb) and not identity.server_admin:
         raise PermissionDenied(f"{verb} {path} needs the server-wide admin role")
+
+
+def _wants_page(scope: Scope, headers: dict[str, str]) -> bool:
+    """A person's browser asking for a page (not an API client): send it to the login page instead of a 401."""
+    return (
+        scope["method"] == "GET" and "text/html" in headers.get("accept", "") and not scope["path"].startswith("/api/")
+    )
+
+
+async def _to_login(scope: Scope, send: Send) -> None:
+    query = scope.get("query_string", b"").decode()
+    target = scope["path"] + (f"?{query}" if query else "")
+    location = f"/auth/login?next={quote(target, safe='')}".encode()
+    await send(
+        {"type": "http.response.start", "status": 303, "headers": [(b"location", location), (b"content-length", b"0")]}
+    )
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _is_registry_write(path: str, verb: str) -> bool:
