@@ -6,9 +6,11 @@ One server (SQLite) in ``auth.mode: self`` for the module; clients and users are
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,9 +18,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
 import grpc
 import httpx
 import pytest
+import yaml
 from flyteidl.admin import common_pb2, execution_pb2, project_pb2, signal_pb2, task_pb2
 from flyteidl.core import identifier_pb2
 from flyteidl.service import dataproxy_pb2, dataproxy_pb2_grpc, signal_pb2_grpc
@@ -28,22 +32,43 @@ from flytekit.models.filters import Filter
 from flytekit.remote import FlyteRemote
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from sqlalchemy.engine import make_url
 
 from tests.integration.conftest import Server, start_server, stop_server
-from tests.support.auth import PYFLYTE, aerodrome_cli, channel, create_client, flyte_env, stub, token
+from tests.support.auth import (
+    PYFLYTE,
+    aerodrome_cli,
+    channel,
+    create_client,
+    flyte_env,
+    share_database,
+    stub,
+    token,
+)
+from tests.support.postgres import fresh_database
 
 PROJECT = Path(__file__).parent / "projects" / "auth_app"
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture(scope="module")
-def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {
-        "AERODROME_AUTH_MODE": "self",
-        "AERODROME_REGISTRATION_BOOTSTRAP_PROJECTS": '["flytesnacks","authb"]',
-        "AERODROME_AUTH_DEVICE_POLL_INTERVAL_SECONDS": "1",
-    }
-    server = start_server(tmp_path_factory.mktemp("auth-self"), "", "sqlite", extra_env=env)
+ENV = {
+    "AERODROME_AUTH_MODE": "self",
+    "AERODROME_REGISTRATION_BOOTSTRAP_PROJECTS": '["flytesnacks","authb"]',
+    "AERODROME_AUTH_DEVICE_POLL_INTERVAL_SECONDS": "1",
+}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def auth_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp(f"auth-self-{request.param}")
+    if request.param == "postgres":
+        with fresh_database() as url:
+            server = start_server(home, url, "postgres", extra_env=ENV)
+            share_database(server, url)
+            yield server
+            stop_server(server)
+        return
+    server = start_server(home, "", "sqlite", extra_env=ENV)
     yield server
     stop_server(server)
 
@@ -208,11 +233,22 @@ def test_runner_of_a_launches_in_a_but_cannot_register_nor_touch_project_b(
 
 def server_key(server: Server) -> RSAKey:
     """The server's signing key, read from its database (only a test on the server host can do this)."""
-    import sqlite3
+    query = "select private_jwk from auth_keys where active order by id desc limit 1"
+    settings_file = server.home / "cli.yaml"
+    if not settings_file.exists():
+        with sqlite3.connect(server.home / "aerodrome.db") as db:
+            (jwk,) = db.execute(query).fetchone()
+        return RSAKey.import_key(json.loads(jwk))
+    url = make_url(yaml.safe_load(settings_file.read_text())["db"]["url"])
 
-    with sqlite3.connect(server.home / "aerodrome.db") as db:
-        (jwk,) = db.execute("select private_jwk from auth_keys where active order by id desc limit 1").fetchone()
-    return RSAKey.import_key(json.loads(jwk))
+    async def fetch() -> str:
+        conn = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
+        try:
+            return str(await conn.fetchval(query.replace("where active", "where active is true")))
+        finally:
+            await conn.close()
+
+    return RSAKey.import_key(json.loads(asyncio.run(fetch())))
 
 
 def test_expired_tampered_and_wrongly_signed_tokens_are_refused(auth_server: Server, admin: tuple[str, Path]) -> None:

@@ -27,6 +27,9 @@ def aerodrome_cli(
     grpc_port, http_port = server.grpc.rsplit(":", 1)[1], server.http.rsplit(":", 1)[1]
     env = {**os.environ, "AERODROME_HOME": str(server.home), **(env or {})}
     env.pop("AERODROME_DB_URL", None)
+    settings_file = server.home / "cli.yaml"  # the server's database, when it is not the default SQLite file
+    if settings_file.exists():
+        env["AERODROME_CONFIG"] = str(settings_file)
     cmd = [sys.executable, "-m", "aerodrome", "auth", *args, "--grpc-port", grpc_port, "--http-port", http_port]
     return subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True, timeout=60, check=True)
 
@@ -60,6 +63,12 @@ def flyte_env(server: Server, secret: str = "") -> dict[str, str]:
     if secret:
         env["FLYTE_CLIENT_SECRET"] = secret
     return env
+
+
+def share_database(server: Server, db_url: str) -> None:
+    """Let the CLI helpers reach the server's database (as an operator passes the server's --config)."""
+    if db_url:
+        (server.home / "cli.yaml").write_text(f"db:\n  url: {db_url}\n")
 
 
 @contextmanager
