@@ -26,9 +26,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def aerodrome(home: Path, db_url: str = "") -> Iterator[str]:
+def aerodrome(home: Path, db_url: str = "", env: dict[str, str] | None = None) -> Iterator[str]:
     """A real ``aerodrome start`` subprocess; yields its gRPC address and stops it by PID."""
-    with aerodrome_process(home, db_url) as (address, _pid):
+    with aerodrome_process(home, db_url, env) as (address, _pid):
         yield address
 
 

@@ -151,7 +151,7 @@ def main() -> None:
             started = time.perf_counter()
             native = upload()
             uploads.append(time.perf_counter() - started)
-            stored = Path(native)
+            stored = Path(native.removeprefix("local://"))  # the embedded store answers local://<path>
             if stored.exists():  # a local store on this machine: check and free the space
                 with stored.open("rb") as handle:
                     if hashlib.file_digest(handle, "md5").digest() != md5:

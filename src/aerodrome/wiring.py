@@ -17,6 +17,7 @@ import grpc
 import uvicorn
 from grpc import aio
 
+from aerodrome import __version__
 from aerodrome.auth.setup import AuthParts, build_auth
 from aerodrome.auth.task_credentials import TaskCredentials
 from aerodrome.blobstore.offload import LiteralOffloader
@@ -29,11 +30,13 @@ from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.launchers.warm import Zygote
+from aerodrome.engine.leases import LeaseKeeper
 from aerodrome.engine.runner import Engine
 from aerodrome.lifecycle import BackgroundService
 from aerodrome.managers.attributes import AttributeManager
 from aerodrome.managers.catalog import CatalogManager
 from aerodrome.managers.container import Managers
+from aerodrome.managers.dashboard import DashboardManager
 from aerodrome.managers.data import DataProxyManager
 from aerodrome.managers.description_entities import DescriptionEntityManager
 from aerodrome.managers.events import EventManager
@@ -43,14 +46,18 @@ from aerodrome.managers.job_conf import Party
 from aerodrome.managers.launch_plans import LaunchPlanManager
 from aerodrome.managers.metrics import MetricsManager
 from aerodrome.managers.named_entities import NamedEntityManager
+from aerodrome.managers.processes import ProcessManager
 from aerodrome.managers.product_workflows import ProductWorkflowManager
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.provider_resolution import ProviderResolver
 from aerodrome.managers.providers import ProviderManager
+from aerodrome.managers.secrets import SecretManager
 from aerodrome.managers.signals import SignalManager
 from aerodrome.managers.single_task import SingleTaskLauncher
+from aerodrome.managers.task_logs import TaskLogReader
 from aerodrome.managers.tasks import TaskManager
 from aerodrome.managers.workflows import WorkflowManager
+from aerodrome.notifications import service as notifications
 from aerodrome.scheduler.listing import ScheduleQueries
 from aerodrome.scheduler.service import Scheduler
 from aerodrome.settings import Settings
@@ -61,9 +68,13 @@ from aerodrome.transport.grpc.data_proxy import DataProxyServicer
 from aerodrome.transport.grpc.server import build_grpc_server
 from aerodrome.transport.grpc.signals import SignalServicer
 from aerodrome.transport.http.app import build_http_app
+from aerodrome.transport.http.console import console_routes
+from aerodrome.transport.http.console.deps import Deps, Registries
+from aerodrome.transport.http.console.live import LiveHub
 from aerodrome.transport.http.data import data_routes
 from aerodrome.transport.http.openapi import openapi_routes
-from aerodrome.transport.http.registries import product_routes, provider_routes
+from aerodrome.transport.http.outbox import outbox_routes
+from aerodrome.transport.http.registries import process_routes, product_routes, provider_routes
 from aerodrome.transport.http.schedules import schedule_routes
 
 log = logging.getLogger("aerodrome")
@@ -98,7 +109,9 @@ def build(settings: Settings) -> Services:
     attributes = AttributeManager(db, projects)
     providers = ProviderManager(db)
     resolver = ProviderResolver(db, attributes, Party(settings.party.role, settings.party.id))
-    events = EventManager(db, store, max_inline_bytes=settings.blob.inline_limit_bytes)
+    events = EventManager(
+        db, store, max_inline_bytes=settings.blob.inline_limit_bytes, outbox=notifications.outbox(settings)
+    )
     launcher = LocalLauncher(
         store,
         python=settings.engine.python,
@@ -110,6 +123,7 @@ def build(settings: Settings) -> Services:
         warm=Zygote(settings.engine.python or sys.executable, settings.work_dir / "zygote.log")
         if settings.engine.warm_processes
         else None,
+        secrets=SecretManager.from_settings(db, settings),
     )
     if auth.tokens is not None or settings.auth.tls_cert_file:
         launcher.credentials = TaskCredentials(auth.tokens, settings.auth).env_for
@@ -117,7 +131,8 @@ def build(settings: Settings) -> Services:
     graphs = GraphRunner(
         db, store, launcher, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows
     )
-    engine = Engine(db, store, events, graphs)
+    keeper = LeaseKeeper(db, settings.leases, version=__version__)
+    engine = Engine(db, store, events, graphs, keeper, max_executions=settings.leases.max_executions)
     queries = ExecutionQueries(db, LiteralOffloader.from_settings(store, signer, settings))
     single_task = SingleTaskLauncher(db, workflows, launch_plans)
     managers = Managers(
@@ -144,14 +159,34 @@ def build(settings: Settings) -> Services:
         "flyteidl.service.AuthMetadataService": AuthMetadataServicer(settings.http_base_url, settings.auth),
         "flyteidl.service.IdentityService": IdentityServicer(auth.authenticator),
     }
+    products = ProductWorkflowManager(db, managers.executions)
     registries = [
         *provider_routes(providers, resolver),
-        *product_routes(ProductWorkflowManager(db, managers.executions)),
+        *product_routes(products),
+        *process_routes(ProcessManager(db, ttl_seconds=settings.leases.ttl_seconds)),
         *openapi_routes(),
         *schedule_routes(ScheduleQueries(db)),
     ]
-    http_routes = [*data_routes(store, signer, settings), *registries, *auth.routes]
-    background: list[BackgroundService] = [engine]
+    hub = LiveHub()
+    events.watch(hub.notify)
+    console = Deps(
+        managers,
+        DashboardManager(db, projects),
+        TaskLogReader(db, store),
+        data_proxy,
+        hub,
+        Registries(providers, resolver, products),
+        schedule_zone=settings.scheduler.timezone,
+    )
+    monitor = notifications.OutboxMonitor(db)
+    http_routes = [
+        *data_routes(store, signer, settings),
+        *registries,
+        *outbox_routes(monitor),
+        *console_routes(console),
+        *auth.routes,
+    ]
+    background: list[BackgroundService] = [engine, hub, notifications.dispatcher(settings, db, events.watch)]
     if settings.scheduler.enabled:
         scheduler = Scheduler(db, managers.executions, settings.scheduler)
         launch_plans.watch_schedules(scheduler.wake)
@@ -287,8 +322,13 @@ async def serve(
         for service in services.background:
             await service.start()
             started.append(service)
-    except BaseException:
+    except BaseException:  # e.g. a second process on one SQLite file: close the listeners, then say why
         await _stop_all(started)
+        http.should_exit = True
+        await grpc_server.stop(grace=None)
+        with contextlib.suppress(asyncio.CancelledError):
+            await http_task
+        await services.db.dispose()
         raise
     addresses = Addresses(f"{settings.server.host}:{grpc_port}", settings.http_base_url)
     if on_ready is not None:

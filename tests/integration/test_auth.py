@@ -384,6 +384,29 @@ def test_pkce_with_pyflyte_through_the_login_page(auth_server: Server, workdir: 
     assert got.spec.metadata.principal == "pat"
 
 
+def test_console_pages_need_a_login_and_the_project_role(auth_server: Server) -> None:
+    aerodrome_cli(
+        auth_server, "users", "create", "vic", "--role", "flytesnacks:viewer", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    with httpx.Client(base_url=auth_server.http, timeout=30) as browser:
+        page = browser.get("/console/projects/flytesnacks/domains/development", headers={"Accept": "text/html"})
+        assert page.status_code == 303 and page.headers["location"].startswith("/auth/login?next=")
+        form = browser.get(page.headers["location"])
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        target = re.search(r'name="next" value="([^"]+)"', form.text)
+        assert csrf and target and target[1] == "/console/projects/flytesnacks/domains/development"
+        login = {"csrf": csrf[1], "next": target[1], "username": "vic", "password": PASSWORD}
+        back = browser.post("/auth/login", data=login)
+        assert back.status_code == 303 and back.headers["location"] == target[1]
+        assert browser.get(target[1]).status_code == 200
+        assert browser.get("/console/projects/authb/domains/development").status_code == 403
+        acted = browser.post("/console/projects/flytesnacks/domains/development/executions/x/terminate")
+        assert acted.status_code == 403 and "runner role in project flytesnacks" in acted.json()["message"]
+        # The session also works for the JSON API, with the same roles.
+        assert browser.get("/api/v1/projects").status_code == 200
+        assert browser.get("/api/v1/executions/authb/development").status_code == 403
+
+
 def test_failed_logins_are_rate_limited_and_no_secret_reaches_the_log(
     auth_server: Server, admin: tuple[str, Path]
 ) -> None:

@@ -78,3 +78,28 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "could not start" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_start_prints_only_the_migrations_that_ran_and_the_ready_line(tmp_path: Path) -> None:
+    """At the default log level: the first start lists its migrations, a second start prints nothing but
+    the ready line (no Alembic plugin, dialect or DDL-mode chatter)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "AERODROME_HOME": str(home), "COLUMNS": "400"}
+    env.pop("AERODROME_DB_URL", None)
+    command = [sys.executable, "-m", "aerodrome", "start", "--grpc-port", "0", "--http-port", "0"]
+    printed = []
+    for _ in range(2):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert process.stdout is not None
+        before_ready = []
+        for line in process.stdout:
+            if line.startswith("aerodrome ready:"):
+                break
+            before_ready.append(line.strip())
+        os.kill(process.pid, signal.SIGINT)
+        process.communicate(timeout=20)
+        printed.append([line for line in before_ready if line])
+    first, second = printed
+    assert first and all("Running upgrade" in line for line in first), first
+    assert second == [], second

@@ -64,8 +64,10 @@ class DataServer:
     def read(self, native_url: str) -> bytes:
         """The stored object, read straight from the store (not through the server)."""
         if self.weed is None:
-            assert native_url.startswith("/") and "://" not in native_url, native_url
-            return Path(native_url).read_bytes()
+            # Uploads are local://<absolute path> (remote data to flytekit); engine-written blobs plain paths.
+            path = native_url.removeprefix("local://")
+            assert path.startswith("/") and "://" not in path, native_url
+            return Path(path).read_bytes()
         from s3fs.core import S3FileSystem
 
         fs = S3FileSystem(
@@ -150,7 +152,7 @@ def test_pyflyte_register_uploads_a_byte_identical_tarball(data_server: DataServ
     native_url = args[args.index("--additional-distribution") + 1]
     assert native_url.endswith(".tar.gz") and native_url.rsplit("/", 1)[1].startswith("fast")
     if data_server.kind == "local":
-        assert native_url.startswith("/")
+        assert native_url.startswith("local:///")
     else:
         assert native_url.startswith(f"s3://{data_server.weed.bucket}/")  # type: ignore[union-attr]
     stored = data_server.read(native_url)

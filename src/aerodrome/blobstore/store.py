@@ -171,7 +171,10 @@ class LocalStore(BlobStore):
         self.staging = self.base / STAGING
 
     def key_of(self, url: str) -> str:
-        path = url[len("file://") :] if url.startswith("file://") else url
+        path = url
+        for scheme in ("file://", "local://"):  # local:// names user uploads (see fsspec_local.py)
+            if path.startswith(scheme):
+                path = path[len(scheme) :]
         if not os.path.isabs(path):
             raise InvalidArgument(f"invalid native url [{url}]: not an absolute path in the blob store")
         normal = os.path.normpath(path)

@@ -15,11 +15,14 @@ from rich.logging import RichHandler
 from aerodrome import __version__
 from aerodrome.cli.auth import auth
 from aerodrome.cli.db import db
+from aerodrome.cli.events import events, notifications
 from aerodrome.cli.launch import launch
 from aerodrome.cli.options import build_settings, settings_options
 from aerodrome.cli.products import products
 from aerodrome.cli.provider import provider
 from aerodrome.cli.schedules import schedules
+from aerodrome.cli.secrets import secrets
+from aerodrome.cli.status import status
 from aerodrome.settings import Settings
 
 console = Console(stderr=True)
@@ -52,6 +55,8 @@ def start(log_level: str, **kwargs: Any) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False)],
     )
+    # Alembic logs a line per plugin when it is first imported (below, with the server): noise to a user.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     settings = build_settings(**kwargs)
     from aerodrome.auth.setup import AuthConfigError
     from aerodrome.db.migrate import MigrationError
@@ -59,7 +64,8 @@ def start(log_level: str, **kwargs: Any) -> None:
 
     def ready(addresses: Addresses) -> None:
         print(
-            f"aerodrome ready: gRPC {addresses.grpc}  HTTP {addresses.http}  database {settings.database_url}  "
+            f"aerodrome ready: gRPC {addresses.grpc}  HTTP {addresses.http}  console {addresses.http}/console  "
+            f"database {settings.database_url}  "
             f"| point flytekit at it: `aerodrome config flytekit` (writes ~/.flyte/config.yaml) or "
             f"FLYTE_PLATFORM_URL={addresses.grpc} FLYTE_PLATFORM_INSECURE=True",
             flush=True,
@@ -99,7 +105,11 @@ def config_flytekit(path: Path, **kwargs: Any) -> None:
 
 main.add_command(db)
 main.add_command(auth)
+main.add_command(secrets)
 main.add_command(provider)
 main.add_command(products)
 main.add_command(launch)
 main.add_command(schedules)
+main.add_command(status)
+main.add_command(events)
+main.add_command(notifications)

@@ -19,10 +19,40 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from aerodrome.db.inserts import NewRow, SqliteInserter, insert_rows
 from aerodrome.db.unit_of_work import UnitOfWork
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """Whether an error means the database is unreachable for now (restarting, network gone) rather than a
+    bad statement: the engine then retries or hands the execution back instead of failing it. The driver's
+    own exception may hide under SQLAlchemy's wrapper (``orig``) and its adapter (``__cause__``)."""
+    pending: list[BaseException] = [exc]
+    for _ in range(8):
+        if not pending:
+            return False
+        current = pending.pop()
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, OperationalError | ConnectionError | TimeoutError):
+            return True
+        if type(current).__name__ in _DRIVER_DISCONNECTS:
+            return True
+        pending += [e for e in (getattr(current, "orig", None), current.__cause__) if isinstance(e, BaseException)]
+    return False
+
+
+_DRIVER_DISCONNECTS = {
+    "CannotConnectNowError",
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "PostgresConnectionError",
+    "AdminShutdownError",
+    "InterfaceError",
+}
 
 
 def _is_sqlite(url: str) -> bool:

@@ -11,6 +11,7 @@ then the data branch, so data revisions always meet the newest tables (see ``dat
 from __future__ import annotations
 
 import io
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,17 @@ from aerodrome.db.engine import Database
 MIGRATIONS = Path(__file__).parent / "migrations"
 PACKAGED_VERSIONS = MIGRATIONS / "versions"
 WRITES = frozenset({"upgrade", "downgrade", "stamp"})
+
+
+class _MigrationsThatRan(logging.Filter):
+    """Of Alembic's start-up chatter (dialect, DDL mode) a user needs only the migrations that actually
+    ran, and any warning. (Its plugin set-up lines are logged on import: ``aerodrome start`` quiets them.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.getMessage().startswith("Running ")
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_MigrationsThatRan())
 
 
 class MigrationError(Exception):

@@ -13,13 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aerodrome.db.repositories.attributes import ResourceRepository
 from aerodrome.db.repositories.descriptions import DescriptionEntityRepository
 from aerodrome.db.repositories.entities import LaunchPlanRepository, TaskRepository, WorkflowRepository
+from aerodrome.db.repositories.execution_stats import ExecutionStatsRepository
 from aerodrome.db.repositories.executions import (
     EventRepository,
     ExecutionRepository,
     NodeExecutionRepository,
     TaskExecutionRepository,
 )
+from aerodrome.db.repositories.leases import LeaseRepository, ProcessRepository
 from aerodrome.db.repositories.named_entities import NamedEntityRepository
+from aerodrome.db.repositories.outbox import OutboxRepository
 from aerodrome.db.repositories.products import ProductRepository
 from aerodrome.db.repositories.projects import ProjectRepository
 from aerodrome.db.repositories.providers import ExecutionProviderRepository, ProviderRepository
@@ -71,6 +74,14 @@ class UnitOfWork:
         return TaskRepository(self.session)
 
     @cached_property
+    def leases(self) -> LeaseRepository:
+        return LeaseRepository(self.session)
+
+    @cached_property
+    def processes(self) -> ProcessRepository:
+        return ProcessRepository(self.session)
+
+    @cached_property
     def workflows(self) -> WorkflowRepository:
         return WorkflowRepository(self.session)
 
@@ -97,6 +108,10 @@ class UnitOfWork:
     @cached_property
     def executions(self) -> ExecutionRepository:
         return ExecutionRepository(self.session)
+
+    @cached_property
+    def execution_stats(self) -> ExecutionStatsRepository:
+        return ExecutionStatsRepository(self.session)
 
     @cached_property
     def node_executions(self) -> NodeExecutionRepository:
@@ -129,3 +144,7 @@ class UnitOfWork:
     @cached_property
     def products(self) -> ProductRepository:
         return ProductRepository(self.session)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.session)

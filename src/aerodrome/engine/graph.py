@@ -16,12 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flyteidl.admin import execution_pb2 as admin_exec
 from flyteidl.admin import node_execution_pb2
-from flyteidl.core import literals_pb2, types_pb2
+from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
 
 from aerodrome.blobstore import layout
 from aerodrome.blobstore.store import BlobStore
-from aerodrome.db.engine import Database
+from aerodrome.db.engine import Database, is_disconnect
+from aerodrome.db.transformers.executions import execution_from_row
 from aerodrome.engine.active import DONE_OK, Aborted, ActiveExecution, Failed, Outcome, Skipped, Started, Succeeded
 from aerodrome.engine.events import error
 from aerodrome.engine.frames import Frame, Job, Run, Scope
@@ -29,7 +31,9 @@ from aerodrome.engine.inputs import BindingError, resolve
 from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.nodes import array, branch, gate, task, workflow
 from aerodrome.engine.plan import END, START, Graph, PlannedNode, promise_sources
+from aerodrome.managers.provider_resolution import frozen_runtime
 from aerodrome.phases.tables import NODE, WF
+from aerodrome.values.provider_runtime import ProviderRuntime
 
 if TYPE_CHECKING:
     from aerodrome.managers.catalog import CatalogManager
@@ -54,8 +58,22 @@ def _error_literal(failure: Any) -> literals_pb2.Literal:
     )
 
 
+def node_fields(scope: Scope, node: PlannedNode) -> dict[str, Any]:
+    """The fields every event of a node carries, whichever event creates its record (a node skipped, aborted
+    or failed before it ran included): where it lives and its kind flags, which flytekit reads to rebuild
+    the node (an array node without ``is_array`` cannot be synced)."""
+    launch_plan = node.kind == "workflow" and node.node.workflow_node.HasField("launchplan_ref")
+    fields = scope.event_fields(node)
+    if node.kind in ("workflow", "branch") and not launch_plan:
+        fields["is_parent"] = True
+    if node.kind == "array":
+        fields["is_array"] = True
+    return fields
+
+
 class GraphRunner:
-    """Runs graphs and their nodes; the node handlers call back into it for nested graphs."""
+    """Runs graphs and their nodes; node handlers get it as their ``NodeContext`` (``context.py``) and call
+    back into it for events and nested graphs."""
 
     def __init__(
         self,
@@ -80,7 +98,9 @@ class GraphRunner:
     # Events -------------------------------------------------------------------------------------------
 
     async def emit(self, job: Job, phase: int, **fields: Any) -> None:
-        await job.run.report.node(job.unique, phase, **{**job.frame.scope.event_fields(job.node), **fields})
+        """Record a node event; every event of a node carries the same kind flags (flytekit reads the node's
+        metadata from whichever event created the record, even one that failed the node early)."""
+        await job.run.report.node(job.unique, phase, **{**node_fields(job.frame.scope, job.node), **fields})
 
     async def succeed(self, job: Job, output_uri: str, **fields: Any) -> Outcome:
         await self.emit(job, NODE.SUCCEEDED, output_uri=output_uri, **fields)
@@ -94,6 +114,16 @@ class GraphRunner:
         url = f"{job.prefix}/outputs.pb"
         await self.store.write_proto(url, outputs)
         return url
+
+    async def provider_runtime(self, job: Job) -> ProviderRuntime | None:
+        ident = job.run.ident
+        return await frozen_runtime(
+            self.db, ident.project, ident.domain, ident.name, job.frame.scope.root or job.unique
+        )
+
+    async def execution(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> admin_exec.Execution:
+        async with self.db.transaction() as uow:
+            return execution_from_row(await uow.executions.get(ident))
 
     def node_prefix(self, run: Run, unique: str) -> str:
         return self.store.url(layout.node_key(run.ident.project, run.ident.domain, run.ident.name, unique))
@@ -136,8 +166,8 @@ class GraphRunner:
                         state.handle(child.result())
                 if state.failed and not frame.graph.fail_after_executable:
                     await self._abort(frame, running, report=True)
-        except asyncio.CancelledError:
-            await self._abort(frame, running, report=frame.run.aborting)
+        except BaseException as exc:  # cancelled, or the database went away: no node keeps running unowned
+            await self._abort(frame, running, report=frame.run.aborting and isinstance(exc, asyncio.CancelledError))
             raise
         if END in state.succeeded:
             return Succeeded(END, state.succeeded[END])
@@ -157,13 +187,13 @@ class GraphRunner:
         await asyncio.gather(*running.values(), return_exceptions=True)
         for node_id in running:
             if report:
-                with_scope = frame.scope.event_fields(frame.graph.nodes[node_id])
+                with_scope = node_fields(frame.scope, frame.graph.nodes[node_id])
                 await frame.run.report.node(frame.scope.unique(node_id), NODE.ABORTED, **with_scope)
             frame.state.handle(Aborted(node_id))
         running.clear()
 
     async def _skip(self, frame: Frame, node: PlannedNode) -> None:
-        fields = frame.scope.event_fields(node)
+        fields = node_fields(frame.scope, node)
         await frame.run.report.node(frame.scope.unique(node.id), NODE.SKIPPED, **fields)
         frame.state.handle(Skipped(node.id))
 
@@ -210,6 +240,8 @@ class GraphRunner:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug or an unreadable record: this node fails, the server goes on
+            if is_disconnect(exc):  # not the node's fault: the drive ends and resumes when the database is back
+                raise
             log.exception("node %s of execution %s failed in the engine", unique, frame.run.ident.name)
             return await self.fail(job, error("EngineError", f"node {node.id}: {exc}"))
 
@@ -219,10 +251,6 @@ class GraphRunner:
             await self.emit(job, NODE.QUEUED, input_uri=job.inputs_url)  # RUNNING carries the child's id
             return await workflow.run_launch_plan(self, job)
         flags: dict[str, Any] = {"input_uri": job.inputs_url}
-        if kind in ("workflow", "branch"):
-            flags["is_parent"] = True
-        if kind == "array":
-            flags["is_array"] = True
         if job.node.task is not None:
             flags["target_entity"] = job.node.task.id
         await self.emit(job, NODE.RUNNING, **flags)

@@ -4,64 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from flyteidl.core import literals_pb2, types_pb2
+from flyteidl.core import literals_pb2
 
+from aerodrome.engine.attributes import PathError, describe, follow
 from aerodrome.engine.plan import START
 
 
 class BindingError(Exception):
     """A binding cannot be resolved (a missing upstream output or attribute)."""
-
-
-def _attribute(literal: literals_pb2.Literal, path: Sequence[types_pb2.PromiseAttribute]) -> literals_pb2.Literal:
-    """Follow ``attr_path`` through maps, collections and generic structs."""
-    current = literal
-    for step in path:
-        key = step.string_value if step.WhichOneof("value") == "string_value" else step.int_value
-        if current.HasField("map") and isinstance(key, str):
-            if key not in current.map.literals:
-                raise BindingError(f"attribute {key!r} not found")
-            current = current.map.literals[key]
-        elif current.HasField("collection") and isinstance(key, int):
-            if key >= len(current.collection.literals):
-                raise BindingError(f"index {key} out of range")
-            current = current.collection.literals[key]
-        elif current.HasField("scalar") and current.scalar.HasField("generic"):
-            value = current.scalar.generic.fields.get(str(key)) if isinstance(key, str) else None
-            if value is None:
-                raise BindingError(f"attribute {key!r} not found")
-            current = _from_struct_value(value)
-        else:
-            raise BindingError(f"cannot resolve attribute {key!r} on this literal")
-    return current
-
-
-def _from_struct_value(value: object) -> literals_pb2.Literal:
-    from google.protobuf import struct_pb2
-
-    assert isinstance(value, struct_pb2.Value)
-    kind = value.WhichOneof("kind")
-    if kind == "string_value":
-        return literals_pb2.Literal(
-            scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(string_value=value.string_value))
-        )
-    if kind == "bool_value":
-        return literals_pb2.Literal(
-            scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(boolean=value.bool_value))
-        )
-    if kind == "number_value":
-        number = value.number_value
-        primitive = (
-            literals_pb2.Primitive(integer=int(number))
-            if number.is_integer()
-            else literals_pb2.Primitive(float_value=number)
-        )
-        return literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=primitive))
-    if kind == "struct_value":
-        return literals_pb2.Literal(scalar=literals_pb2.Scalar(generic=value.struct_value))
-    if kind == "null_value":
-        return literals_pb2.Literal(scalar=literals_pb2.Scalar(none_type=literals_pb2.Void()))
-    raise BindingError(f"unsupported struct value {kind}")
 
 
 def literal_of(data: literals_pb2.BindingData, outputs: Mapping[str, literals_pb2.LiteralMap]) -> literals_pb2.Literal:
@@ -84,7 +34,13 @@ def literal_of(data: literals_pb2.BindingData, outputs: Mapping[str, literals_pb
         produced = outputs.get(source)
         if produced is None or data.promise.var not in produced.literals:
             raise BindingError(f"output {data.promise.var!r} of node {source!r} is not available")
-        literal = _attribute(produced.literals[data.promise.var], data.promise.attr_path)
+        literal = produced.literals[data.promise.var]
+        if data.promise.attr_path:
+            try:
+                literal = follow(literal, data.promise.attr_path)
+            except PathError as exc:
+                where = f"{data.promise.var}{describe(data.promise.attr_path)}"
+                raise BindingError(f"cannot resolve {where} of node {source!r}: {exc}") from exc
     elif kind == "offloaded_metadata":
         literal = literals_pb2.Literal(offloaded_metadata=data.offloaded_metadata)
     else:

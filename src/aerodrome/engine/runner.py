@@ -1,4 +1,4 @@
-"""The engine's imperative shell: one driver task per running execution.
+"""The engine's imperative shell: one driver task per execution this process holds the lease of.
 
 A driver loads the execution's plan, rebuilds what already happened from the stored node executions
 (so a restart after a crash resumes without re-running succeeded nodes), runs the workflow's graph
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flyteidl.admin import execution_pb2 as admin_exec
@@ -18,12 +19,13 @@ from flyteidl.core import compiler_pb2, identifier_pb2
 
 from aerodrome.blobstore import layout
 from aerodrome.blobstore.store import BlobStore
-from aerodrome.db.engine import Database
-from aerodrome.db.models import WorkflowRow
+from aerodrome.db.engine import Database, is_disconnect
+from aerodrome.db.repositories.leases import Leased
 from aerodrome.engine.active import Succeeded
 from aerodrome.engine.events import Reporter, error
 from aerodrome.engine.frames import Run, Scope
 from aerodrome.engine.graph import GraphRunner
+from aerodrome.engine.leases import LeaseKeeper
 from aerodrome.engine.plan import ExecutionPlan
 from aerodrome.managers.events import EventManager
 from aerodrome.phases.tables import NODE, TASK, TASK_TERMINAL, WF, WORKFLOW_TERMINAL
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from aerodrome.managers.executions import ExecutionManager
 
 log = logging.getLogger("aerodrome.engine")
+INPUTS_GRACE = timedelta(minutes=1)
 Key = tuple[str, str, str]
 
 
@@ -40,74 +43,126 @@ def _key(ident: identifier_pb2.WorkflowExecutionIdentifier) -> Key:
 
 
 class Engine:
-    """Runs executions; ``submit`` and ``terminate`` are what the ExecutionManager calls."""
+    """Drives the executions this process holds leases on; ``submit`` and ``terminate`` are what the
+    ExecutionManager calls, ``leases.py`` decides what to drive."""
 
     name = "engine"
 
-    def __init__(self, db: Database, store: BlobStore, events: EventManager, graphs: GraphRunner) -> None:
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        events: EventManager,
+        graphs: GraphRunner,
+        keeper: LeaseKeeper,
+        *,
+        max_executions: int,
+    ) -> None:
         self.db = db
         self.store = store
         self.events = events
         self.graphs = graphs
+        self.keeper = keeper
+        self.max_executions = max_executions
         self._drivers: dict[Key, asyncio.Task[None]] = {}
+        self._ids: dict[int, Key] = {}  # execution row id -> key, for what this process drives
         self._runs: dict[Key, Run] = {}
         self._aborting: dict[Key, str] = {}
+        self._dropped: set[Key] = set()
 
     def attach(self, executions: ExecutionManager) -> None:
         """Launch-plan nodes create child executions through the same manager as API callers."""
         self.graphs.executions = executions
 
     async def submit(self, execution: identifier_pb2.WorkflowExecutionIdentifier) -> None:
-        key = _key(execution)
-        if key not in self._drivers:
-            self._drivers[key] = asyncio.create_task(self._drive(execution), name=f"execution {'/'.join(key)}")
-            self._drivers[key].add_done_callback(lambda _: self._drivers.pop(key, None))
+        """A new execution is in the database: claim it now (it may be driven by another process)."""
+        self.keeper.nudge()
 
     async def terminate(self, execution: identifier_pb2.WorkflowExecutionIdentifier, cause: str) -> None:
+        """The execution is ABORTING in the database: stop it here if this process drives it, else tell the
+        process that does (or whoever claims it next sees ABORTING and reports ABORTED)."""
         key = _key(execution)
-        driver = self._drivers.get(key)
-        self._aborting[key] = cause
-        if driver is None:  # not running here (e.g. not started yet): report the abort directly
-            await Reporter(self.events, execution).workflow(WF.ABORTED)
+        if key in self._drivers:
+            self._abort_local(key, cause)
             return
+        await self.keeper.announce_abort(*key)
+
+    def _abort_local(self, key: Key, cause: str) -> None:
+        driver = self._drivers.get(key)
+        if driver is None or key in self._aborting:
+            return
+        self._aborting[key] = cause
         if key in self._runs:
             self._runs[key].aborting = True
         driver.cancel()
 
-    async def resume(self) -> int:
-        """Drive every execution that is not finished (after a restart or a crash); returns how many."""
-        terminal = [WF.Phase.Name(p) for p in WORKFLOW_TERMINAL]
-        async with self.db.transaction() as uow:
-            rows = await uow.executions.non_terminal(terminal)
-        for row in rows:
-            await self.submit(
-                identifier_pb2.WorkflowExecutionIdentifier(
-                    project=row.execution_project, domain=row.execution_domain, name=row.execution_name
-                )
-            )
-        return len(rows)
+    # What the lease keeper asks (leases.Driver) ------------------------------------------------------
+
+    def capacity(self) -> int:
+        if not self.graphs.launcher.has_free_slot():
+            return 0
+        return self.max_executions - len(self._drivers)
+
+    def driving(self) -> list[int]:
+        return list(self._ids)
+
+    def task_processes(self) -> int:
+        return self.graphs.launcher.running
+
+    def drive(self, leased: Leased) -> None:
+        key = (leased.project, leased.domain, leased.name)
+        if key in self._drivers:
+            return
+        ident = identifier_pb2.WorkflowExecutionIdentifier(project=key[0], domain=key[1], name=key[2])
+        self._ids[leased.id] = key
+        driver = asyncio.create_task(self._drive(ident, leased.id), name=f"execution {'/'.join(key)}")
+        self._drivers[key] = driver
+
+        def forget(_: asyncio.Task[None]) -> None:
+            self._drivers.pop(key, None)
+            self._ids.pop(leased.id, None)
+            self.keeper.nudge()  # room for another execution (or this one again, if it was not ready)
+
+        driver.add_done_callback(forget)
+
+    def drop(self, row_id: int) -> None:
+        key = self._ids.get(row_id)
+        if key is not None and key in self._drivers:
+            self._dropped.add(key)
+            self._drivers[key].cancel()
+
+    def abort(self, project: str, domain: str, name: str) -> None:
+        self._abort_local((project, domain, name), "")
+
+    # Lifecycle ---------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Resume what a previous run of the server left unfinished (a background service's start)."""
-        resumed = await self.resume()
-        if resumed:
-            log.info("resumed %d unfinished execution(s)", resumed)
+        """Join the processes sharing the database: claim what nobody drives (after a restart or a crash,
+        what was left unfinished) and keep the leases alive."""
+        await self.keeper.start(self)
 
     async def stop(self) -> None:
-        """Stop driving (server shutdown): running attempts are killed and re-run after the restart."""
+        """Stop claiming, stop driving (running attempts are killed) and hand the leases back at once, so
+        another process (or this one restarted) resumes the executions without waiting for expiry."""
+        await self.keeper.stop_claiming()
         drivers = list(self._drivers.values())
+        for key in self._drivers:
+            self._dropped.add(key)
         for driver in drivers:
             driver.cancel()
         await asyncio.gather(*drivers, return_exceptions=True)
+        await self.keeper.stop()
         if self.graphs.launcher.warm is not None:
             await self.graphs.launcher.warm.close()
 
     # The driver -------------------------------------------------------------------------------------
 
-    async def _load(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> tuple[Run, ExecutionPlan, str, int]:
+    async def _load(
+        self, ident: identifier_pb2.WorkflowExecutionIdentifier
+    ) -> tuple[Run, ExecutionPlan, str, int, datetime]:
         async with self.db.transaction() as uow:
             row = await uow.executions.get(ident)
-            workflow = await uow.session.get(WorkflowRow, row.workflow_id)
+            workflow = await uow.workflows.by_id(row.workflow_id)
             if workflow is None:
                 raise RuntimeError(f"the workflow of execution {ident.name} is missing")
             nodes = await uow.node_executions.for_execution(row.id)
@@ -156,13 +211,18 @@ class Engine:
             asyncio.Semaphore(parallelism) if parallelism > 0 else None,
             recover_from=recover,
         )
-        return run, plan, row.inputs_uri, WF.Phase.Value(row.phase)
+        return run, plan, row.inputs_uri, WF.Phase.Value(row.phase), row.execution_created_at
 
-    async def _drive(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> None:
+    async def _drive(self, ident: identifier_pb2.WorkflowExecutionIdentifier, row_id: int) -> None:
         key = _key(ident)
+        release = True
         try:
-            run, plan, inputs_uri, phase = await self._load(ident)
+            run, plan, inputs_uri, phase, created = await self._load(ident)
             self._runs[key] = run
+            if phase in WORKFLOW_TERMINAL:  # finished between the claim and the load
+                return
+            if phase == WF.UNDEFINED and await self._inputs_pending(inputs_uri, created):
+                return  # claimed between CreateExecution's row and its inputs: its creator nudges again
             if phase == WF.ABORTING:
                 self._aborting.setdefault(key, "")
                 run.aborting = True
@@ -177,13 +237,38 @@ class Engine:
             else:
                 await run.report.workflow(WF.FAILED, error=result.error)
         except asyncio.CancelledError:
-            if key in self._aborting:
+            if key in self._aborting and key not in self._dropped:
                 await Reporter(self.events, ident).workflow(WF.ABORTED)
             else:
+                release = False  # dropped or stopping: the lease is gone or handed back with the others
                 raise
-        except Exception as exc:  # a bug or an unreadable record: the execution fails, the server goes on
-            log.exception("execution %s failed in the engine", "/".join(key))
-            await Reporter(self.events, ident).workflow(WF.FAILED, error=error("EngineError", str(exc)))
+        except Exception as exc:
+            if is_disconnect(exc):  # the database went away: let the lease expire, then resume like a restart
+                log.warning("execution %s: database unreachable (%s); resumed once its lease expires", key[2], exc)
+                release = False
+                return
+            log.exception("execution %s failed in the engine", "/".join(key))  # a bug or an unreadable record
+            try:
+                await Reporter(self.events, ident).workflow(WF.FAILED, error=error("EngineError", str(exc)))
+            except Exception:
+                log.exception("execution %s: reporting the failure failed; resumed once its lease expires", key[2])
+                release = False
         finally:
             self._aborting.pop(key, None)
             self._runs.pop(key, None)
+            self._dropped.discard(key)
+            if release:
+                await self._release(row_id)
+
+    async def _inputs_pending(self, inputs_uri: str, created: datetime) -> bool:
+        """Whether CreateExecution is still writing the inputs (it commits the row first, to take the name,
+        then writes them and nudges the engines); after a minute a missing file is an error of its own."""
+        fresh = datetime.now(UTC) - created < INPUTS_GRACE
+        return fresh and not await self.store.exists(inputs_uri)
+
+    async def _release(self, row_id: int) -> None:
+        try:
+            async with self.db.transaction(write=True) as uow:
+                await uow.leases.release(self.keeper.owner, [row_id])
+        except Exception as exc:  # the lease then simply expires
+            log.warning("could not release the lease of execution row %d: %s", row_id, exc)

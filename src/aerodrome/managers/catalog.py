@@ -14,8 +14,8 @@ from flyteidl.core import identifier_pb2
 
 from aerodrome.db.engine import Database
 from aerodrome.db.models import CachedArtifactRow
-from aerodrome.engine.cache_keys import CacheKey
 from aerodrome.errors import AlreadyExists
+from aerodrome.values.cache_keys import CacheKey
 
 
 @dataclass(frozen=True)

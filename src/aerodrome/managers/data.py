@@ -117,6 +117,8 @@ class DataProxyManager:
             content_md5=request.content_md5,
             add_md5_metadata=request.add_content_md5_metadata,
         )
+        if self.store.is_local:  # remote data to flytekit, as an s3:// upload is (blobstore/fsspec_local.py)
+            native_url = f"local://{native_url}"
         return dataproxy_pb2.CreateUploadLocationResponse(
             signed_url=signed.url, native_url=native_url, expires_at=_timestamp(signed), headers=signed.headers
         )

@@ -28,6 +28,7 @@ from aerodrome.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskEx
 from aerodrome.db.prototext import compact
 from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.errors import InvalidArgument, NotFound, ResourceExhausted, missing
+from aerodrome.notifications.outbox import Outbox
 from aerodrome.phases.policies import NODE_POLICY, TASK_POLICY, WORKFLOW_POLICY, decide
 from aerodrome.phases.rules import Transition
 from aerodrome.phases.tables import (
@@ -96,10 +97,20 @@ def _duration_ns(start: datetime | None, end: datetime) -> int:
 class EventManager:
     """Records events; ``max_inline_bytes`` bounds inline event data as the reference does (2 MiB)."""
 
-    def __init__(self, db: Database, store: BlobStore, *, max_inline_bytes: int = 2 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        *,
+        max_inline_bytes: int = 2 * 1024 * 1024,
+        outbox: Outbox | None = None,
+    ) -> None:
         self.db = db
         self.store = store
         self.max_inline_bytes = max_inline_bytes
+        # Messages that must leave the process (event stream, notifications) are written by the outbox in
+        # each event's own transaction (design decision 12).
+        self.outbox = outbox
         # In-process watchers (live console pages, dispatcher wake-ups) told of each committed event. They
         # must be quick and must not raise: the event is already stored when they run.
         self.watchers: list[Watcher] = []
@@ -155,6 +166,10 @@ class EventManager:
                 raise verdict.error
             self._apply_workflow(row, event, output_uri)
             _log(uow, "workflow", ident, row.phase, event)
+            if self.outbox is not None:
+                self.outbox.add_event(uow, "workflow", row, row.phase, event)
+                if event.phase in WORKFLOW_TERMINAL:
+                    self.outbox.add_notifications(uow, row, event.phase)
         self._tell(Recorded("workflow", ident, row.phase))
         return admin_event_pb2.WorkflowExecutionEventResponse()
 
@@ -222,6 +237,8 @@ class EventManager:
             if row.id is None:
                 uow.session.add(row)
             _log(uow, "node", exec_id, row.phase, event, node_id=ident.node_id)
+            if self.outbox is not None:
+                self.outbox.add_event(uow, "node", execution, row.phase, event, node_id=ident.node_id)
         self._tell(Recorded("node", exec_id, row.phase, node_id=ident.node_id))
         return admin_event_pb2.NodeExecutionEventResponse()
 
@@ -349,7 +366,7 @@ class EventManager:
                 event.output_data,
             )
         async with self.db.transaction(write=True) as uow:
-            await uow.executions.get(exec_id)
+            execution = await uow.executions.get(exec_id)
             row = await uow.task_executions.find(te_id)
             if row is None:
                 node = await uow.node_executions.find(exec_id, node_id.node_id)
@@ -392,6 +409,10 @@ class EventManager:
             if row.id is None:
                 uow.session.add(row)
             _log(uow, "task", exec_id, row.phase, event, node_id=node_id.node_id, retry_attempt=event.retry_attempt)
+            if self.outbox is not None:
+                self.outbox.add_event(
+                    uow, "task", execution, row.phase, event, node_id=node_id.node_id, retry_attempt=event.retry_attempt
+                )
         self._tell(
             Recorded("task", exec_id, row.phase, node_id=node_id.node_id, retry_attempt=event.retry_attempt)
         )

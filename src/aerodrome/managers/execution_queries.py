@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypeVar
 
 from flyteidl.admin import common_pb2, execution_pb2, node_execution_pb2, task_execution_pb2
@@ -31,6 +32,15 @@ D = TypeVar(
     node_execution_pb2.NodeExecutionGetDataResponse,
     task_execution_pb2.TaskExecutionGetDataResponse,
 )
+
+
+@dataclass(frozen=True)
+class ExecutionOverview:
+    """One execution as a page shows it: the execution, its top-level nodes, their attempts by node id."""
+
+    execution: execution_pb2.Execution
+    nodes: list[node_execution_pb2.NodeExecution]
+    attempts: dict[str, list[task_execution_pb2.TaskExecution]]
 
 
 class ExecutionQueries:
@@ -73,6 +83,20 @@ class ExecutionQueries:
             row = await uow.executions.get(request.id)
         closure = execution_pb2.ExecutionClosure.FromString(row.closure)
         return await self._data(execution_pb2.WorkflowExecutionGetDataResponse, row.inputs_uri, closure.outputs.uri)
+
+    async def overview(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> ExecutionOverview:
+        """An execution with its top-level node executions and every attempt of each, in three queries
+        (the console's execution page; ListNodeExecutions plus ListTaskExecutions per node would be 2 + n)."""
+        async with self.db.transaction() as uow:
+            row = await uow.executions.get(ident)
+            nodes = await uow.node_executions.top_level(row.id)
+            attempts = await uow.task_executions.for_node_executions([n.id for n in nodes])
+        by_node: dict[str, list[task_execution_pb2.TaskExecution]] = {}
+        for attempt in attempts:
+            by_node.setdefault(attempt.node_id, []).append(task_execution_from_row(attempt))
+        return ExecutionOverview(
+            execution_from_row(row), [node_execution_from_row(n) for n in nodes], by_node
+        )
 
     # Node executions ------------------------------------------------------------------------------
 

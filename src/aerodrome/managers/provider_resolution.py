@@ -17,7 +17,6 @@ from flyteidl.core import compiler_pb2
 
 from aerodrome.db.engine import Database
 from aerodrome.db.models import ExecutionProviderRow, WorkflowRow
-from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 from aerodrome.errors import InvalidArgument, NotFound
 from aerodrome.managers.attributes import PROJECT_DOMAIN, AttributeManager, Target
 from aerodrome.managers.job_conf import (
@@ -30,6 +29,7 @@ from aerodrome.managers.job_conf import (
     parse_job_conf,
     resolve_nodes,
 )
+from aerodrome.values.provider_runtime import ProviderRuntime
 
 
 @dataclass(frozen=True)

@@ -70,12 +70,13 @@ def upload(**fields: object) -> dp.CreateUploadLocationRequest:
 
 async def test_upload_location_like_flyteadmin(manager: DataProxyManager, store: LocalStore) -> None:
     response = await manager.create_upload_location(upload(filename="fastabc.tar.gz"))
-    assert response.native_url == f"{store.root}/p/d/uploads/{layout.md5_root(MD5)}/fastabc.tar.gz"
-    assert response.native_url.startswith("/") and Path(response.native_url).name == "fastabc.tar.gz"
+    # local:// marks an upload as remote data to flytekit (as s3:// does); the rest is the absolute path.
+    assert response.native_url == f"local://{store.root}/p/d/uploads/{layout.md5_root(MD5)}/fastabc.tar.gz"
+    assert Path(response.native_url.removeprefix("local://")).name == "fastabc.tar.gz"
     assert response.signed_url.startswith("http://127.0.0.1:8088/blobs/p/d/uploads/")
     assert abs(response.expires_at.seconds - (time.time() + 3600)) < 5
     rooted = await manager.create_upload_location(upload(filename="f.txt", filename_root="myroot"))
-    assert rooted.native_url == f"{store.root}/p/d/uploads/myroot/f.txt"
+    assert rooted.native_url == f"local://{store.root}/p/d/uploads/myroot/f.txt"
 
 
 async def test_random_filename_when_none_is_given(manager: DataProxyManager) -> None:

@@ -9,6 +9,8 @@ from aerodrome.db.models.executions import (
     NodeExecutionRow,
     TaskExecutionRow,
 )
+from aerodrome.db.models.outbox import OutboxRow
+from aerodrome.db.models.processes import EngineProcessRow
 from aerodrome.db.models.products import ProductRow, ProductTypeRow, ProductWorkflowRow, ProductWorkflowTypeRow
 from aerodrome.db.models.providers import ExecutionProviderRow, ProviderRow
 from aerodrome.db.models.registry import (
@@ -20,6 +22,7 @@ from aerodrome.db.models.registry import (
 )
 from aerodrome.db.models.runtime import CachedArtifactRow, CacheReservationRow, SignalRow
 from aerodrome.db.models.schedules import ScheduleRow
+from aerodrome.db.models.secrets import SecretRow
 from aerodrome.db.models.tenancy import ProjectRow, ResourceRow
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "CacheReservationRow",
     "CachedArtifactRow",
     "DescriptionEntityRow",
+    "EngineProcessRow",
     "EventRow",
     "ExecutionProviderRow",
     "ExecutionRow",
@@ -37,6 +41,7 @@ __all__ = [
     "LaunchPlanRow",
     "NamedEntityMetadataRow",
     "NodeExecutionRow",
+    "OutboxRow",
     "ProductRow",
     "ProductTypeRow",
     "ProductWorkflowRow",
@@ -45,6 +50,7 @@ __all__ = [
     "ProviderRow",
     "ResourceRow",
     "ScheduleRow",
+    "SecretRow",
     "SignalRow",
     "TaskExecutionRow",
     "TaskRow",

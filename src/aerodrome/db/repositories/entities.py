@@ -119,6 +119,10 @@ class WorkflowRepository(VersionedRepository[WorkflowRow]):
     entity = "workflow"
     type_name = "WORKFLOW"
 
+    async def by_id(self, row_id: int | None) -> WorkflowRow | None:
+        """The workflow an execution row points at (None when the reference is empty or dangling)."""
+        return None if row_id is None else await self.session.get(WorkflowRow, row_id)
+
 
 class LaunchPlanRepository(VersionedRepository[LaunchPlanRow]):
     model = LaunchPlanRow

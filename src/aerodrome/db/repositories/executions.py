@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from flyteidl.core import identifier_pb2
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from aerodrome.db.filters import Columns, columns_of, filters_to_clauses, parse_filters
 from aerodrome.db.models import (
@@ -121,15 +120,6 @@ class ExecutionRepository(Repository[ExecutionRow]):
         )
         return list((await self.session.execute(query)).scalars().all())
 
-    async def non_terminal(self, terminal_phases: Sequence[str]) -> list[ExecutionRow]:
-        query = select(ExecutionRow).where(ExecutionRow.phase.not_in(list(terminal_phases)))
-        return list((await self.session.execute(query)).scalars().all())
-
-    async def lease(self, row_id: int, owner: str, until: datetime) -> None:
-        row = await self.session.get(ExecutionRow, row_id)
-        if row is not None:
-            row.lease_owner, row.lease_expires_at = owner, until
-
 
 class NodeExecutionRepository(Repository[NodeExecutionRow]):
     """Node executions keyed by execution and node id."""
@@ -174,6 +164,13 @@ class NodeExecutionRepository(Repository[NodeExecutionRow]):
         if any(f.entity == "execution" for f in parse_filters(filters)):
             query = query.join(ExecutionRow, ExecutionRow.id == n.execution_id)
         return list((await self.session.execute(paged(query, where, page))).scalars().all())
+
+    async def top_level(self, execution_id: int) -> list[NodeExecutionRow]:
+        """An execution's top-level node executions (not map items, not subworkflow children), in start order."""
+        n = NodeExecutionRow
+        top = (n.execution_id == execution_id, n.parent_id.is_(None), n.parent_task_execution_id.is_(None))
+        query = select(n).where(*top)
+        return list((await self.session.execute(query.order_by(n.id))).scalars().all())
 
     async def for_execution(self, execution_id: int) -> list[NodeExecutionRow]:
         query = select(NodeExecutionRow).where(NodeExecutionRow.execution_id == execution_id)
@@ -257,3 +254,17 @@ class EventRepository(Repository[EventRow]):
             EventRow.execution_project == project, EventRow.execution_domain == domain, EventRow.execution_name == name
         )
         return list((await self.session.execute(query.order_by(EventRow.id))).scalars().all())
+
+    async def after(self, last_id: int, *, project: str, kinds: Sequence[str], limit: int = 500) -> list[EventRow]:
+        """Events recorded after ``last_id`` (``aerodrome events tail``), optionally of one project and some kinds."""
+        query = select(EventRow).where(EventRow.id > last_id)
+        if project:
+            query = query.where(EventRow.execution_project == project)
+        if kinds:
+            query = query.where(EventRow.kind.in_(list(kinds)))
+        return list((await self.session.execute(query.order_by(EventRow.id).limit(limit))).scalars().all())
+
+    async def last_id(self) -> int:
+        """The newest event's id (0 when the log is empty)."""
+        value = (await self.session.execute(select(func.max(EventRow.id)))).scalar_one_or_none()
+        return int(value or 0)

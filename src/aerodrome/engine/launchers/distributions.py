@@ -54,6 +54,11 @@ class DistributionCache:
         self.store = store
         self.root = root
         self._locks: dict[str, asyncio.Lock] = {}
+        self._skipped: dict[str, list[str]] = {}
+
+    def skipped(self, url: str) -> list[str]:
+        """Entries of the tarball left out because they point outside its root (see ``_extract``)."""
+        return self._skipped.get(url, [])
 
     def _in_store(self, url: str) -> bool:
         try:
@@ -83,12 +88,27 @@ class DistributionCache:
                     out.write(chunk)
             code = staging / "code"
             code.mkdir()
-            await asyncio.to_thread(_extract, archive, code)
+            self._skipped[url] = await asyncio.to_thread(_extract, archive, code)
             code.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _extract(archive: Path, destination: Path) -> None:
+def _extract(archive: Path, destination: Path) -> list[str]:
+    """Extract with the ``data`` filter, one member at a time. A file or directory whose path leads
+    outside the root (``../script.py``, which flytekit packs when pyflyte runs from ``../.venv``) cannot be
+    part of the user's code and is skipped; a link or device that escapes still fails the whole unpack.
+    Returns the skipped names."""
+    skipped: list[str] = []
     with tarfile.open(archive) as tar:
-        tar.extractall(destination, filter="data")
+        for member in tar:
+            try:
+                tarfile.data_filter(member, str(destination))
+            except (tarfile.OutsideDestinationError, tarfile.AbsolutePathError):
+                if member.isfile() or member.isdir():
+                    if member.name not in skipped:
+                        skipped.append(member.name)
+                    continue
+                raise
+            tar.extract(member, destination, filter="data")
+    return skipped

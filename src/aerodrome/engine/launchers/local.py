@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import sys
+import tarfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,13 +27,16 @@ from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, tasks_pb2
 
 from aerodrome.blobstore.store import BlobNotFound, BlobStore
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
-from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
+from aerodrome.managers.secrets import ENV_PREFIX, SecretManager, SecretMissing
+from aerodrome.values.provider_runtime import ProviderRuntime
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
+CONNECTOR_RUNNER = Path(__file__).with_name("connector_runner.py")
 log = logging.getLogger("aerodrome.engine")
 _TEMPLATE = re.compile(r"\{\{\s*[.$]([A-Za-z0-9_.]+)\s*\}\}")
 LOG_TAIL_BYTES = 4000
+SECRETS_DIR = ".secrets"
 
 
 @dataclass(frozen=True)
@@ -88,10 +92,14 @@ class LocalLauncher:
         distributions: DistributionCache | None = None,
         max_processes: int = 0,
         warm: Zygote | None = None,
+        secrets: SecretManager | None = None,
     ) -> None:
         self.warm = warm
+        self.secrets = secrets
         self.store = store
-        self.processes = asyncio.Semaphore(max_processes or 2 * (os.cpu_count() or 1))
+        self.capacity = max_processes or 2 * (os.cpu_count() or 1)
+        self.processes = asyncio.Semaphore(self.capacity)
+        self.running = 0  # attempts holding a process slot now
         self.python = python or sys.executable
         self.platform_url = platform_url
         self.extra_env = extra_env
@@ -116,6 +124,9 @@ class LocalLauncher:
         def substitute(match: re.Match[str]) -> str:
             return values.get(match.group(1).lower(), match.group(0))
 
+        if not attempt.task.HasField("container"):  # a connector task (sensor, agent): see connector_runner.py
+            task_url = f"{attempt.output_prefix}/task.pb"
+            return [self.python_of(attempt), str(CONNECTOR_RUNNER), task_url, attempt.inputs_url, attempt.output_prefix]
         container = attempt.task.container
         args = [_TEMPLATE.sub(substitute, a) for a in [*container.command, *container.args]]
         for i, arg in enumerate(args[:-1]):
@@ -197,10 +208,21 @@ class LocalLauncher:
         """Run one attempt to completion (or timeout) once a process slot is free; cancellation kills the
         process group. Eager tasks do not take a slot: they mostly wait for the child executions they launch,
         which need the slots."""
-        if attempt.task.metadata.is_eager:
-            return await self._run(attempt)
-        async with self.processes:
-            return await self._run(attempt)
+        try:
+            if attempt.task.metadata.is_eager:
+                return await self._run(attempt)
+            async with self.processes:
+                self.running += 1
+                try:
+                    return await self._run(attempt)
+                finally:
+                    self.running -= 1
+        finally:  # requested secret files never outlive the attempt, even where a failed workdir is kept
+            shutil.rmtree(attempt.workdir / SECRETS_DIR, ignore_errors=True)
+
+    def has_free_slot(self) -> bool:
+        """Whether a new attempt would start now (the engine claims new executions only then)."""
+        return self.running < self.capacity
 
     async def _run(self, attempt: Attempt) -> AttemptResult:
         if attempt.provider is not None and attempt.provider.unavailable:
@@ -213,7 +235,15 @@ class LocalLauncher:
             )
         attempt.workdir.mkdir(parents=True, exist_ok=True)
         log_path = attempt.workdir / "task.log"
-        args, env = await self._direct(attempt)
+        if not attempt.task.HasField("container"):
+            await self.store.write_proto(f"{attempt.output_prefix}/task.pb", attempt.task)
+        try:
+            args, env = await self._direct(attempt)
+            await self._inject_secrets(attempt, env)
+        except tarfile.TarError as exc:  # a link or device escaping the code tarball (FilterError is a TarError)
+            return _user_error("CodeBundleRejected", f"the code tarball cannot be unpacked: {exc}")
+        except SecretMissing as exc:
+            return _user_error("SecretNotFound", str(exc))
         if self.warm is not None and self.python_of(attempt) == self.python and forkable(args):
             try:
                 ended, timed_out = await self.warm.run(args, env, attempt.workdir, log_path, attempt.timeout_seconds)
@@ -255,11 +285,43 @@ class LocalLauncher:
     async def _finish(
         self, attempt: Attempt, timed_out: bool, code: int | None, log_path: Path, usage: dict[str, float]
     ) -> AttemptResult:
+        self._note_skipped(attempt, log_path)
         log_url = await self._keep_log(attempt, log_path)
         result = await self._outcome(attempt, timed_out, code, log_path, log_url, usage)
         if result.ok and not self.keep_workdirs:
             shutil.rmtree(attempt.workdir, ignore_errors=True)
         return result
+
+    async def _inject_secrets(self, attempt: Attempt, env: dict[str, str]) -> None:
+        """The secrets the task requested, as variables and as files in the attempt's private directory
+        (removed when the attempt ends); a task that requested none gets nothing."""
+        requests = list(attempt.task.security_context.secrets)
+        if not requests:
+            return
+        if self.secrets is None:
+            raise SecretMissing("this server has no secret store")
+        injection = await self.secrets.injection(requests)
+        env.update(injection.env)
+        env.update({"FLYTE_SECRETS_ENV_PREFIX": ENV_PREFIX})
+        if injection.files:
+            root = attempt.workdir / SECRETS_DIR
+            for relative, value in injection.files.items():
+                path = root / relative
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(value)
+            env.update({"FLYTE_SECRETS_DEFAULT_DIR": str(root), "FLYTE_SECRETS_FILE_PREFIX": ""})
+
+    def _note_skipped(self, attempt: Attempt, log_path: Path) -> None:
+        """A warning in the task log for code tarball entries left out of the unpacked code."""
+        fast = FastCommand.parse(self.command(attempt)) if self.distributions else None
+        names = self.distributions.skipped(fast.distribution) if fast and self.distributions else []
+        if names:
+            with contextlib.suppress(OSError), log_path.open("a") as out:
+                listed = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+                out.write(f"\n[aerodrome] warning: skipped {len(names)} code tarball entries outside its root: ")
+                out.write(f"{listed}\n")
 
     async def _keep_log(self, attempt: Attempt, log_path: Path) -> str:
         url = f"{attempt.output_prefix}/task.log"
@@ -316,6 +378,12 @@ class LocalLauncher:
             return await self.store.read_proto(url, errors_pb2.ErrorDocument)
         except BlobNotFound:
             return None
+
+
+def _user_error(code: str, message: str) -> AttemptResult:
+    return AttemptResult(
+        error=execution_pb2.ExecutionError(code=code, kind=execution_pb2.ExecutionError.USER, message=message)
+    )
 
 
 async def _file_chunks(path: Path, size: int = 1024 * 1024) -> AsyncIterator[bytes]:

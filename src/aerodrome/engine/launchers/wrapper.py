@@ -1,20 +1,32 @@
 """Runs one task command and records what it cost (stdlib only: it runs under the task's interpreter).
 
 Usage: ``python wrapper.py <usage.json> -- <command> [args...]``. Forwards SIGTERM/SIGINT to the command,
-waits for it, then writes ``{"exit_code", "cpu_seconds", "peak_rss_bytes"}`` measured over the command
-and everything it started (pyflyte-fast-execute starts pyflyte-execute as a child).
+ends it when the server dies, waits for it, then writes ``{"exit_code", "cpu_seconds", "peak_rss_bytes"}``
+measured over the command and everything it started (pyflyte-fast-execute starts pyflyte-execute as a child).
 """
 
 import json
+import os
 import resource
 import signal
 import subprocess
 import sys
+import threading
+import time
+
+
+def _watch_parent(parent: int) -> None:
+    """When the server dies (killed without a word) this process is re-parented: end the command and
+    everything it started (our process group), since another server resumes the execution elsewhere."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
 def main() -> int:
     usage_path, separator, *command = sys.argv[1:]
     assert separator == "--" and command, "usage: wrapper.py <usage.json> -- <command>"
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     child = subprocess.Popen(command)
 
     def forward(signum: int, _frame: object) -> None:

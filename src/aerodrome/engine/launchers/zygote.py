@@ -13,6 +13,7 @@ write with ``os.write`` under one lock and never touch ``sys.stdout``, so no buf
 held at the moment of a fork.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ from typing import Any
 
 COMMANDS = {"pyflyte-execute": "execute_task_cmd", "pyflyte-map-execute": "map_execute_task_cmd"}
 _lock = threading.Lock()
+_children: set[int] = set()  # running children (each leads its own process group)
 
 
 def _send(message: dict[str, object]) -> None:
@@ -39,6 +41,8 @@ def _reap() -> None:
         except ChildProcessError:
             time.sleep(0.02)
             continue
+        with _lock:
+            _children.discard(pid)
         _send(
             {
                 "pid": pid,
@@ -91,10 +95,22 @@ def main() -> None:
         if not line.strip():
             continue
         request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            _child(request, entrypoint)
+        with _lock:  # the reaper must not report (and forget) the child before it is recorded
+            pid = os.fork()
+            if pid == 0:
+                _child(request, entrypoint)
+            _children.add(pid)
         _send({"id": request["id"], "pid": pid})
+    _orphaned()
+
+
+def _orphaned() -> None:
+    """stdin closed: the server is gone (stopped, or killed without a word). Its executions are resumed by
+    another process or after a restart, so no task of this machine may keep running unowned."""
+    with _lock:
+        for pid in _children:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,13 @@ from flyteidl.event import event_pb2
 from aerodrome.engine.active import Outcome
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.local import AttemptResult
-from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 from aerodrome.engine.nodes.task import RetryBudget, attempt_spec, launch, provider_of
 from aerodrome.phases.tables import TASK
+from aerodrome.values.provider_runtime import ProviderRuntime
 
 if TYPE_CHECKING:
+    from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
-    from aerodrome.engine.graph import GraphRunner
 
 PROGRESS_SECONDS = 2.0
 INDEX_ENV = "FLYTE_K8S_ARRAY_INDEX"
@@ -100,7 +100,7 @@ class Progress:
 
 
 async def _index(
-    g: GraphRunner,
+    g: NodeContext,
     job: Job,
     index: int,
     progress: Progress,
@@ -110,12 +110,13 @@ async def _index(
 ) -> None:
     """Run one index with its own retry budgets."""
     assert job.node.task is not None
-    budget, attempt = RetryBudget(max(job.node.retries, job.node.task.metadata.retries.retries)), 0
+    budget, attempt, previous = RetryBudget(max(job.node.retries, job.node.task.metadata.retries.retries)), 0, ""
     envs = {INDEX_ENV: str(index), "BATCH_JOB_ARRAY_INDEX_VAR_NAME": INDEX_ENV}
     while True:
         # <node>/<index>/<attempt> as propeller lays it out; a rerun after a restart never reuses a directory.
         where = f"{index}/{attempt}" if run_number == 0 else f"{index}/r{run_number}-{attempt}"
-        spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{where}", envs), provider=provider)
+        spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{where}", envs, previous), provider=provider)
+        previous = f"{job.prefix}/{where}"
         progress.set(index, TASK.RUNNING, attempt)
         result: AttemptResult
         if gate is None:
@@ -135,7 +136,7 @@ async def _index(
         attempt += 1
 
 
-async def _gather(g: GraphRunner, job: Job, progress: Progress) -> literals_pb2.LiteralMap:
+async def _gather(g: NodeContext, job: Job, progress: Progress) -> literals_pb2.LiteralMap:
     assert job.node.task is not None
     names = list(job.node.task.interface.outputs.variables)
     columns: dict[str, list[literals_pb2.Literal]] = {name: [] for name in names}
@@ -151,7 +152,7 @@ async def _gather(g: GraphRunner, job: Job, progress: Progress) -> literals_pb2.
     )
 
 
-async def run_array(g: GraphRunner, job: Job) -> Outcome:
+async def run_array(g: NodeContext, job: Job) -> Outcome:
     task = job.node.task
     if task is None or not task.HasField("container"):
         return await g.fail(job, error("Unsupported", f"array node {job.node.id} must map a container task", user=True))

@@ -16,11 +16,11 @@ from aerodrome.engine.events import error
 from aerodrome.engine.plan import planned
 
 if TYPE_CHECKING:
+    from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
-    from aerodrome.engine.graph import GraphRunner
 
 
-async def run_branch(g: GraphRunner, job: Job) -> Outcome:
+async def run_branch(g: NodeContext, job: Job) -> Outcome:
     try:
         chosen = choose(job.node.node.branch_node, job.inputs.literals)
     except ConditionError as exc:

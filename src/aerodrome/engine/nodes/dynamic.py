@@ -22,13 +22,13 @@ from aerodrome.errors import AdminError
 from aerodrome.phases.tables import NODE
 
 if TYPE_CHECKING:
+    from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
-    from aerodrome.engine.graph import GraphRunner
 
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
-async def run_dynamic(g: GraphRunner, job: Job, attempt: int, futures_url: str) -> Outcome:
+async def run_dynamic(g: NodeContext, job: Job, attempt: int, futures_url: str, deck_uri: str = "") -> Outcome:
     assert job.node.task is not None
     run = job.run
     spec = await g.store.read_proto(futures_url, dynamic_job_pb2.DynamicJobSpec)
@@ -53,14 +53,17 @@ async def run_dynamic(g: GraphRunner, job: Job, attempt: int, futures_url: str) 
         NODE.DYNAMIC_RUNNING,
         is_parent=True,
         is_dynamic=True,
+        deck_uri=deck_uri,  # the deck the dynamic task itself wrote (enable_deck=True), as for any task
         task_node_metadata=event_pb2.TaskNodeMetadata(
             dynamic_workflow=event_pb2.DynamicWorkflowNodeMetadata(
                 id=closure.primary.template.id, compiled_workflow=closure, dynamic_job_spec_uri=futures_url
             )
         ),
     )
-    catalog = run.catalog.merged(spec.tasks, [w.template for w in closure.sub_workflows])
-    graph = Graph.from_template(closure.primary.template, catalog)
+    # Nodes of the generated workflow (subworkflows, branches, nested dynamics) look their templates up in
+    # the execution's catalog, so the dynamic's own tasks and subworkflows join it (their ids are versioned).
+    run.catalog = run.catalog.merged(spec.tasks, [w.template for w in closure.sub_workflows])
+    graph = Graph.from_template(closure.primary.template, run.catalog)
     frame = g.frame(
         run,
         graph,

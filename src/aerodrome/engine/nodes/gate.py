@@ -18,14 +18,14 @@ from aerodrome.engine.events import error
 from aerodrome.phases.tables import NODE
 
 if TYPE_CHECKING:
+    from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
-    from aerodrome.engine.graph import GraphRunner
 
 POLL_SECONDS = 0.5
 BOOLEAN = types_pb2.LiteralType(simple=types_pb2.BOOLEAN)
 
 
-async def _wait_for(g: GraphRunner, job: Job, signal_id: str, kind: types_pb2.LiteralType) -> literals_pb2.Literal:
+async def _wait_for(g: NodeContext, job: Job, signal_id: str, kind: types_pb2.LiteralType) -> literals_pb2.Literal:
     ident = identifier_pb2.SignalIdentifier(signal_id=signal_id, execution_id=job.run.ident)
     request = signal_pb2.SignalGetOrCreateRequest(id=ident, type=kind)
     while True:
@@ -35,7 +35,7 @@ async def _wait_for(g: GraphRunner, job: Job, signal_id: str, kind: types_pb2.Li
         await asyncio.sleep(POLL_SECONDS)
 
 
-async def _gate(g: GraphRunner, job: Job) -> Outcome:
+async def _gate(g: NodeContext, job: Job) -> Outcome:
     gate = job.node.node.gate_node
     if gate.HasField("sleep"):
         await asyncio.sleep(gate.sleep.duration.ToTimedelta().total_seconds())
@@ -59,7 +59,7 @@ async def _gate(g: GraphRunner, job: Job) -> Outcome:
     return await g.fail(job, error("MalformedGate", f"gate node {job.node.id} has no condition", user=True))
 
 
-async def run_gate(g: GraphRunner, job: Job) -> Outcome:
+async def run_gate(g: NodeContext, job: Job) -> Outcome:
     timeout = job.node.node.metadata.timeout.ToTimedelta().total_seconds() or None
     try:
         return await asyncio.wait_for(_gate(g, job), timeout)

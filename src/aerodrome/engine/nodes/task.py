@@ -14,22 +14,21 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from flyteidl.core import catalog_pb2, identifier_pb2
+from flyteidl.core import catalog_pb2, identifier_pb2, literals_pb2, tasks_pb2
 from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.event import event_pb2
 
 from aerodrome.engine.active import Outcome
-from aerodrome.engine.cache_keys import CacheKey, cache_key
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.local import Attempt, AttemptResult
-from aerodrome.engine.launchers.provider_runtime import ProviderRuntime
 from aerodrome.engine.nodes.dynamic import run_dynamic
-from aerodrome.managers.provider_resolution import frozen_runtime
-from aerodrome.phases.tables import TASK
+from aerodrome.phases.tables import NODE, TASK
+from aerodrome.values.cache_keys import CacheKey, cache_key
+from aerodrome.values.provider_runtime import ProviderRuntime
 
 if TYPE_CHECKING:
+    from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
-    from aerodrome.engine.graph import GraphRunner
 
 SYSTEM_RETRIES = 3
 RESERVATION_TTL = timedelta(seconds=30)
@@ -54,8 +53,16 @@ def task_execution_id(job: Job, attempt: int) -> identifier_pb2.TaskExecutionIde
     )
 
 
-def attempt_spec(g: GraphRunner, job: Job, attempt: int, prefix: str, envs: dict[str, str] | None = None) -> Attempt:
-    """The launcher's view of one attempt of the job's task."""
+def checkpoints(prefix: str) -> str:
+    """Where an attempt under ``prefix`` writes its intra-task checkpoints (``{{.checkpointOutputPrefix}}``)."""
+    return f"{prefix}/raw/_flytecheckpoints"
+
+
+def attempt_spec(
+    g: NodeContext, job: Job, attempt: int, prefix: str, envs: dict[str, str] | None = None, previous: str = ""
+) -> Attempt:
+    """The launcher's view of one attempt of the job's task; ``previous`` is the prefix of the attempt
+    before it, whose checkpoint this one may read (``{{.prevCheckpointPrefix}}``)."""
     assert job.node.task is not None
     run = job.run
     timeout = (
@@ -82,6 +89,7 @@ def attempt_spec(g: GraphRunner, job: Job, attempt: int, prefix: str, envs: dict
         launch_plan_name=run.spec.launch_plan.name,
         envs={**{kv.key: kv.value for kv in run.spec.envs.values}, **(envs or {})},
         timeout_seconds=timeout,
+        prev_checkpoint=checkpoints(previous) if previous else "",
     )
 
 
@@ -105,7 +113,7 @@ class RetryBudget:
         return False
 
 
-async def launch(g: GraphRunner, job: Job, spec: Attempt) -> AttemptResult:
+async def launch(g: NodeContext, job: Job, spec: Attempt) -> AttemptResult:
     """Run one attempt within the execution's ``max_parallelism``."""
     if job.run.slots is None:
         return await g.launcher.run(spec)
@@ -113,14 +121,13 @@ async def launch(g: GraphRunner, job: Job, spec: Attempt) -> AttemptResult:
         return await g.launcher.run(spec)
 
 
-async def provider_of(g: GraphRunner, job: Job) -> ProviderRuntime | None:
+async def provider_of(g: NodeContext, job: Job) -> ProviderRuntime | None:
     """The provider frozen for the node's top-level ancestor (or the node itself) when the execution was
     created; None means the server's defaults."""
-    ident = job.run.ident
-    return await frozen_runtime(g.db, ident.project, ident.domain, ident.name, job.frame.scope.root or job.unique)
+    return await g.provider_runtime(job)
 
 
-async def attempts(g: GraphRunner, job: Job) -> Done:
+async def attempts(g: NodeContext, job: Job) -> Done:
     """Run attempts until one succeeds or the user and system retry budgets are spent."""
     assert job.node.task is not None
     run, task_id = job.run, job.node.task.id
@@ -128,7 +135,8 @@ async def attempts(g: GraphRunner, job: Job) -> Done:
     attempt = run.attempts.get(job.unique, 0)
     provider = await provider_of(g, job)
     while True:
-        spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{attempt}"), provider=provider)
+        previous = f"{job.prefix}/{attempt - 1}" if attempt > 0 else ""
+        spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{attempt}", previous=previous), provider=provider)
         await run.report.task(job.unique, task_id, attempt, TASK.RUNNING, input_uri=job.inputs_url)
         result = await launch(g, job, spec)
         run.attempts[job.unique] = attempt + 1
@@ -164,7 +172,7 @@ def exhausted(job: Job, done: Done) -> core_exec.ExecutionError:
 
 
 @contextlib.asynccontextmanager
-async def reservation(g: GraphRunner, job: Job, key: CacheKey) -> AsyncIterator[None]:
+async def reservation(g: NodeContext, job: Job, key: CacheKey) -> AsyncIterator[None]:
     """Hold the cache reservation of ``key`` (renewed while held); waits while another run holds it."""
     owner = f"{job.run.ident.name}-{job.unique}"
     while not await g.catalog.reserve(key, owner, RESERVATION_TTL):
@@ -196,16 +204,26 @@ def cache_status(
     return {"task_node_metadata": metadata}
 
 
-async def run_task(g: GraphRunner, job: Job) -> Outcome:
+def echoed(task: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralMap) -> literals_pb2.LiteralMap:
+    """An echo task's outputs: each input under the output name at the same position of the interface
+    (flytekit names the inputs after the branch's variables and the outputs ``o0``, ``o1``...)."""
+    names = list(task.interface.outputs.variables)
+    return literals_pb2.LiteralMap(
+        literals={
+            out: inputs.literals[name]
+            for out, name in zip(names, task.interface.inputs.variables, strict=False)
+            if name in inputs.literals
+        }
+    )
+
+
+async def run_task(g: NodeContext, job: Job) -> Outcome:
     task = job.node.task
     if task is None:
         return await g.fail(job, error("TaskNotFound", f"node {job.node.id}: its task is not in the workflow closure"))
-    if not task.HasField("container"):
-        if task.type == "echo":  # outputs are the inputs
-            return await g.succeed(job, await g.write_outputs(job, job.inputs))
-        return await g.fail(
-            job, error("Unsupported", f"node {job.node.id}: task type {task.type!r} has no container to run", user=True)
-        )
+    if not task.HasField("container") and task.type == "echo":
+        return await g.succeed(job, await g.write_outputs(job, echoed(task, job.inputs)))
+    # Any other task without a container (sensors, agent task types) runs through flytekit's connectors.
     key = cache_key(task, job.inputs) if task.metadata.discoverable else None
     overwrite = job.run.spec.overwrite_cache
     if key is not None and not overwrite and (hit := await g.catalog.get(key)) is not None:
@@ -226,8 +244,13 @@ async def run_task(g: GraphRunner, job: Job) -> Outcome:
             status = cache_status(code, key, artifact.artifact_id, done.task_execution)
         elif key is not None:
             status = cache_status(Cache.CACHE_DISABLED)
+    last = f"{job.prefix}/{done.attempt}"
+    metadata = status.setdefault("task_node_metadata", event_pb2.TaskNodeMetadata())
+    metadata.checkpoint_uri = checkpoints(last)  # type: ignore[attr-defined]
+    if task.metadata.generates_deck and await g.store.exists(f"{last}/deck.html"):
+        status["deck_uri"] = f"{last}/deck.html"  # flytekit writes it beside the attempt's outputs
     if not result.ok:
-        return await g.fail(job, exhausted(job, done))
+        return await g.fail(job, exhausted(job, done), NODE.FAILED, **status)
     if result.dynamic_url:
-        return await run_dynamic(g, job, done.attempt, result.dynamic_url)
+        return await run_dynamic(g, job, done.attempt, result.dynamic_url, str(status.get("deck_uri", "")))
     return await g.succeed(job, result.outputs_url, **status)

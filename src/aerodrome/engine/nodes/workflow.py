@@ -17,7 +17,6 @@ from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.core import identifier_pb2
 from flyteidl.event import event_pb2
 
-from aerodrome.db.transformers.executions import execution_from_row
 from aerodrome.engine.active import Failed, Outcome
 from aerodrome.engine.events import error
 from aerodrome.engine.ids import child_execution_name
@@ -26,13 +25,13 @@ from aerodrome.errors import AdminError, AlreadyExists
 from aerodrome.phases.tables import NODE, WF, WORKFLOW_TERMINAL
 
 if TYPE_CHECKING:
+    from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
-    from aerodrome.engine.graph import GraphRunner
 
 POLL_SECONDS = (0.2, 0.5, 1.0)
 
 
-async def run_subworkflow(g: GraphRunner, job: Job) -> Outcome:
+async def run_subworkflow(g: NodeContext, job: Job) -> Outcome:
     ref = job.node.node.workflow_node.sub_workflow_ref
     template = job.run.catalog.workflow(ref)
     if template is None:
@@ -68,7 +67,7 @@ def _child_spec(job: Job, ident: identifier_pb2.WorkflowExecutionIdentifier) -> 
     return spec
 
 
-async def run_launch_plan(g: GraphRunner, job: Job) -> Outcome:
+async def run_launch_plan(g: NodeContext, job: Job) -> Outcome:
     assert g.executions is not None, "the engine has no ExecutionManager attached"
     run = job.run
     attempt = run.attempts.get(job.unique, 0)
@@ -106,12 +105,11 @@ async def run_launch_plan(g: GraphRunner, job: Job) -> Outcome:
     return await g.fail(job, core_exec.ExecutionError(code="LaunchPlanExecutionFailed", message="Unknown Error"))
 
 
-async def _follow(g: GraphRunner, child: identifier_pb2.WorkflowExecutionIdentifier) -> admin_exec.Execution:
+async def _follow(g: NodeContext, child: identifier_pb2.WorkflowExecutionIdentifier) -> admin_exec.Execution:
     """Poll the child until it is terminal (it may be driven by another process sharing the database)."""
     waits = iter(POLL_SECONDS)
     while True:
-        async with g.db.transaction() as uow:
-            row = await uow.executions.get(child)
-            if WF.Phase.Value(row.phase) in WORKFLOW_TERMINAL:
-                return execution_from_row(row)
+        execution = await g.execution(child)
+        if execution.closure.phase in WORKFLOW_TERMINAL:
+            return execution
         await asyncio.sleep(next(waits, POLL_SECONDS[-1]))

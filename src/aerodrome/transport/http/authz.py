@@ -8,6 +8,7 @@ is left in ``request.state.identity``. Routes outside the generated gateway are 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
@@ -25,6 +26,7 @@ from aerodrome.auth.resolver import SESSION_COOKIE, Authenticator
 from aerodrome.auth.web import identity_of
 from aerodrome.blobstore.signing import ROUTE_PREFIX
 
+_CONSOLE_PROJECT = re.compile(r"^/console/projects/([^/]+)")
 OPEN_PREFIXES = ("/healthz", "/auth/", "/oauth2/", "/.well-known/", "/config/v1/flyte_client", f"{ROUTE_PREFIX}/")
 
 
@@ -58,9 +60,23 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
 
+def _console_role(path: str, verb: str) -> tuple[str, str] | None:
+    """(project, role) a console page under /console/projects/<project>/… needs: viewer to look, runner to act
+    (launch, terminate, relaunch, recover, signal), admin to switch a launch plan's state."""
+    match = _CONSOLE_PROJECT.match(path)
+    if match is None:
+        return None
+    if verb in ("GET", "HEAD"):
+        return match[1], "viewer"
+    return match[1], "admin" if path.endswith("/state") else "runner"
+
+
 def _check_route(identity: Identity, scope: Scope) -> None:
-    """Rules of the hand-written API routes (the gateway's are decided per RPC in ``gateway_guard``)."""
+    """Rules of the hand-written routes (the gateway's are decided per RPC in ``gateway_guard``)."""
     path, verb = scope["path"], scope["method"]
+    console = _console_role(path, verb)
+    if console is not None and not identity.allows(*console):
+        raise PermissionDenied(f"this page needs the {console[1]} role in project {console[0]}")
     if path == "/api/v1/schedules":
         project = parse_qs(scope.get("query_string", b"").decode()).get("project", [""])[0]
         if project and identity.allows(project, "viewer"):

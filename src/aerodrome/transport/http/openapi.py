@@ -198,6 +198,20 @@ PATHS: dict[str, Any] = {
             "responses": {"200": _enveloped(_list_of("NodeProvider"), "One entry per resolved node."), **ERRORS},
         }
     },
+    "/api/v1/processes": {
+        "get": {
+            "summary": "The aerodrome processes sharing this database (live: heartbeat younger than a lease)",
+            "parameters": [_query("all", "true also lists processes whose heartbeat stopped.")],
+            "responses": {
+                "200": _enveloped(
+                    {"type": "array", "items": {"type": "object"}},
+                    "owner, host, pid, version, started_at, heartbeat_age_seconds, live, executions, "
+                    "task_processes, max_executions per process.",
+                ),
+                **ERRORS,
+            },
+        }
+    },
     "/api/v1/products/types": {
         "get": {
             "summary": "Product types with their products",

@@ -1,4 +1,5 @@
-"""HTTP routes of the provider and product-workflow registries (``/api/v1/providers``, ``/api/v1/products``).
+"""HTTP routes of the provider and product-workflow registries (``/api/v1/providers``, ``/api/v1/products``)
+and of the processes sharing the database (``/api/v1/processes``).
 
 Each endpoint reads its parameters and calls one manager method; the envelope and the error mapping
 live in ``envelope.py``, the documentation in ``openapi.py``.
@@ -11,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
+from aerodrome.managers.processes import ProcessManager
 from aerodrome.managers.product_workflows import ProductWorkflowManager
 from aerodrome.managers.provider_resolution import ProviderResolver
 from aerodrome.managers.providers import ProviderManager
@@ -47,6 +49,13 @@ def provider_routes(providers: ProviderManager, resolver: ProviderResolver) -> l
             methods=["GET"],
         ),
     ]
+
+
+def process_routes(processes: ProcessManager) -> list[BaseRoute]:
+    async def listing(request: Request) -> Any:
+        return await processes.list(include_stale=flag(request, "all"))
+
+    return [Route("/api/v1/processes", enveloped("ListProcesses", listing), methods=["GET"])]
 
 
 def product_routes(products: ProductWorkflowManager) -> list[BaseRoute]:

@@ -61,7 +61,7 @@ async def test_upload_then_download_with_range(env: Env) -> None:
     loc = await env.location(body)
     response = await env.client.put(loc.signed_url, content=body, headers=md5_header(body))
     assert response.status_code == 200, response.text
-    assert Path(loc.native_url).read_bytes() == body
+    assert Path(loc.native_url.removeprefix("local://")).read_bytes() == body
     link = await env.manager.create_download_location(dp.CreateDownloadLocationRequest(native_url=loc.native_url))
     got = await env.client.get(link.signed_url)
     assert got.status_code == 200 and got.content == body
@@ -86,7 +86,10 @@ async def test_tampered_expired_and_misused_urls_get_403(env: Env) -> None:
     short = await env.location(body, filename="g.bin", expires_in=duration_pb2.Duration(seconds=1))
     await asyncio.sleep(2.1)
     assert (await env.client.put(short.signed_url, content=body)).status_code == 403
-    assert not Path(short.native_url).exists() and not Path(loc.native_url).exists()
+    assert (
+        not Path(short.native_url.removeprefix("local://")).exists()
+        and not Path(loc.native_url.removeprefix("local://")).exists()
+    )
 
 
 async def test_content_must_match_the_promised_md5(env: Env) -> None:
@@ -97,7 +100,7 @@ async def test_content_must_match_the_promised_md5(env: Env) -> None:
     assert (await env.client.put(loc.signed_url, content=wrong, headers=md5_header(wrong))).status_code == 403
     garbled = {"Content-MD5": "not base64!"}
     assert (await env.client.put(loc.signed_url, content=body, headers=garbled)).status_code == 400
-    assert not Path(loc.native_url).exists() and env.staged() == []
+    assert not Path(loc.native_url.removeprefix("local://")).exists() and env.staged() == []
     open_loc = await env.location(None)  # FlyteFS writer: no md5 promised, the header still binds the body
     assert (await env.client.put(open_loc.signed_url, content=wrong, headers=md5_header(body))).status_code == 400
     assert (await env.client.put(open_loc.signed_url, content=wrong)).status_code == 200
@@ -113,7 +116,7 @@ async def test_size_limit(tmp_path: Path) -> None:
             yield b"y" * 100
 
     assert (await env.client.put(loc.signed_url, content=unsized())).status_code == 413
-    assert not Path(loc.native_url).exists() and env.staged() == []
+    assert not Path(loc.native_url.removeprefix("local://")).exists() and env.staged() == []
     assert (await env.client.put(loc.signed_url, content=b"x" * 1000)).status_code == 200
     await env.client.aclose()
 
@@ -123,7 +126,7 @@ async def test_concurrent_uploads_to_one_key_leave_one_whole_object(env: Env) ->
     bodies = [bytes([i]) * 500_000 for i in range(8)]
     results = await asyncio.gather(*(env.client.put(loc.signed_url, content=b) for b in bodies))
     assert all(r.status_code == 200 for r in results)
-    assert Path(loc.native_url).read_bytes() in bodies
+    assert Path(loc.native_url.removeprefix("local://")).read_bytes() in bodies
     assert env.staged() == []
 
 

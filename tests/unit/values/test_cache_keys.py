@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, tasks_pb2, types_pb2
 
-from aerodrome.engine.cache_keys import cache_key
+from aerodrome.values.cache_keys import cache_key
 
 INT = types_pb2.LiteralType(simple=types_pb2.INTEGER)
 

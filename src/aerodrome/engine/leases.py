@@ -1,0 +1,273 @@
+"""Execution leases: which process's engine drives which execution (design decision 8).
+
+Each process has an owner id. Its claim loop takes unfinished executions whose lease is free or expired
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so claimers never wait for each other) while the engine has
+capacity; its heartbeat renews the leases of what it drives, in database time. A process that dies
+stops renewing, its leases expire and another process claims the executions and resumes them the way a
+restart does. A graceful stop hands the leases back at once. A lease the heartbeat finds taken (this
+process stalled past the expiry) is dropped without a word: its new owner reports from now on.
+
+SQLite serves one process: a lock file beside the database refuses a second one, and the process that
+holds the lock frees every earlier lease at start (their owners are gone), so a restart resumes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Protocol
+
+from sqlalchemy.engine import make_url
+
+from aerodrome.db.engine import Database, is_disconnect
+from aerodrome.db.models import EngineProcessRow
+from aerodrome.db.notify import Listener, notify
+from aerodrome.db.repositories.leases import Leased
+from aerodrome.phases.tables import WF, WORKFLOW_TERMINAL
+from aerodrome.settings import LeaseSettings
+
+log = logging.getLogger("aerodrome.engine")
+TERMINAL = [WF.Phase.Name(p) for p in WORKFLOW_TERMINAL]
+ABORTING = WF.Phase.Name(WF.ABORTING)
+ABORT_BATCH = 20
+
+
+class DatabaseInUse(OSError):
+    """A second process was started on a SQLite database that another process serves."""
+
+
+def new_owner() -> str:
+    """A lease owner id, unique per process start: host, pid and a random suffix (fits 64 characters)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class Driver(Protocol):
+    """What the lease keeper needs from the engine."""
+
+    def capacity(self) -> int:
+        """How many more executions it may take now."""
+
+    def driving(self) -> list[int]:
+        """Row ids of the executions it drives."""
+
+    def task_processes(self) -> int:
+        """Task processes it runs now."""
+
+    def drive(self, leased: Leased) -> None:
+        """Start driving a claimed execution."""
+
+    def drop(self, row_id: int) -> None:
+        """Stop driving without reporting (the lease is lost; another engine drives it now)."""
+
+    def abort(self, project: str, domain: str, name: str) -> None:
+        """Abort an execution it drives (TerminateExecution arrived elsewhere)."""
+
+
+@dataclass
+class SqliteLock:
+    """An exclusive ``flock`` on ``<database>.lock``; the kernel frees it when the process dies."""
+
+    path: Path
+    handle: IO[str] | None = None
+
+    @classmethod
+    def for_url(cls, url: str) -> SqliteLock | None:
+        database = make_url(url).database
+        return None if not database or database == ":memory:" else cls(Path(f"{database}.lock"))
+
+    def acquire(self) -> None:
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise DatabaseInUse(
+                f"another aerodrome process (pid {holder}) is serving the SQLite database "
+                f"{str(self.path)[: -len('.lock')]}; SQLite is for one process: stop that one, or use PostgreSQL "
+                "(AERODROME_DB_URL) to run several processes on one database"
+            ) from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()  # closing the descriptor drops the lock
+            self.handle = None
+
+
+class LeaseKeeper:
+    """The claim loop and the heartbeat of one process."""
+
+    def __init__(self, db: Database, settings: LeaseSettings, *, version: str, owner: str | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.version = version
+        self.owner = owner or new_owner()
+        self.ttl = timedelta(seconds=settings.ttl_seconds)
+        self.lock = SqliteLock.for_url(db.url) if db.is_sqlite else None
+        self.listener = Listener(db, self._on_nudge)
+        self._wake = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._driver: Driver | None = None
+        self._last_beat = time.monotonic()
+        self._full = False  # the last claim found no capacity: tell the others about new work
+
+    # Lifecycle ---------------------------------------------------------------------------------------
+
+    async def start(self, driver: Driver) -> None:
+        """Take the SQLite lock, register this process, then claim and beat in the background."""
+        if self.lock is not None:
+            self.lock.acquire()
+            async with self.db.transaction(write=True) as uow:
+                await uow.leases.release_all_others(self.owner)
+        self._driver = driver
+        await self.beat()
+        await self.listener.ensure()
+        self._loops = [
+            asyncio.create_task(self._every(self.settings.claim_seconds, self.claim, wake=True), name="lease claims"),
+            asyncio.create_task(self._every(self.settings.heartbeat, self.heartbeat), name="lease heartbeat"),
+        ]
+        self.nudge()
+
+    async def stop_claiming(self) -> None:
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops = []
+        await self.listener.close()
+
+    async def stop(self) -> None:
+        """Hand every lease back and deregister (graceful shutdown); errors are logged, not raised."""
+        await self.stop_claiming()
+        if self._driver is not None:
+            try:
+                async with self.db.transaction(write=True) as uow:
+                    await uow.leases.release(self.owner)
+                    await uow.processes.forget(self.owner)
+            except Exception as exc:
+                log.warning("could not hand leases back (%s); they expire in %s", exc, self.ttl)
+        if self.lock is not None:
+            self.lock.release()
+
+    # Nudges ------------------------------------------------------------------------------------------
+
+    def nudge(self) -> None:
+        """Claim now (a new execution was created in this process)."""
+        self._wake.set()
+
+    async def announce_abort(self, project: str, domain: str, name: str) -> None:
+        """A terminate for an execution another process may drive: tell them, and claim it if nobody does."""
+        self.nudge()
+        with contextlib.suppress(Exception):  # the heartbeat finds ABORTING anyway
+            await notify(self.db, f"abort:{project}/{domain}/{name}")
+
+    def _on_nudge(self, payload: str) -> None:
+        kind, _, rest = payload.partition(":")
+        if kind == "abort" and self._driver is not None and rest.count("/") == 2:
+            project, domain, name = rest.split("/")
+            self._driver.abort(project, domain, name)
+        elif kind == "work":
+            self._wake.set()
+
+    # Loops -------------------------------------------------------------------------------------------
+
+    async def _every(self, seconds: float, work: Callable[[], Awaitable[None]], *, wake: bool = False) -> None:
+        """Run ``work`` every ``seconds`` (sooner when nudged, for the claim loop); failures are logged."""
+        while True:
+            if wake:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), seconds)
+                self._wake.clear()
+            else:
+                await asyncio.sleep(seconds)
+            try:
+                await work()
+            except Exception as exc:
+                level = logging.WARNING if is_disconnect(exc) else logging.ERROR
+                log.log(
+                    level,
+                    "%s failed: %s",
+                    getattr(work, "__name__", "lease work"),
+                    exc,
+                    exc_info=not is_disconnect(exc),
+                )
+
+    async def claim(self) -> None:
+        """Claim free or expired executions up to the engine's capacity and start driving them."""
+        assert self._driver is not None
+        room = self._driver.capacity()
+        if room <= 0 and not self._full:
+            self._full = True
+            await notify(self.db, "work")  # someone else may have room for what arrived here
+        self._full = room <= 0
+        async with self.db.transaction(write=True) as uow:
+            if room > 0:
+                claimed = await uow.leases.claim(self.owner, self.ttl, room, TERMINAL)
+            else:  # full, yet a terminate must not wait for room: aborting takes none
+                claimed = await uow.leases.claim(self.owner, self.ttl, ABORT_BATCH, TERMINAL, only=[ABORTING])
+        for leased in claimed:
+            self._driver.drive(leased)
+        if claimed:
+            log.info("claimed %d execution(s)", len(claimed))
+
+    async def heartbeat(self) -> None:
+        """Renew the leases of what this process drives; drop lost ones, abort ABORTING ones, beat."""
+        assert self._driver is not None
+        ids = self._driver.driving()
+        try:
+            async with self.db.transaction(write=True) as uow:
+                held = await uow.leases.renew(self.owner, self.ttl, ids)
+            await self.beat()
+        except Exception as exc:
+            if is_disconnect(exc) and time.monotonic() - self._last_beat > self.settings.ttl_seconds:
+                log.warning("the database was unreachable longer than a lease: dropping %d execution(s)", len(ids))
+                for row_id in ids:
+                    self._driver.drop(row_id)
+            raise
+        self._last_beat = time.monotonic()
+        kept = {lease.id for lease in held}
+        for row_id in set(ids) - kept:
+            log.warning("lease of execution row %d was taken over; this process stops driving it", row_id)
+            self._driver.drop(row_id)
+        for lease in held:
+            if lease.phase == ABORTING:
+                self._driver.abort(lease.project, lease.domain, lease.name)
+        await self.listener.ensure()
+
+    async def beat(self) -> None:
+        """Upsert this process's row (``aerodrome status`` reads it) and forget long-dead processes."""
+        assert self._driver is not None
+        stats = {
+            "executions": len(self._driver.driving()),
+            "task_processes": self._driver.task_processes(),
+            "max_executions": self.settings.max_executions,
+        }
+        async with self.db.transaction(write=True) as uow:
+            now = uow.leases.now()
+            if not await uow.processes.beat(self.owner, now, **stats):
+                at = await uow.leases.db_time()
+                host, pid, _ = self.owner.rsplit(":", 2)
+                row = EngineProcessRow(
+                    owner=self.owner, host=host, pid=int(pid), version=self.version, started_at=at, heartbeat_at=at
+                )
+                row.executions, row.task_processes, row.max_executions = (
+                    stats["executions"],
+                    stats["task_processes"],
+                    stats["max_executions"],
+                )
+                await uow.add_all([row])
+            await uow.processes.forget_stale(await uow.leases.db_time() - 20 * self.ttl)
