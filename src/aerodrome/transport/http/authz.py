@@ -83,6 +83,8 @@ def _check_route(identity: Identity, scope: Scope) -> None:
             return
         if not identity.server_admin:
             raise PermissionDenied("listing schedules needs ?project=<one you can view> or the server-wide admin role")
+    elif path.startswith("/api/v1/processes") and not identity.server_admin:
+        raise PermissionDenied("the process list needs the server-wide admin role")
     elif _is_registry_write(path, verb) and not identity.server_admin:
         raise PermissionDenied(f"{verb} {path} needs the server-wide admin role")
 
