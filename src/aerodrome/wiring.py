@@ -156,7 +156,9 @@ def build(settings: Settings) -> Services:
         "flyteidl.service.AdminService": AdminServicer(managers),
         "flyteidl.service.DataProxyService": DataProxyServicer(data_proxy),
         "flyteidl.service.SignalService": SignalServicer(signals),
-        "flyteidl.service.AuthMetadataService": AuthMetadataServicer(settings.http_base_url, settings.auth),
+        "flyteidl.service.AuthMetadataService": AuthMetadataServicer(
+            settings.http_base_url, settings.auth, auth.metadata
+        ),
         "flyteidl.service.IdentityService": IdentityServicer(auth.authenticator),
     }
     products = ProductWorkflowManager(db, managers.executions)

@@ -20,6 +20,7 @@ from aerodrome.auth.errors import Unauthenticated
 from aerodrome.auth.identity import Identity, parse_grants
 from aerodrome.auth.store import AuthStore
 from aerodrome.auth.tokens import verify_jwt
+from aerodrome.errors import Unavailable
 from aerodrome.settings import AuthSettings
 
 _USER_TTL = 30.0
@@ -33,6 +34,7 @@ class OidcVerifier:
         self.store = store
         self.issuer = settings.oidc_issuer.rstrip("/")
         self._keys: KeySet | None = None
+        self._discovery: dict[str, Any] | None = None
         self._fetched_at = 0.0
         self._users: dict[str, tuple[Identity, float]] = {}
 
@@ -42,8 +44,20 @@ class OidcVerifier:
             return json.loads(resp.read())  # type: ignore[no-any-return]
 
     def _fetch_keys(self) -> KeySet:
-        document = self._get(f"{self.issuer}/.well-known/openid-configuration")
+        document = self._discovery or self._get(f"{self.issuer}/.well-known/openid-configuration")
+        self._discovery = document
         return KeySet.import_key_set(self._get(document["jwks_uri"]))  # type: ignore[arg-type]
+
+    async def discovery(self) -> dict[str, Any]:
+        """The issuer's discovery document (fetched once): its token, device and authorize endpoints are
+        what flytekit is told to use."""
+        if self._discovery is None:
+            url = f"{self.issuer}/.well-known/openid-configuration"
+            try:
+                self._discovery = await asyncio.to_thread(self._get, url)
+            except (OSError, ValueError) as exc:
+                raise Unavailable(f"cannot reach the OIDC issuer at {url}: {exc}") from None
+        return self._discovery
 
     async def _key_set(self, refresh: bool = False) -> KeySet:
         if self._keys is None or (refresh and time.monotonic() - self._fetched_at > 60):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -11,6 +12,20 @@ from starlette.routing import Route
 from aerodrome.auth.grants import AuthorizationServer, OAuthError
 from aerodrome.settings import AuthSettings
 
+METADATA_KEYS = frozenset(
+    {
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "device_authorization_endpoint",
+        "jwks_uri",
+        "response_types_supported",
+        "grant_types_supported",
+        "scopes_supported",
+        "code_challenge_methods_supported",
+        "token_endpoint_auth_methods_supported",
+    }
+)
 GRANT_TYPES = [
     "client_credentials",
     "urn:ietf:params:oauth:grant-type:device_code",
@@ -53,8 +68,9 @@ def public_client_config(settings: AuthSettings) -> dict[str, Any]:
 class OAuthEndpoints:
     """Token, device authorization, JWKS and discovery documents."""
 
-    def __init__(self, server: AuthorizationServer) -> None:
+    def __init__(self, server: AuthorizationServer, metadata: Callable[[], Awaitable[dict[str, Any]]]) -> None:
         self.server = server
+        self._metadata = metadata
 
     def routes(self) -> list[Route]:
         return [
@@ -66,7 +82,7 @@ class OAuthEndpoints:
         ]
 
     async def metadata(self, request: Request) -> JSONResponse:
-        return JSONResponse(oauth2_metadata(self.server.settings, self.server.base_url))
+        return JSONResponse(await self._metadata())
 
     async def jwks(self, request: Request) -> JSONResponse:
         return JSONResponse(self.server.tokens.keys.jwks())

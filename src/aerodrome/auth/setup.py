@@ -5,13 +5,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.routing import BaseRoute
 
 from aerodrome.auth.grants import AuthorizationServer
 from aerodrome.auth.oidc import OidcVerifier
 from aerodrome.auth.resolver import Authenticator
-from aerodrome.auth.server import OAuthEndpoints
+from aerodrome.auth.server import METADATA_KEYS, OAuthEndpoints, oauth2_metadata
 from aerodrome.auth.store import AuthStore
 from aerodrome.auth.tokens import TokenService
 from aerodrome.auth.web import LoginPages
@@ -48,6 +49,14 @@ class AuthParts:
         if self.tokens is not None:
             await self.tokens.load(self.store)
 
+    async def metadata(self) -> dict[str, Any]:
+        """What flytekit is told about the authorization server: ours, or the OIDC issuer's own document."""
+        if self.authenticator.oidc is not None:
+            document = await self.authenticator.oidc.discovery()
+            return {k: v for k, v in document.items() if k in METADATA_KEYS}
+        assert self.server is not None
+        return oauth2_metadata(self.server.settings, self.server.base_url)
+
 
 def build_auth(settings: Settings, db: Database) -> AuthParts:
     """Check the mode against the bind address and assemble what the mode needs."""
@@ -71,9 +80,9 @@ def build_auth(settings: Settings, db: Database) -> AuthParts:
     tokens = TokenService(base)
     server = AuthorizationServer(auth, store, tokens, base)
     secure = base.startswith("https")
-    routes: list[BaseRoute] = [*OAuthEndpoints(server).routes(), *LoginPages(server, secure).routes()]
-    if auth.mode == "oidc":
-        if not auth.oidc_issuer:
-            raise AuthConfigError("auth.mode oidc needs auth.oidc_issuer")
-        return AuthParts(Authenticator("oidc", tokens, OidcVerifier(auth, store)), store, tokens, server, routes)
-    return AuthParts(Authenticator("self", tokens), store, tokens, server, routes)
+    if auth.mode == "oidc" and not auth.oidc_issuer:
+        raise AuthConfigError("auth.mode oidc needs auth.oidc_issuer")
+    oidc = OidcVerifier(auth, store) if auth.mode == "oidc" else None
+    parts = AuthParts(Authenticator(auth.mode, tokens, oidc), store, tokens, server)
+    parts.routes = [*OAuthEndpoints(server, parts.metadata).routes(), *LoginPages(server, secure).routes()]
+    return parts

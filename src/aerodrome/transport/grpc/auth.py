@@ -7,6 +7,7 @@ working; with it they name the token, device and authorize endpoints and the pub
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from flyteidl.service import auth_pb2, auth_pb2_grpc, identity_pb2, identity_pb2_grpc
@@ -14,23 +15,29 @@ from google.protobuf import json_format
 
 from aerodrome.auth.identity import Identity
 from aerodrome.auth.resolver import Authenticator
-from aerodrome.auth.server import oauth2_metadata, public_client_config
+from aerodrome.auth.server import public_client_config
 from aerodrome.settings import AuthSettings
 
 
 class AuthMetadataServicer(auth_pb2_grpc.AuthMetadataServiceServicer):  # type: ignore[misc]
     """Describes the authorization server (or, in mode none, one that is not there)."""
 
-    def __init__(self, http_base_url: str, auth: AuthSettings | None = None) -> None:
+    def __init__(
+        self,
+        http_base_url: str,
+        auth: AuthSettings | None = None,
+        metadata: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+    ) -> None:
         self.base = http_base_url
         self.auth = auth if auth is not None and auth.mode != "none" else None
+        self.metadata = metadata
 
     async def GetOAuth2Metadata(
         self, request: auth_pb2.OAuth2MetadataRequest, context: Any
     ) -> auth_pb2.OAuth2MetadataResponse:
-        if self.auth is None:
+        if self.auth is None or self.metadata is None:
             return auth_pb2.OAuth2MetadataResponse(issuer=self.base, grant_types_supported=[], scopes_supported=[])
-        document = oauth2_metadata(self.auth, self.base)
+        document = await self.metadata()
         return json_format.ParseDict(document, auth_pb2.OAuth2MetadataResponse(), ignore_unknown_fields=True)
 
     async def GetPublicClientConfig(
