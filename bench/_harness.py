@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +26,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def aerodrome(home: Path, db_url: str = "", env: dict[str, str] | None = None) -> Iterator[str]:
-    """A real ``aerodrome start`` subprocess; yields its gRPC address and stops it by PID."""
-    with aerodrome_process(home, db_url, env) as (address, _pid):
-        yield address
+@dataclass(frozen=True)
+class Started:
+    """A running ``aerodrome start`` subprocess: its addresses and PID (to read its CPU time)."""
 
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process (all its threads) has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    grpc: str
+    http: str
+    pid: int
 
 
 @contextmanager
-def aerodrome_process(
-    home: Path, db_url: str = "", env_extra: dict[str, str] | None = None
-) -> Iterator[tuple[str, int]]:
-    """Like ``aerodrome`` but also yields the server's PID (to read its CPU time)."""
+def aerodrome_server(home: Path, db_url: str = "", env_extra: dict[str, str] | None = None) -> Iterator[Started]:
+    """A real ``aerodrome start`` subprocess on free ports; stopped by PID afterwards."""
     env = {**os.environ, "AERODROME_HOME": str(home), **(env_extra or {})}
     cmd = [sys.executable, "-m", "aerodrome", "start", "--grpc-port", "0", "--http-port", "0", "--log-level", "ERROR"]
     if db_url:
@@ -53,13 +48,35 @@ def aerodrome_process(
         for line in proc.stdout:
             match = READY.search(line)
             if match:
-                yield match.group(1), proc.pid
+                yield Started(match.group(1), match.group(2), proc.pid)
                 break
         else:
             raise RuntimeError("aerodrome did not start")
     finally:
         os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
+
+
+@contextmanager
+def aerodrome(home: Path, db_url: str = "", env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real ``aerodrome start`` subprocess; yields its gRPC address."""
+    with aerodrome_server(home, db_url, env) as started:
+        yield started.grpc
+
+
+@contextmanager
+def aerodrome_process(
+    home: Path, db_url: str = "", env_extra: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """Like ``aerodrome`` but also yields the server's PID (to read its CPU time)."""
+    with aerodrome_server(home, db_url, env_extra) as started:
+        yield started.grpc, started.pid
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process (all its threads) has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager

@@ -14,12 +14,9 @@ import argparse
 import asyncio
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
@@ -31,7 +28,7 @@ from flyteidl.service import admin_pb2_grpc
 from google.protobuf import duration_pb2
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import READY, median, run_concurrently
+from _harness import aerodrome_server, median, run_concurrently
 
 PROJECT, DOMAIN, VERSION = "flytesnacks", "development", "v1"
 
@@ -53,26 +50,6 @@ def gate_workflow() -> workflow_pb2.WorkflowCreateRequest:
         ],
     )
     return workflow_pb2.WorkflowCreateRequest(id=template.id, spec=workflow_pb2.WorkflowSpec(template=template))
-
-
-@contextmanager
-def server(home: Path, env_extra: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """``aerodrome start`` on free ports; yields (gRPC address, HTTP base URL) and stops it by PID."""
-    env = {**os.environ, "AERODROME_HOME": str(home), **env_extra}
-    cmd = [sys.executable, "-m", "aerodrome", "start", "--grpc-port", "0", "--http-port", "0", "--log-level", "ERROR"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    try:
-        for line in proc.stdout:
-            match = READY.search(line)
-            if match:
-                yield match.group(1), match.group(2)
-                break
-        else:
-            raise RuntimeError("aerodrome did not start")
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def client_token(home: Path, http: str) -> str:
@@ -116,13 +93,13 @@ async def main(count: int, repeat: int) -> None:
     with (
         tempfile.TemporaryDirectory() as off_home,
         tempfile.TemporaryDirectory() as on_home,
-        server(Path(off_home), {}) as (off_addr, _),
-        server(Path(on_home), {"AERODROME_AUTH_MODE": "self"}) as (on_addr, on_http),
+        aerodrome_server(Path(off_home)) as off,
+        aerodrome_server(Path(on_home), env_extra={"AERODROME_AUTH_MODE": "self"}) as on,
     ):
-        token = client_token(Path(on_home), on_http)
+        token = client_token(Path(on_home), on.http)
         targets = {
-            "off": (off_addr, ()),
-            "on": (on_addr, (("flyte-authorization", f"Bearer {token}"),)),
+            "off": (off.grpc, ()),
+            "on": (on.grpc, (("flyte-authorization", f"Bearer {token}"),)),
         }
         results: dict[str, list[float]] = {"off": [], "on": []}
         channels = {name: grpc.aio.insecure_channel(addr) for name, (addr, _) in targets.items()}

@@ -14,7 +14,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from flytekit.configuration import Config
 from flytekit.remote import FlyteRemote
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import median
+from _harness import aerodrome_server, median
 
 HERE = Path(__file__).parent
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
@@ -41,21 +40,8 @@ P, D = "flytesnacks", "development"
 @contextmanager
 def server(home: Path) -> Iterator[tuple[str, str]]:
     """``aerodrome start`` on SQLite; yields (gRPC address, HTTP base URL) and stops it by PID."""
-    env = {**os.environ, "AERODROME_HOME": str(home)}
-    cmd = [sys.executable, "-m", "aerodrome", "start", "--grpc-port", "0", "--http-port", "0", "--log-level", "ERROR"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    try:
-        for line in proc.stdout:
-            match = READY.search(line)
-            if match:
-                yield match.group(1), match.group(2)
-                break
-        else:
-            raise RuntimeError("aerodrome did not start")
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+    with aerodrome_server(home) as started:
+        yield started.grpc, started.http
 
 
 def run_map(grpc: str, tmp: Path) -> str:
@@ -79,15 +65,9 @@ def run_map(grpc: str, tmp: Path) -> str:
     return str(done.id.name)
 
 
-def seed(database: Path, template: str, count: int, index: bool) -> None:
-    """``count`` copies of one execution row under new names (recursive CTE, one transaction); ``index``
-    adds an index on (project, domain, created) to show what the list would gain from one (not in the schema)."""
+def seed(database: Path, template: str, count: int) -> None:
+    """``count`` copies of one execution row under new names (recursive CTE, one transaction)."""
     db = sqlite3.connect(database, timeout=60)
-    if index:
-        db.execute(
-            "CREATE INDEX IF NOT EXISTS ix_bench_executions_created "
-            "ON executions (execution_project, execution_domain, execution_created_at)"
-        )
     columns = [row[1] for row in db.execute("PRAGMA table_info(executions)") if row[1] != "id"]
     chosen = ", ".join("'s' || n" if c == "execution_name" else c for c in columns)
     db.execute(
@@ -120,16 +100,14 @@ def report(label: str, page: float, api: float) -> None:
     print(f"{label:<34} page {page * 1000:7.1f} ms   api {api * 1000:7.1f} ms   x{ratio:4.2f}   {verdict}")
 
 
-def main(repeat: int, count: int, index: bool) -> None:
+def main(repeat: int, count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         with server(home) as (grpc, http):
             name = run_map(grpc, Path(tmp))
             started = time.perf_counter()
-            seed(home / "aerodrome.db", name, count, index)
-            print(
-                f"seeded {count} executions in {time.perf_counter() - started:.1f} s" + (" (+ index)" if index else "")
-            )
+            seed(home / "aerodrome.db", name, count)
+            print(f"seeded {count} executions in {time.perf_counter() - started:.1f} s")
             console = f"{http}/console/projects/{P}/domains/{D}"
             api = f"{http}/api/v1"
             with httpx.Client(timeout=60) as client:
@@ -169,6 +147,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seed", type=int, default=100_000)
-    parser.add_argument("--with-index", action="store_true", help="add an index on (project, domain, created)")
     arguments = parser.parse_args()
-    main(arguments.repeat, arguments.seed, arguments.with_index)
+    main(arguments.repeat, arguments.seed)

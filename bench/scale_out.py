@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from flyteidl.service import admin_pb2_grpc
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import READY, median
+from _harness import aerodrome_server, median
 
 HERE = Path(__file__).parent
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
@@ -71,28 +70,10 @@ def fresh_database(base: str) -> Iterator[str]:
 
 @contextmanager
 def server(home: Path, url: str, shared: Path) -> Iterator[tuple[str, int]]:
-    env = {
-        **os.environ,
-        "AERODROME_HOME": str(home),
-        "AERODROME_BLOB_URL": str(shared / "blobs"),
-        "AERODROME_BLOB_SIGNING_KEY": "bench",
-    }
-    cmd = [sys.executable, "-m", "aerodrome", "start", "--grpc-port", "0", "--http-port", "0", "--log-level", "ERROR"]
-    proc = subprocess.Popen(
-        [*cmd, "--db-url", url], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    assert proc.stdout is not None
-    try:
-        for line in proc.stdout:
-            match = READY.search(line)
-            if match:
-                yield match.group(1), proc.pid
-                break
-        else:
-            raise RuntimeError("aerodrome did not start")
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
+    """One of the processes: its own home, the shared blob directory and signing key."""
+    env = {"AERODROME_BLOB_URL": str(shared / "blobs"), "AERODROME_BLOB_SIGNING_KEY": "bench"}
+    with aerodrome_server(home, url, env) as started:
+        yield started.grpc, started.pid
 
 
 def _tree_cpu(pid: int) -> tuple[float, float]:

@@ -15,7 +15,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from aerodrome.blobstore.store import BlobStore
+from aerodrome.keyfiles import load_or_create
 from aerodrome.settings import Settings
 
 ROUTE_PREFIX = "/blobs"
@@ -58,21 +58,7 @@ def load_signing_key(settings: Settings) -> bytes:
     """The configured key, or the one kept in ``<home>/blob-signing.key`` (created on first use, mode 0600)."""
     if settings.blob.signing_key:
         return settings.blob.signing_key.encode()
-    path = Path(settings.home) / KEY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):  # another process may be between creating and writing it
-            key = path.read_bytes().strip()
-            if key:
-                return key
-            time.sleep(0.02)
-        raise RuntimeError(f"signing key file {path} is empty") from None
-    key = secrets.token_hex(32).encode()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-    return key
+    return load_or_create(Path(settings.home) / KEY_FILE, lambda: secrets.token_hex(32).encode())
 
 
 class UrlSigner:

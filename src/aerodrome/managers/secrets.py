@@ -9,9 +9,7 @@ with FILE or ANY gets the file; a request naming ``env_var`` also gets that vari
 
 from __future__ import annotations
 
-import os
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from flyteidl.core import security_pb2
 from aerodrome.db.engine import Database
 from aerodrome.db.repositories.secrets import SecretRepository
 from aerodrome.errors import InvalidArgument, NotFound
+from aerodrome.keyfiles import load_or_create
 from aerodrome.settings import Settings
 
 KEY_FILE = "secrets.key"
@@ -45,21 +44,7 @@ def load_key(settings: Settings) -> bytes:
     """The configured Fernet key, or the one kept in ``<home>/secrets.key`` (created once, mode 0600)."""
     if settings.secrets.key:
         return settings.secrets.key.encode()
-    path = Path(settings.home) / KEY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):  # another process may be between creating and writing it
-            key = path.read_bytes().strip()
-            if key:
-                return key
-            time.sleep(0.02)
-        raise RuntimeError(f"secrets key file {path} is empty") from None
-    key = Fernet.generate_key()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-    return key
+    return load_or_create(Path(settings.home) / KEY_FILE, Fernet.generate_key)
 
 
 def check_name(what: str, value: str) -> str:

@@ -22,6 +22,8 @@ class ExecutionRow(RowMixin, Base):
     __table_args__ = (
         UniqueConstraint("execution_project", "execution_domain", "execution_name"),
         Index("ix_executions_phase_lease", "phase", "lease_expires_at"),
+        # Lists of one project-domain, newest first (ListExecutions, the console).
+        Index("ix_executions_project_domain_created", "execution_project", "execution_domain", "execution_created_at"),
     )
 
     execution_project: Mapped[str] = mapped_column(String(255))

@@ -1,7 +1,7 @@
 """the transactional outbox of events and notifications
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-03 10:10:00.000000
 """
 

@@ -1,7 +1,7 @@
 """engine processes (the live processes sharing a database, for leases and ``aerodrome status``)
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-03 10:10:00.000000
 """
 

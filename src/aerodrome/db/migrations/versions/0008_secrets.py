@@ -1,7 +1,7 @@
 """secrets requested by tasks, encrypted at rest
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-03 10:20:00.000000
 """
 
