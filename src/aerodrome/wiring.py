@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import uvicorn
 from grpc import aio
 
 from aerodrome import __version__
+from aerodrome.auth.setup import AuthParts, build_auth
+from aerodrome.auth.task_credentials import TaskCredentials
 from aerodrome.blobstore.offload import LiteralOffloader
 from aerodrome.blobstore.signing import UrlSigner
 from aerodrome.blobstore.store import BlobStore
@@ -60,6 +63,7 @@ from aerodrome.scheduler.service import Scheduler
 from aerodrome.settings import Settings
 from aerodrome.transport.grpc.admin import AdminServicer
 from aerodrome.transport.grpc.auth import AuthMetadataServicer, IdentityServicer
+from aerodrome.transport.grpc.authz import AuthInterceptor
 from aerodrome.transport.grpc.data_proxy import DataProxyServicer
 from aerodrome.transport.grpc.server import build_grpc_server
 from aerodrome.transport.grpc.signals import SignalServicer
@@ -88,12 +92,14 @@ class Services:
     servicers: dict[str, object]
     http_routes: list[Any]
     background: list[BackgroundService]
+    auth: AuthParts | None = None
 
 
 def build(settings: Settings) -> Services:
     """Construct (but do not start) the whole service: database, blob store, managers, engine, servicers."""
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url, pool_size=settings.db.pool_size, echo=settings.db.echo)
+    auth = build_auth(settings, db)
     store = BlobStore.from_settings(settings)
     signer = UrlSigner.from_settings(settings)
     reg = settings.registration
@@ -119,6 +125,8 @@ def build(settings: Settings) -> Services:
         else None,
         secrets=SecretManager.from_settings(db, settings),
     )
+    if auth.tokens is not None or settings.auth.tls_cert_file:
+        launcher.credentials = TaskCredentials(auth.tokens, settings.auth).env_for
     signals = SignalManager(db)
     graphs = GraphRunner(
         db, store, launcher, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows
@@ -148,8 +156,10 @@ def build(settings: Settings) -> Services:
         "flyteidl.service.AdminService": AdminServicer(managers),
         "flyteidl.service.DataProxyService": DataProxyServicer(data_proxy),
         "flyteidl.service.SignalService": SignalServicer(signals),
-        "flyteidl.service.AuthMetadataService": AuthMetadataServicer(settings.http_base_url),
-        "flyteidl.service.IdentityService": IdentityServicer(),
+        "flyteidl.service.AuthMetadataService": AuthMetadataServicer(
+            settings.http_base_url, settings.auth, auth.metadata
+        ),
+        "flyteidl.service.IdentityService": IdentityServicer(auth.authenticator),
     }
     products = ProductWorkflowManager(db, managers.executions)
     registries = [
@@ -176,13 +186,14 @@ def build(settings: Settings) -> Services:
         *registries,
         *outbox_routes(monitor),
         *console_routes(console),
+        *auth.routes,
     ]
     background: list[BackgroundService] = [engine, hub, notifications.dispatcher(settings, db, events.watch)]
     if settings.scheduler.enabled:
         scheduler = Scheduler(db, managers.executions, settings.scheduler)
         launch_plans.watch_schedules(scheduler.wake)
         background.append(scheduler)
-    return Services(settings, db, store, managers, engine, servicers, http_routes, background)
+    return Services(settings, db, store, managers, engine, servicers, http_routes, background, auth)
 
 
 def task_storage_env(settings: Settings) -> dict[str, str]:
@@ -230,11 +241,23 @@ class Addresses:
     http: str
 
 
+def add_grpc_port(server: aio.Server, settings: Settings) -> int:
+    """Listen for gRPC, over TLS when a certificate is configured."""
+    address = f"{settings.server.host}:{settings.server.grpc_port}"
+    tls = settings.auth
+    if not tls.tls_cert_file:
+        return server.add_insecure_port(address)
+    key, chain = Path(tls.tls_key_file).read_bytes(), Path(tls.tls_cert_file).read_bytes()
+    return server.add_secure_port(address, grpc.ssl_server_credentials([(key, chain)]))
+
+
 async def prepare(services: Services) -> None:
     """Migrate (if configured) and ensure the bootstrap projects."""
     if services.settings.db.migrate_on_start:
         await migrate.upgrade(services.db, migrations_dir=data_migrations(services.settings))
     await services.managers.projects.ensure(services.settings.registration.bootstrap_projects)
+    if services.auth is not None:
+        await services.auth.load()
 
 
 async def _stop_all(started: list[BackgroundService]) -> None:
@@ -264,17 +287,31 @@ async def serve(
     services = build(settings)
     await prepare(services)
 
+    authenticator = services.auth.authenticator if services.auth is not None else None
     grpc_server: aio.Server = build_grpc_server(
-        services.servicers, max_message_bytes=settings.server.grpc_max_message_bytes
+        services.servicers,
+        max_message_bytes=settings.server.grpc_max_message_bytes,
+        interceptors=[AuthInterceptor(authenticator)] if authenticator is not None and authenticator.enabled else [],
     )
-    grpc_port = grpc_server.add_insecure_port(f"{settings.server.host}:{settings.server.grpc_port}")
+    grpc_port = add_grpc_port(grpc_server, settings)
     if grpc_port == 0:
         raise OSError(f"cannot listen for gRPC on {settings.server.host}:{settings.server.grpc_port}")
     settings.server.grpc_port = grpc_port
     services.engine.graphs.launcher.platform_url = f"{settings.server.host}:{grpc_port}"
-    app = build_http_app(services.servicers, extra_routes=services.http_routes)
+    app = build_http_app(services.servicers, extra_routes=services.http_routes, authenticator=authenticator)
     # httptools (C) spends less CPU per uploaded byte than h11; named so that a missing install fails loudly.
-    http = _HttpServer(uvicorn.Config(app, http="httptools", log_level="warning", access_log=False, lifespan="off"))
+    tls = settings.auth
+    http = _HttpServer(
+        uvicorn.Config(
+            app,
+            http="httptools",
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ssl_certfile=tls.tls_cert_file or None,
+            ssl_keyfile=tls.tls_key_file or None,
+        )
+    )
 
     await grpc_server.start()
     http_task = asyncio.create_task(http.serve(sockets=[http_sock]))

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from aerodrome import __version__
+from aerodrome.cli.auth import auth
 from aerodrome.cli.db import db
 from aerodrome.cli.events import events, notifications
 from aerodrome.cli.launch import launch
@@ -57,6 +58,7 @@ def start(log_level: str, **kwargs: Any) -> None:
     # Alembic logs a line per plugin when it is first imported (below, with the server): noise to a user.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     settings = build_settings(**kwargs)
+    from aerodrome.auth.setup import AuthConfigError
     from aerodrome.db.migrate import MigrationError
     from aerodrome.wiring import Addresses, serve
 
@@ -71,7 +73,7 @@ def start(log_level: str, **kwargs: Any) -> None:
 
     try:
         asyncio.run(serve(settings, on_ready=ready))
-    except (OSError, MigrationError) as exc:
+    except (OSError, MigrationError, AuthConfigError) as exc:
         console.print(f"[red]aerodrome could not start:[/red] {exc}")
         sys.exit(1)
 
@@ -102,6 +104,7 @@ def config_flytekit(path: Path, **kwargs: Any) -> None:
 
 
 main.add_command(db)
+main.add_command(auth)
 main.add_command(secrets)
 main.add_command(provider)
 main.add_command(products)

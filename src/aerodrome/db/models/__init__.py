@@ -1,5 +1,6 @@
 """ORM models; importing this package registers every table on ``Base.metadata``."""
 
+from aerodrome.db.models.auth import AuthClientRow, AuthKeyRow, AuthUserRow
 from aerodrome.db.models.base import Base
 from aerodrome.db.models.executions import (
     EventRow,
@@ -25,6 +26,9 @@ from aerodrome.db.models.secrets import SecretRow
 from aerodrome.db.models.tenancy import ProjectRow, ResourceRow
 
 __all__ = [
+    "AuthClientRow",
+    "AuthKeyRow",
+    "AuthUserRow",
     "Base",
     "CacheReservationRow",
     "CachedArtifactRow",

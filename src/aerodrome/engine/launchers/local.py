@@ -19,7 +19,7 @@ import shutil
 import signal
 import sys
 import tarfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -103,6 +103,8 @@ class LocalLauncher:
         self.python = python or sys.executable
         self.platform_url = platform_url
         self.extra_env = extra_env
+        # Per-attempt environment added last by the composition root (auth: a project-scoped credential).
+        self.credentials: Callable[[Attempt], dict[str, str]] | None = None
         self.keep_workdirs = keep_workdirs
         self.distributions = distributions
 
@@ -179,6 +181,8 @@ class LocalLauncher:
                 **self.extra_env,
             }
         )
+        if self.credentials is not None:
+            env.update(self.credentials(attempt))
         env.update({kv.key: kv.value for kv in attempt.task.container.env})
         env.update(attempt.envs)
         if attempt.provider is not None:  # the provider's code first on the path, and its id for the task

@@ -6,10 +6,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from aerodrome.auth.resolver import Authenticator
+from aerodrome.transport.http.authz import AuthMiddleware, gateway_guard
 from aerodrome.transport.http.gateway import gateway_routes
 
 
@@ -18,8 +21,18 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def build_http_app(
-    servicers: Mapping[str, object], extra_routes: Sequence[BaseRoute] = (), lifespan: Any = None
+    servicers: Mapping[str, object],
+    extra_routes: Sequence[BaseRoute] = (),
+    lifespan: Any = None,
+    authenticator: Authenticator | None = None,
 ) -> Starlette:
-    """No body-buffering middleware: signed uploads stream straight to the blob store."""
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *extra_routes, *gateway_routes(servicers)]
-    return Starlette(routes=routes, lifespan=lifespan)
+    """No body-buffering middleware: signed uploads stream straight to the blob store (the auth middleware,
+    installed only when authentication is on, is pure ASGI)."""
+    enabled = authenticator is not None and authenticator.enabled
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        *extra_routes,
+        *gateway_routes(servicers, gateway_guard if enabled else None),
+    ]
+    middleware = [Middleware(AuthMiddleware, authenticator=authenticator)] if authenticator and enabled else []
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -191,7 +191,11 @@ def error_response(exc: BaseException, method: str) -> Response:
     return JSONResponse(body, status_code=HTTP_STATUS.get(code, 500))
 
 
-def _endpoint(binding: Binding, servicer: object) -> Callable[[Request], Any]:
+# Optional authorization hook: (request, service, method, message) → filter for the response.
+Guard = Callable[[Request, str, str, Message], Callable[[Any], Any]]
+
+
+def _endpoint(binding: Binding, servicer: object, guard: Guard | None = None) -> Callable[[Request], Any]:
     request_class = GetMessageClass(binding.method.input_type)
     name = binding.method.name
 
@@ -199,12 +203,15 @@ def _endpoint(binding: Binding, servicer: object) -> Callable[[Request], Any]:
         message = request_class()
         try:
             await _fill(binding, request, message)
+            after = guard(request, binding.service, name, message) if guard is not None else None
             handler = getattr(servicer, name, None)
             if handler is None:
                 raise NotImplementedError(name)
             result = handler(message, GatewayContext(request))
             if hasattr(result, "__await__"):
                 result = await result
+            if after is not None:
+                result = after(result)
         except Exception as exc:
             return error_response(exc, name)
         document = json_format.MessageToDict(result, always_print_fields_with_no_presence=True)
@@ -213,10 +220,10 @@ def _endpoint(binding: Binding, servicer: object) -> Callable[[Request], Any]:
     return endpoint
 
 
-def gateway_routes(servicers: Mapping[str, object]) -> list[BaseRoute]:
+def gateway_routes(servicers: Mapping[str, object], guard: Guard | None = None) -> list[BaseRoute]:
     """Routes for every HTTP rule of the given servicers (keyed by full service name)."""
     found = sorted(bindings(servicers), key=lambda b: b.specificity())
     return [
-        Route(b.path, _endpoint(b, servicers[b.service]), methods=[b.verb], name=f"{b.method.name}:{b.template}")
+        Route(b.path, _endpoint(b, servicers[b.service], guard), methods=[b.verb], name=f"{b.method.name}:{b.template}")
         for b in found
     ]
