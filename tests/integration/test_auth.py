@@ -398,7 +398,9 @@ def test_console_pages_need_a_login_and_the_project_role(auth_server: Server) ->
         login = {"csrf": csrf[1], "next": target[1], "username": "vic", "password": PASSWORD}
         back = browser.post("/auth/login", data=login)
         assert back.status_code == 303 and back.headers["location"] == target[1]
-        assert browser.get(target[1]).status_code == 200
+        dashboard = browser.get(target[1])
+        assert dashboard.status_code == 200
+        assert '<span class="who" title="signed in as">vic</span>' in dashboard.text  # the console knows who
         assert browser.get("/console/projects/authb/domains/development").status_code == 403
         acted = browser.post("/console/projects/flytesnacks/domains/development/executions/x/terminate")
         assert acted.status_code == 403 and "runner role in project flytesnacks" in acted.json()["message"]

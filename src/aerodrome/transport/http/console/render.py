@@ -1,7 +1,7 @@
 """Rendering for every console page: one Jinja2 environment (autoescape on), one identity check, one error page.
 
-Every handler is wrapped by ``page``: it asks ``viewer(request)`` who is looking (the auth issue makes that a
-login check; today everyone is the anonymous viewer), renders the template the handler names, and turns the
+Every handler is wrapped by ``page``: it asks ``viewer(request)`` who is looking (the signed-in identity the
+auth middleware resolved; ``anonymous`` when auth is off), renders the template the handler names, and turns the
 managers' errors into a page with the right status and a way back, never a stack trace.
 """
 
@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from aerodrome.auth.web import identity_of
 from aerodrome.errors import AdminError, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from aerodrome.transport.http.console import formatting
 
@@ -27,14 +28,15 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is looking at the console; ``anonymous`` until the auth issue adds logins."""
+    """Who is looking at the console: the signed-in user or client, ``anonymous`` when auth is off."""
 
     name: str = "anonymous"
 
 
 def viewer(request: Request) -> Viewer:
-    """The one place every console request passes to find (and later check) its identity."""
-    return Viewer()
+    """The one place every console request passes to find its identity. The auth middleware has already
+    checked the request's role for the project in its path (viewer to look, runner to act)."""
+    return Viewer(identity_of(request).subject)
 
 
 @dataclass(frozen=True)
