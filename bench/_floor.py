@@ -20,7 +20,7 @@ class MemoryAdmin(admin_pb2_grpc.AdminServiceServicer):  # type: ignore[misc]
     def __init__(self) -> None:
         self.executions: dict[str, execution_pb2.ExecutionCreateRequest] = {}
 
-    async def CreateExecution(  # noqa: N802 (gRPC method name)
+    async def CreateExecution(
         self, request: execution_pb2.ExecutionCreateRequest, context: object
     ) -> execution_pb2.ExecutionCreateResponse:
         name = request.name or f"f{len(self.executions)}"

@@ -111,13 +111,18 @@ class AttributeManager:
                 attributes = _merge_plugin_overrides(mr.MatchingAttributes.FromString(row.attributes), attributes)
             row.attributes = attributes.SerializeToString()
 
-    async def get(self, target: Target, resource_type: int, *, exact: bool = False) -> mr.MatchingAttributes:
-        """The most specific row matching the target (exact level only when ``exact``)."""
+    async def get(
+        self, target: Target, resource_type: int, *, exact: bool = False, uow: UnitOfWork | None = None
+    ) -> mr.MatchingAttributes:
+        """The most specific row matching the target (exact level only when ``exact``); in the caller's unit
+        of work when given (CreateExecution reads everything it needs in one)."""
         name = str(mr.MatchableResource.Name(resource_type))
         target.validate()
-        async with self.db.transaction() as uow:
-            lookup = uow.resources.find_exact if exact else uow.resources.most_specific
-            row = await lookup(target.project, target.domain, target.workflow, "", name)
+        if uow is None:
+            async with self.db.transaction() as own:
+                return await self.get(target, resource_type, exact=exact, uow=own)
+        lookup = uow.resources.find_exact if exact else uow.resources.most_specific
+        row = await lookup(target.project, target.domain, target.workflow, "", name)
         if row is None:
             raise NotFound(f"Resource [{target.describe(name)}] not found")
         return mr.MatchingAttributes.FromString(row.attributes)

@@ -17,6 +17,7 @@ from flyteidl.core import compiler_pb2
 
 from aerodrome.db.engine import Database
 from aerodrome.db.models import ExecutionProviderRow, WorkflowRow
+from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.errors import InvalidArgument, NotFound
 from aerodrome.managers.attributes import PROJECT_DOMAIN, AttributeManager, Target
 from aerodrome.managers.job_conf import (
@@ -77,10 +78,11 @@ class ProviderResolver:
         self.attributes = attributes
         self.party = party
 
-    async def _default(self, project: str, domain: str) -> Mention | None:
+    async def _default(self, project: str, domain: str, uow: UnitOfWork | None) -> Mention | None:
         target = Target(project, domain, level=PROJECT_DOMAIN)
+        kind = matchable_resource_pb2.WORKFLOW_EXECUTION_CONFIG
         try:
-            attrs = await self.attributes.get(target, matchable_resource_pb2.WORKFLOW_EXECUTION_CONFIG, exact=True)
+            attrs = await self.attributes.get(target, kind, exact=True, uow=uow)
         except NotFound:
             return None
         value = attrs.workflow_execution_config.annotations.values.get(DEFAULT_PROVIDER_ANNOTATION, "")
@@ -92,11 +94,16 @@ class ProviderResolver:
         return mention
 
     async def resolve(
-        self, project: str, domain: str, spec: execution_pb2.ExecutionSpec, workflow_id: int | None
+        self,
+        project: str,
+        domain: str,
+        spec: execution_pb2.ExecutionSpec,
+        workflow_id: int | None,
+        uow: UnitOfWork | None = None,
     ) -> Resolution:
         text = spec.annotations.values.get(JOB_CONF_ANNOTATION, "")
         conf = parse_job_conf(text, self.party) if text.strip() else JobConf()
-        default = await self._default(project, domain)
+        default = await self._default(project, domain, uow)
         mentions = applicable_mentions(conf, default)
         if not mentions and not conf.nodes_named:
             return Resolution({})
