@@ -131,7 +131,7 @@ def drop_postgres(base: str, name: str) -> None:
 
 def backend(label: str, db_url: str, args: argparse.Namespace, floor: dict[int, dict[str, float]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"AERODROME_LEASES_MAX_EXECUTIONS": str(args.waiting + 500)}
+        env = {"AERODROME_LEASES_MAX_EXECUTIONS": str(args.max_executions or args.waiting + 500)}
         with aerodrome_process(Path(tmp) / "home", db_url, env) as (address, _pid):
             spec = spec_for(register(address, Path(tmp)))
             started = time.perf_counter()
@@ -202,5 +202,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--waiting", type=int, default=1000)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 16])
+    parser.add_argument("--max-executions", type=int, default=0, help="engine capacity (default: all)")
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
     main(parser.parse_args())

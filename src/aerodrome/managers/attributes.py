@@ -73,6 +73,21 @@ def _merge_plugin_overrides(old: mr.MatchingAttributes, new: mr.MatchingAttribut
     return result
 
 
+class View:
+    """Rows read once (``AttributeManager.view``) answering lookups as ``AttributeManager.get`` would."""
+
+    def __init__(self, rows: list[ResourceRow]) -> None:
+        self.rows = rows  # highest priority first
+
+    def get(self, target: Target, *, exact: bool = False) -> mr.MatchingAttributes | None:
+        keys = (target.project, target.domain, target.workflow)
+        for row in self.rows:
+            have = (row.project, row.domain, row.workflow)
+            if have == keys if exact else all(h in ("", k) for h, k in zip(have, keys, strict=True)):
+                return mr.MatchingAttributes.FromString(row.attributes)
+        return None
+
+
 class AttributeManager:
     """Update, Get and Delete at each level, and ListMatchableAttributes."""
 
@@ -111,21 +126,21 @@ class AttributeManager:
                 attributes = _merge_plugin_overrides(mr.MatchingAttributes.FromString(row.attributes), attributes)
             row.attributes = attributes.SerializeToString()
 
-    async def get(
-        self, target: Target, resource_type: int, *, exact: bool = False, uow: UnitOfWork | None = None
-    ) -> mr.MatchingAttributes:
-        """The most specific row matching the target (exact level only when ``exact``); in the caller's unit
-        of work when given (CreateExecution reads everything it needs in one)."""
+    async def get(self, target: Target, resource_type: int, *, exact: bool = False) -> mr.MatchingAttributes:
+        """The most specific row matching the target (exact level only when ``exact``)."""
         name = str(mr.MatchableResource.Name(resource_type))
         target.validate()
-        if uow is None:
-            async with self.db.transaction() as own:
-                return await self.get(target, resource_type, exact=exact, uow=own)
-        lookup = uow.resources.find_exact if exact else uow.resources.most_specific
-        row = await lookup(target.project, target.domain, target.workflow, "", name)
+        async with self.db.transaction() as uow:
+            lookup = uow.resources.find_exact if exact else uow.resources.most_specific
+            row = await lookup(target.project, target.domain, target.workflow, "", name)
         if row is None:
             raise NotFound(f"Resource [{target.describe(name)}] not found")
         return mr.MatchingAttributes.FromString(row.attributes)
+
+    async def view(self, uow: UnitOfWork, project: str, domain: str, workflow: str, resource_type: int) -> View:
+        """Every row of one type that could match the workflow, read at once, to answer several ``get``s."""
+        name = str(mr.MatchableResource.Name(resource_type))
+        return View(await uow.resources.candidates(project, domain, workflow, name))
 
     async def delete(self, target: Target, resource_type: int) -> None:
         name = str(mr.MatchableResource.Name(resource_type))

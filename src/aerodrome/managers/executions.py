@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from flyteidl.admin import event_pb2 as admin_event_pb2
-from flyteidl.admin import execution_pb2, matchable_resource_pb2
+from flyteidl.admin import execution_pb2, launch_plan_pb2, matchable_resource_pb2
 from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.core import identifier_pb2, literals_pb2
 from flyteidl.event import event_pb2
@@ -24,13 +24,13 @@ from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.batching import InsertBatcher
 from aerodrome.db.engine import Database
 from aerodrome.db.inserts import new_row
-from aerodrome.db.models import ExecutionProviderRow, ExecutionRow, ExecutionTagRow
+from aerodrome.db.models import ExecutionProviderRow, ExecutionRow, ExecutionTagRow, LaunchPlanRow
 from aerodrome.db.prototext import compact
 from aerodrome.db.transformers.entities import launch_plan_from_row
 from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.errors import AlreadyExists, AlreadyInTerminalState, NotFound, missing
 from aerodrome.ids import execution_name
-from aerodrome.managers.attributes import PROJECT, WORKFLOW, AttributeManager, Target
+from aerodrome.managers.attributes import PROJECT, WORKFLOW, AttributeManager, Target, View
 from aerodrome.managers.events import EventManager
 from aerodrome.managers.execution_config import Source, resolve
 from aerodrome.managers.execution_rows import execution_row, tag_rows
@@ -44,6 +44,8 @@ from aerodrome.phases.rules import terminal_detail
 from aerodrome.phases.tables import WF, WORKFLOW_TERMINAL
 
 Identifier = identifier_pb2.WorkflowExecutionIdentifier
+
+PLAN_CACHE = 1024
 
 
 class Runner(Protocol):
@@ -89,17 +91,29 @@ class ExecutionManager:
         self.runner = runner
         self.providers = providers
         self.writer = writer or InsertBatcher(db)
+        self._plans: dict[tuple[str, str, str, str], tuple[LaunchPlanRow, launch_plan_pb2.LaunchPlan]] = {}
 
-    async def _matchable_configs(self, uow: UnitOfWork, project: str, domain: str, workflow: str) -> list[Source]:
-        """The most specific WORKFLOW_EXECUTION_CONFIG, then the project-level one (as the reference)."""
-        found: list[Source] = []
+    async def _matchable_configs(self, uow: UnitOfWork, ident: Identifier, workflow: str) -> tuple[list[Source], View]:
+        """The most specific WORKFLOW_EXECUTION_CONFIG, then the project-level one (as the reference), from
+        one read that also answers the provider resolution's project-domain lookup."""
         kind = matchable_resource_pb2.WORKFLOW_EXECUTION_CONFIG
-        for target in (Target(project, domain, workflow, level=WORKFLOW), Target(project, level=PROJECT)):
-            try:
-                attrs = await self.attributes.get(target, kind, exact=target.level == PROJECT, uow=uow)
-            except NotFound:
-                continue
-            found.append(attrs.workflow_execution_config)
+        view = await self.attributes.view(uow, ident.project, ident.domain, workflow, kind)
+        targets = (Target(ident.project, ident.domain, workflow, level=WORKFLOW), Target(ident.project, level=PROJECT))
+        found = [view.get(target, exact=target.level == PROJECT) for target in targets]
+        return [f.workflow_execution_config for f in found if f is not None], view
+
+    async def _launch_plan(
+        self, uow: UnitOfWork, ident: identifier_pb2.Identifier
+    ) -> tuple[LaunchPlanRow, launch_plan_pb2.LaunchPlan]:
+        """A launch plan version's row and spec (immutable once registered, so kept in memory; its state,
+        which may change, is not used here)."""
+        key = (ident.project, ident.domain, ident.name, ident.version)
+        found = self._plans.get(key)
+        if found is None:
+            row = await uow.launch_plans.get(ident)
+            found = self._plans[key] = (row, launch_plan_from_row(row))
+            if len(self._plans) > PLAN_CACHE:
+                del self._plans[next(iter(self._plans))]
         return found
 
     async def _parent(self, uow: UnitOfWork, spec: execution_pb2.ExecutionSpec, row: ExecutionRow) -> None:
@@ -138,21 +152,21 @@ class ExecutionManager:
         # Everything the request path reads, in one read transaction (in the reference's order of checks).
         async with self.db.transaction() as uow:
             await self.projects.check_active(uow, request.project, request.domain)
-            lp_row = await uow.launch_plans.get(reference)
-            plan = launch_plan_from_row(lp_row)
+            lp_row, plan = await self._launch_plan(uow, reference)
             inputs = resolve_inputs(user_inputs, plan.spec.fixed_inputs, plan.closure.expected_inputs)
             wf_id = plan.spec.workflow_id
-            resolve(spec, [plan.spec, *await self._matchable_configs(uow, ident.project, ident.domain, wf_id.name)])
+            configs, view = await self._matchable_configs(uow, ident, wf_id.name)
+            resolve(spec, [plan.spec, *configs])
             # Providers (job conf / default attribute) are resolved and frozen per task node with the execution.
             frozen = (
-                (await self.providers.resolve(ident.project, ident.domain, spec, lp_row.workflow_id, uow)).rows(
+                (await self.providers.resolve(ident.project, ident.domain, spec, lp_row.workflow_id, view)).rows(
                     ident.project, ident.domain, ident.name
                 )
                 if self.providers is not None
                 else []
             )
-            if await uow.executions.find(ident.project, ident.domain, ident.name) is not None:
-                raise _exists(ident)
+            if request.name and await uow.executions.find(ident.project, ident.domain, ident.name) is not None:
+                raise _exists(ident)  # before writing anything (generated names are unique; the insert checks)
             row = execution_row(self.store, ident, spec, plan, lp_row, task_id, source_execution_id)
             await self._parent(uow, spec, row)
         await self._store(row, inputs, user_inputs, tag_rows(ident, spec), frozen)

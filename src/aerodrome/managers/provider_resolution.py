@@ -17,9 +17,8 @@ from flyteidl.core import compiler_pb2
 
 from aerodrome.db.engine import Database
 from aerodrome.db.models import ExecutionProviderRow, WorkflowRow
-from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.errors import InvalidArgument, NotFound
-from aerodrome.managers.attributes import PROJECT_DOMAIN, AttributeManager, Target
+from aerodrome.managers.attributes import PROJECT_DOMAIN, AttributeManager, Target, View
 from aerodrome.managers.job_conf import (
     DEFAULT_PROVIDER_ANNOTATION,
     JOB_CONF_ANNOTATION,
@@ -78,13 +77,19 @@ class ProviderResolver:
         self.attributes = attributes
         self.party = party
 
-    async def _default(self, project: str, domain: str, uow: UnitOfWork | None) -> Mention | None:
+    async def _default(self, project: str, domain: str, view: View | None) -> Mention | None:
         target = Target(project, domain, level=PROJECT_DOMAIN)
         kind = matchable_resource_pb2.WORKFLOW_EXECUTION_CONFIG
-        try:
-            attrs = await self.attributes.get(target, kind, exact=True, uow=uow)
-        except NotFound:
-            return None
+        if view is not None:
+            found = view.get(target, exact=True)
+            if found is None:
+                return None
+            attrs = found
+        else:
+            try:
+                attrs = await self.attributes.get(target, kind, exact=True)
+            except NotFound:
+                return None
         value = attrs.workflow_execution_config.annotations.values.get(DEFAULT_PROVIDER_ANNOTATION, "")
         if not value:
             return None
@@ -99,11 +104,11 @@ class ProviderResolver:
         domain: str,
         spec: execution_pb2.ExecutionSpec,
         workflow_id: int | None,
-        uow: UnitOfWork | None = None,
+        view: View | None = None,
     ) -> Resolution:
         text = spec.annotations.values.get(JOB_CONF_ANNOTATION, "")
         conf = parse_job_conf(text, self.party) if text.strip() else JobConf()
-        default = await self._default(project, domain, uow)
+        default = await self._default(project, domain, view)
         mentions = applicable_mentions(conf, default)
         if not mentions and not conf.nodes_named:
             return Resolution({})
