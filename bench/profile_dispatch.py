@@ -16,6 +16,7 @@ import argparse
 import os
 import pstats
 import shutil
+import sqlite3
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 from flytekit.clients.friendly import SynchronousFlyteClient
@@ -67,6 +69,22 @@ def breakdown(path: Path, top: int) -> None:
         print(f"    {name:<28} {seconds:7.2f} s  {seconds / busy:6.1%}")
     print(f"  top {top} functions by cumulative time:")
     stats.sort_stats("cumulative").print_stats(top)
+
+
+def timeline(db: Path, name: str) -> None:
+    """The recorded events of one execution, in ms after its creation (engine-side timestamps)."""
+    with sqlite3.connect(db) as conn:
+        created = conn.execute(
+            "SELECT execution_created_at FROM executions WHERE execution_name = ?", (name,)
+        ).fetchone()[0]
+        rows = conn.execute(
+            "SELECT kind, node_id, phase, occurred_at FROM events WHERE execution_name = ? ORDER BY id", (name,)
+        ).fetchall()
+    start = datetime.fromisoformat(str(created))
+    print(f"  timeline of execution {name} (ms after CreateExecution stored it):")
+    for kind, node, phase, at in rows:
+        offset = (datetime.fromisoformat(str(at)) - start).total_seconds() * 1000
+        print(f"    {offset:7.1f}  {kind:<8} {node or '-':<12} {phase}")
 
 
 def profiled_server(home: Path, out: Path) -> tuple[subprocess.Popen[str], str]:
@@ -126,6 +144,7 @@ def run_profile(kind: str, args: argparse.Namespace) -> None:
                         for attempt in node.task_executions or []:
                             child.append(attempt.closure.duration.total_seconds())
                 wall = time.perf_counter() - started
+                timeline(tmp / "home" / "aerodrome.db", done.id.name)
                 print(
                     f"\n== 1-task workflow x {args.runs}: median {median(walls) * 1000:.0f} ms CreateExecution → "
                     f"SUCCEEDED (client polls every 20 ms); task attempt RUNNING → SUCCEEDED (the child) median "
