@@ -16,8 +16,8 @@ import argparse
 import os
 import pstats
 import shutil
-import sqlite3
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile

@@ -204,10 +204,9 @@ class EventManager:
             name = f"{wf.project}_{wf.domain}_{wf.name}_{wf.version}"
             dynamic_uri = await self.offload([*key, name], event.task_node_metadata.dynamic_workflow)
         async with self.db.transaction(write=True) as uow:
-            execution = await uow.executions.get(exec_id)
             row = await uow.node_executions.find(exec_id, ident.node_id)
-            if row is None:
-                row = await self._new_node_row(uow, execution, event)
+            if row is None:  # a known node implies its execution; a new one looks it up (NotFound) first
+                row = await self._new_node_row(uow, await uow.executions.get(exec_id), event)
                 current = None
             else:
                 current = NODE.Phase.Value(row.phase)
@@ -349,9 +348,9 @@ class EventManager:
                 event.output_data,
             )
         async with self.db.transaction(write=True) as uow:
-            await uow.executions.get(exec_id)
             row = await uow.task_executions.find(te_id)
-            if row is None:
+            if row is None:  # a known attempt implies its execution; a new one checks it (NotFound) first
+                await uow.executions.get(exec_id)
                 node = await uow.node_executions.find(exec_id, node_id.node_id)
                 if node is None:
                     raise NotFound(f"failed to get existing node execution id: [{compact(node_id)}]")

@@ -2,9 +2,9 @@
 
 A gate node creates its signal with the declared type (GetOrCreateSignal) and waits for its value
 (``wait``): SetSignal in this process wakes it at once; a value set through another process sharing the
-database is seen by a slow read-only poll. Users set a signal once with SetSignal. The value is type-checked
-against the declared type. Setting the same value again is accepted (clients retry), a different value once
-set is refused: the gate may already have acted on the first one.
+database (PostgreSQL) is seen by a read-only poll once a second. Users set a signal once with SetSignal. The
+value is type-checked against the declared type. Setting the same value again is accepted (clients retry), a
+different value once set is refused: the gate may already have acted on the first one.
 """
 
 from __future__ import annotations
@@ -61,9 +61,11 @@ def _signal(row: SignalRow) -> signal_pb2.Signal:
 class SignalManager:
     """GetOrCreateSignal, ListSignals, SetSignal."""
 
-    def __init__(self, db: Database, *, poll_seconds: float = 5.0) -> None:
+    def __init__(self, db: Database, *, poll_seconds: float | None = None) -> None:
         self.db = db
-        self.poll_seconds = poll_seconds
+        # SQLite has one process, so every SetSignal wakes its gate here: the poll is only a safety net.
+        # Processes sharing PostgreSQL see each other's values by a read-only poll once a second.
+        self.poll_seconds = poll_seconds if poll_seconds is not None else 30.0 if db.is_sqlite else 1.0
         self._waiters: dict[tuple[str, str, str, str], set[asyncio.Event]] = {}
 
     async def wait(self, request: signal_pb2.SignalGetOrCreateRequest) -> literals_pb2.Literal:
