@@ -10,8 +10,10 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import grpc
 import pytest
 from flyteidl.admin import common_pb2, execution_pb2, task_execution_pb2
 from flyteidl.core import identifier_pb2
@@ -195,3 +197,36 @@ def test_duplicate_name_is_already_exists(registered: tuple[Server, str], remote
     again = remote.execute(lp, inputs={"a": 1, "b": 1, "name": "d"}, execution_name=name)  # flytekit returns it
     assert again.id.name == first.id.name == name
     assert remote.wait(again, timeout=120, poll_interval=0.5).outputs["o0"] == "hello d 2"
+
+
+def test_concurrent_creations_of_one_name_keep_one_execution_and_no_stray_inputs(
+    registered: tuple[Server, str], remote: FlyteRemote
+) -> None:
+    """CreateExecution writes the inputs before its one insert: of several racing requests for one name,
+    exactly one wins, the others get ALREADY_EXISTS and leave none of their files behind."""
+    server, version = registered
+    lp = remote.fetch_launch_plan(name=f"{WF}.two_tasks", version=version)
+    name = f"race{uuid.uuid4().hex[:8]}"
+    request = execution_pb2.ExecutionCreateRequest(
+        project="flytesnacks",
+        domain="development",
+        name=name,
+        spec=execution_pb2.ExecutionSpec(launch_plan=lp.id.to_flyte_idl()),
+    )
+
+    def create(_: int) -> str:
+        with admin_stub(server.grpc) as stub:
+            try:
+                stub.CreateExecution(request)
+            except grpc.RpcError as exc:
+                return str(exc.code().name)
+            return "OK"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(create, range(8)))
+    assert outcomes.count("OK") == 1 and outcomes.count("ALREADY_EXISTS") == 7, outcomes
+    done = remote.wait(remote.fetch_execution(name=name), timeout=120, poll_interval=0.5)
+    assert done.outputs["o0"] == "hello world 3"
+    prefix = server.home / "blobs" / "flytesnacks" / "development" / "executions" / name
+    with_inputs = [p for p in prefix.iterdir() if (p / "user_inputs.pb").exists()]
+    assert len(with_inputs) == 1, f"one request's inputs only, found {sorted(p.name for p in prefix.iterdir())}"

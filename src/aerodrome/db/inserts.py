@@ -209,3 +209,16 @@ class SqliteInserter:
         if conn is not None:
             await conn.close()
         await self._engine.dispose()
+
+
+def new_row(obj: Any) -> NewRow:
+    """An unsaved ORM object as a ``NewRow`` (its set columns), for callers that build rows as models."""
+    from sqlalchemy import inspect as sa_inspect
+
+    mapper = sa_inspect(type(obj))
+    values = {}
+    for attr in mapper.column_attrs:
+        value = getattr(obj, attr.key, None)
+        if value is not None:
+            values[attr.columns[0].key] = value
+    return table_of(type(obj)), values

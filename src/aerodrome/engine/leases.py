@@ -40,6 +40,7 @@ log = logging.getLogger("aerodrome.engine")
 TERMINAL = [WF.Phase.Name(p) for p in WORKFLOW_TERMINAL]
 ABORTING = WF.Phase.Name(WF.ABORTING)
 ABORT_BATCH = 20
+CLAIM_GAP_SECONDS = 0.02
 
 
 class DatabaseInUse(OSError):
@@ -187,13 +188,20 @@ class LeaseKeeper:
 
     async def _every(self, seconds: float, work: Callable[[], Awaitable[None]], *, wake: bool = False) -> None:
         """Run ``work`` every ``seconds`` (sooner when nudged, for the claim loop); failures are logged."""
+        last = 0.0
         while True:
             if wake:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), seconds)
+                # A burst of creations nudges once each: claim right away after a quiet spell, else wait out
+                # a short gap so one claim (one write transaction) takes what arrived meanwhile.
+                gap = CLAIM_GAP_SECONDS - (time.monotonic() - last)
+                if gap > 0:
+                    await asyncio.sleep(gap)
                 self._wake.clear()
             else:
                 await asyncio.sleep(seconds)
+            last = time.monotonic()
             try:
                 await work()
             except Exception as exc:

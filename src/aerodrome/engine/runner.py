@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flyteidl.admin import execution_pb2 as admin_exec
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
     from aerodrome.managers.executions import ExecutionManager
 
 log = logging.getLogger("aerodrome.engine")
-INPUTS_GRACE = timedelta(minutes=1)
 Key = tuple[str, str, str]
 
 
@@ -159,7 +157,7 @@ class Engine:
 
     async def _load(
         self, ident: identifier_pb2.WorkflowExecutionIdentifier
-    ) -> tuple[Run, ExecutionPlan, str, int, datetime]:
+    ) -> tuple[Run, ExecutionPlan, str, int]:
         async with self.db.transaction() as uow:
             row = await uow.executions.get(ident)
             workflow = await uow.workflows.by_id(row.workflow_id)
@@ -211,18 +209,16 @@ class Engine:
             asyncio.Semaphore(parallelism) if parallelism > 0 else None,
             recover_from=recover,
         )
-        return run, plan, row.inputs_uri, WF.Phase.Value(row.phase), row.execution_created_at
+        return run, plan, row.inputs_uri, WF.Phase.Value(row.phase)
 
     async def _drive(self, ident: identifier_pb2.WorkflowExecutionIdentifier, row_id: int) -> None:
         key = _key(ident)
         release = True
         try:
-            run, plan, inputs_uri, phase, created = await self._load(ident)
+            run, plan, inputs_uri, phase = await self._load(ident)
             self._runs[key] = run
             if phase in WORKFLOW_TERMINAL:  # finished between the claim and the load
                 return
-            if phase == WF.UNDEFINED and await self._inputs_pending(inputs_uri, created):
-                return  # claimed between CreateExecution's row and its inputs: its creator nudges again
             if phase == WF.ABORTING:
                 self._aborting.setdefault(key, "")
                 run.aborting = True
@@ -259,12 +255,6 @@ class Engine:
             self._dropped.discard(key)
             if release:
                 await self._release(row_id)
-
-    async def _inputs_pending(self, inputs_uri: str, created: datetime) -> bool:
-        """Whether CreateExecution is still writing the inputs (it commits the row first, to take the name,
-        then writes them and nudges the engines); after a minute a missing file is an error of its own."""
-        fresh = datetime.now(UTC) - created < INPUTS_GRACE
-        return fresh and not await self.store.exists(inputs_uri)
 
     async def _release(self, row_id: int) -> None:
         try:

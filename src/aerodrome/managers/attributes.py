@@ -73,6 +73,21 @@ def _merge_plugin_overrides(old: mr.MatchingAttributes, new: mr.MatchingAttribut
     return result
 
 
+class View:
+    """Rows read once (``AttributeManager.view``) answering lookups as ``AttributeManager.get`` would."""
+
+    def __init__(self, rows: list[ResourceRow]) -> None:
+        self.rows = rows  # highest priority first
+
+    def get(self, target: Target, *, exact: bool = False) -> mr.MatchingAttributes | None:
+        keys = (target.project, target.domain, target.workflow)
+        for row in self.rows:
+            have = (row.project, row.domain, row.workflow)
+            if have == keys if exact else all(h in ("", k) for h, k in zip(have, keys, strict=True)):
+                return mr.MatchingAttributes.FromString(row.attributes)
+        return None
+
+
 class AttributeManager:
     """Update, Get and Delete at each level, and ListMatchableAttributes."""
 
@@ -121,6 +136,11 @@ class AttributeManager:
         if row is None:
             raise NotFound(f"Resource [{target.describe(name)}] not found")
         return mr.MatchingAttributes.FromString(row.attributes)
+
+    async def view(self, uow: UnitOfWork, project: str, domain: str, workflow: str, resource_type: int) -> View:
+        """Every row of one type that could match the workflow, read at once, to answer several ``get``s."""
+        name = str(mr.MatchableResource.Name(resource_type))
+        return View(await uow.resources.candidates(project, domain, workflow, name))
 
     async def delete(self, target: Target, resource_type: int) -> None:
         name = str(mr.MatchableResource.Name(resource_type))

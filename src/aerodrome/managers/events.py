@@ -219,7 +219,7 @@ class EventManager:
             name = f"{wf.project}_{wf.domain}_{wf.name}_{wf.version}"
             dynamic_uri = await self.offload([*key, name], event.task_node_metadata.dynamic_workflow)
         async with self.db.transaction(write=True) as uow:
-            execution = await uow.executions.get(exec_id)
+            execution = await uow.executions.get(exec_id)  # NotFound first; the outbox needs its labels
             row = await uow.node_executions.find(exec_id, ident.node_id)
             if row is None:
                 row = await self._new_node_row(uow, execution, event)

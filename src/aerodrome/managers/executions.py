@@ -1,34 +1,40 @@
 """Executions: create (from a launch plan, or a task through its generated launch plan), relaunch,
 terminate and archive. Reads live in ``execution_queries.py``.
 
-Creating checks the request in the reference's order, resolves inputs and execution config, stores the
-execution row (the unique name is taken there, before anything is written to the blob store), writes the
-inputs, then hands the execution to the engine. Phase changes go through the EventManager.
+Creating checks the request in the reference's order, resolves inputs and execution config, writes the
+inputs under a key of the request's own, then stores the execution row and its tags in one insert (group
+commit: concurrent creations share a transaction; the unique name is taken there) and nudges the engines,
+which resolve the plan and write the first events after the answer. Phase changes go through the EventManager.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import Protocol
 
 from flyteidl.admin import event_pb2 as admin_event_pb2
-from flyteidl.admin import execution_pb2, matchable_resource_pb2
+from flyteidl.admin import execution_pb2, launch_plan_pb2, matchable_resource_pb2
 from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.core import identifier_pb2, literals_pb2
 from flyteidl.event import event_pb2
 from google.protobuf import timestamp_pb2
 
-from aerodrome.blobstore import layout
 from aerodrome.blobstore.store import BlobStore
+from aerodrome.db.batching import InsertBatcher
 from aerodrome.db.engine import Database
-from aerodrome.db.models import ExecutionRow, ExecutionTagRow
+from aerodrome.db.inserts import new_row
+from aerodrome.db.models import ExecutionProviderRow, ExecutionRow, ExecutionTagRow, LaunchPlanRow
 from aerodrome.db.prototext import compact
 from aerodrome.db.transformers.entities import launch_plan_from_row
+from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.errors import AlreadyExists, AlreadyInTerminalState, NotFound, missing
 from aerodrome.ids import execution_name
-from aerodrome.managers.attributes import PROJECT, WORKFLOW, AttributeManager, Target
+from aerodrome.managers.attributes import PROJECT, WORKFLOW, AttributeManager, Target, View
 from aerodrome.managers.events import EventManager
-from aerodrome.managers.execution_config import Source, notifications, resolve
+from aerodrome.managers.execution_config import Source, resolve
+from aerodrome.managers.execution_rows import execution_row, tag_rows
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.provider_resolution import ProviderResolver
 from aerodrome.managers.single_task import SingleTaskLauncher
@@ -40,6 +46,8 @@ from aerodrome.phases.tables import WF, WORKFLOW_TERMINAL
 
 Identifier = identifier_pb2.WorkflowExecutionIdentifier
 
+PLAN_CACHE = 1024
+
 
 class Runner(Protocol):
     """What the engine offers the managers."""
@@ -47,6 +55,10 @@ class Runner(Protocol):
     async def submit(self, execution: Identifier) -> None: ...
 
     async def terminate(self, execution: Identifier, cause: str) -> None: ...
+
+
+def _exists(ident: Identifier) -> AlreadyExists:
+    return AlreadyExists(f"value with matching already exists (execution {compact(ident)})")
 
 
 def now_ts() -> tuple[datetime, timestamp_pb2.Timestamp]:
@@ -69,6 +81,7 @@ class ExecutionManager:
         events: EventManager,
         runner: Runner,
         providers: ProviderResolver | None = None,
+        writer: InsertBatcher | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -78,18 +91,42 @@ class ExecutionManager:
         self.events = events
         self.runner = runner
         self.providers = providers
+        self.writer = writer or InsertBatcher(db)
+        self._plans: dict[tuple[str, str, str, str], tuple[LaunchPlanRow, launch_plan_pb2.LaunchPlan]] = {}
 
-    async def _matchable_configs(self, project: str, domain: str, workflow: str) -> list[Source]:
-        """The most specific WORKFLOW_EXECUTION_CONFIG, then the project-level one (as the reference)."""
-        found: list[Source] = []
+    async def _matchable_configs(self, uow: UnitOfWork, ident: Identifier, workflow: str) -> tuple[list[Source], View]:
+        """The most specific WORKFLOW_EXECUTION_CONFIG, then the project-level one (as the reference), from
+        one read that also answers the provider resolution's project-domain lookup."""
         kind = matchable_resource_pb2.WORKFLOW_EXECUTION_CONFIG
-        for target in (Target(project, domain, workflow, level=WORKFLOW), Target(project, level=PROJECT)):
-            try:
-                attrs = await self.attributes.get(target, kind, exact=target.level == PROJECT)
-            except NotFound:
-                continue
-            found.append(attrs.workflow_execution_config)
+        view = await self.attributes.view(uow, ident.project, ident.domain, workflow, kind)
+        targets = (Target(ident.project, ident.domain, workflow, level=WORKFLOW), Target(ident.project, level=PROJECT))
+        found = [view.get(target, exact=target.level == PROJECT) for target in targets]
+        return [f.workflow_execution_config for f in found if f is not None], view
+
+    async def _launch_plan(
+        self, uow: UnitOfWork, ident: identifier_pb2.Identifier
+    ) -> tuple[LaunchPlanRow, launch_plan_pb2.LaunchPlan]:
+        """A launch plan version's row and spec (immutable once registered, so kept in memory; its state,
+        which may change, is not used here)."""
+        key = (ident.project, ident.domain, ident.name, ident.version)
+        found = self._plans.get(key)
+        if found is None:
+            row = await uow.launch_plans.get(ident)
+            found = self._plans[key] = (row, launch_plan_from_row(row))
+            if len(self._plans) > PLAN_CACHE:
+                del self._plans[next(iter(self._plans))]
         return found
+
+    async def _parent(self, uow: UnitOfWork, spec: execution_pb2.ExecutionSpec, row: ExecutionRow) -> None:
+        """A launch-plan node's child points at its parent node execution (which must exist)."""
+        if not spec.metadata.HasField("parent_node_execution"):
+            return
+        parent = spec.metadata.parent_node_execution
+        node = await uow.node_executions.find(parent.execution_id, parent.node_id)
+        if node is None:
+            raise NotFound(f"missing entity of type node execution with identifier {compact(parent)}")
+        row.parent_node_execution_id = node.id
+        row.source_execution_id = row.source_execution_id or node.execution_id
 
     async def create(
         self,
@@ -105,109 +142,65 @@ class ExecutionManager:
         spec.ClearField("inputs")
         validate_labels(spec.labels.values)
         validate_notifications(list(spec.notifications.notifications))
-        async with self.db.transaction() as uow:
-            await self.projects.check_active(uow, request.project, request.domain)
         reference = spec.launch_plan
         task_id: int | None = None
         if reference.resource_type == identifier_pb2.TASK:
             async with self.db.transaction() as uow:
+                await self.projects.check_active(uow, request.project, request.domain)
                 task_id = (await uow.tasks.get(reference)).id
-            lp_ident = await self.single_task.ensure(reference)
-        else:
-            lp_ident = reference
-        async with self.db.transaction() as uow:
-            lp_row = await uow.launch_plans.get(lp_ident)
-            plan = launch_plan_from_row(lp_row)
-        inputs = resolve_inputs(user_inputs, plan.spec.fixed_inputs, plan.closure.expected_inputs)
-        wf_id = plan.spec.workflow_id
-        resolve(spec, [plan.spec, *await self._matchable_configs(request.project, request.domain, wf_id.name)])
-        moment, ts = now_ts()
+            reference = await self.single_task.ensure(reference)
         ident = Identifier(project=request.project, domain=request.domain, name=request.name or execution_name())
-        # Providers (job conf / default attribute) are resolved and frozen per task node with the execution.
-        frozen = (
-            (await self.providers.resolve(ident.project, ident.domain, spec, lp_row.workflow_id)).rows(
-                ident.project, ident.domain, ident.name
+        # Everything the request path reads, in one read transaction (in the reference's order of checks).
+        async with self.db.transaction() as uow:
+            await self.projects.check_active(uow, request.project, request.domain)
+            lp_row, plan = await self._launch_plan(uow, reference)
+            inputs = resolve_inputs(user_inputs, plan.spec.fixed_inputs, plan.closure.expected_inputs)
+            wf_id = plan.spec.workflow_id
+            configs, view = await self._matchable_configs(uow, ident, wf_id.name)
+            resolve(spec, [plan.spec, *configs])
+            # Providers (job conf / default attribute) are resolved and frozen per task node with the execution.
+            frozen = (
+                (await self.providers.resolve(ident.project, ident.domain, spec, lp_row.workflow_id, view)).rows(
+                    ident.project, ident.domain, ident.name
+                )
+                if self.providers is not None
+                else []
             )
-            if self.providers is not None
-            else []
-        )
-        closure = execution_pb2.ExecutionClosure(
-            phase=WF.UNDEFINED,
-            created_at=ts,
-            updated_at=ts,
-            workflow_id=wf_id,
-            notifications=notifications(spec, plan.spec),
-            state_change_details=execution_pb2.ExecutionStateChangeDetails(
-                state=execution_pb2.EXECUTION_ACTIVE, occurred_at=ts, principal=spec.metadata.principal
-            ),
-        )
-        prefix = layout.execution_key(ident.project, ident.domain, ident.name)
-        row = ExecutionRow(
-            execution_project=ident.project,
-            execution_domain=ident.domain,
-            execution_name=ident.name,
-            launch_plan_id=lp_row.id,
-            workflow_id=lp_row.workflow_id,
-            task_id=task_id,
-            phase="UNDEFINED",
-            closure=closure.SerializeToString(),
-            spec=spec.SerializeToString(),
-            execution_created_at=moment,
-            execution_updated_at=moment,
-            mode=spec.metadata.mode,
-            scheduled_at=spec.metadata.scheduled_at.ToDatetime(UTC) if spec.metadata.HasField("scheduled_at") else None,
-            source_execution_id=source_execution_id,
-            user=spec.metadata.principal,
-            launch_entity="task" if task_id else "launch_plan",
-            inputs_uri=self.store.url(f"{prefix}/inputs.pb"),
-            user_inputs_uri=self.store.url(f"{prefix}/user_inputs.pb"),
-        )
-        tags = [
-            ExecutionTagRow(
-                execution_project=ident.project,
-                execution_domain=ident.domain,
-                execution_name=ident.name,
-                key=k,
-                value=v,
-            )
-            for k, v in spec.labels.values.items()
-        ]
-        tags += [
-            ExecutionTagRow(
-                execution_project=ident.project,
-                execution_domain=ident.domain,
-                execution_name=ident.name,
-                key=t,
-                value="",
-            )
-            for t in dict.fromkeys(spec.tags)
-        ]
-        async with self.db.transaction(write=True) as uow:
-            if await uow.executions.find(ident.project, ident.domain, ident.name) is not None:
-                raise AlreadyExists(f"value with matching already exists (execution {compact(ident)})")
-            if spec.metadata.HasField("parent_node_execution"):  # a launch-plan node's child
-                parent = spec.metadata.parent_node_execution
-                node = await uow.node_executions.find(parent.execution_id, parent.node_id)
-                if node is None:
-                    raise NotFound(f"missing entity of type node execution with identifier {compact(parent)}")
-                row.parent_node_execution_id = node.id
-                row.source_execution_id = row.source_execution_id or node.execution_id
-            await uow.add_all([row, *tags, *frozen])
-        try:
-            await self.store.write_proto(row.inputs_uri, inputs)
-            await self.store.write_proto(row.user_inputs_uri, user_inputs)
-        except BaseException:
-            async with self.db.transaction(write=True) as uow:
-                await uow.session.delete(await uow.executions.get(ident))
-                for tag in await uow.executions.tags_of(ident):
-                    await uow.session.delete(tag)
-                await uow.execution_providers.delete_for_execution(ident.project, ident.domain, ident.name)
-            raise
+            if request.name and await uow.executions.find(ident.project, ident.domain, ident.name) is not None:
+                raise _exists(ident)  # before writing anything (generated names are unique; the insert checks)
+            row = execution_row(self.store, ident, spec, plan, lp_row, task_id, source_execution_id)
+            await self._parent(uow, spec, row)
+        await self._store(row, inputs, user_inputs, tag_rows(ident, spec), frozen)
         try:
             await self.runner.submit(ident)
         except Exception as exc:  # the execution is kept, FAILED with the reason, as the reference does
             await self._fail(ident, f"failed to start the execution: {exc}")
         return execution_pb2.ExecutionCreateResponse(id=ident)
+
+    async def _store(
+        self,
+        row: ExecutionRow,
+        inputs: literals_pb2.LiteralMap,
+        user_inputs: literals_pb2.LiteralMap,
+        tags: list[ExecutionTagRow],
+        frozen: list[ExecutionProviderRow],
+    ) -> None:
+        """The inputs first, under a key of this request's own, then the row (which alone makes the execution
+        visible, to the engines too) and its tags in one insert shared with concurrent creations (group
+        commit). A lost race for the name leaves only this request's files, which it deletes."""
+        await asyncio.gather(
+            self.store.write_proto(row.inputs_uri, inputs), self.store.write_proto(row.user_inputs_uri, user_inputs)
+        )
+        try:
+            await self.writer.insert([new_row(r) for r in (row, *tags, *frozen)])
+        except BaseException as exc:
+            for url in (row.inputs_uri, row.user_inputs_uri):
+                with contextlib.suppress(Exception):
+                    await self.store.delete(url)
+            if isinstance(exc, AlreadyExists):
+                ident = Identifier(project=row.execution_project, domain=row.execution_domain, name=row.execution_name)
+                raise _exists(ident) from None
+            raise
 
     async def _fail(self, ident: Identifier, message: str) -> None:
         _, ts = now_ts()

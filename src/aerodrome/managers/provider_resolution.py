@@ -18,7 +18,7 @@ from flyteidl.core import compiler_pb2
 from aerodrome.db.engine import Database
 from aerodrome.db.models import ExecutionProviderRow, WorkflowRow
 from aerodrome.errors import InvalidArgument, NotFound
-from aerodrome.managers.attributes import PROJECT_DOMAIN, AttributeManager, Target
+from aerodrome.managers.attributes import PROJECT_DOMAIN, AttributeManager, Target, View
 from aerodrome.managers.job_conf import (
     DEFAULT_PROVIDER_ANNOTATION,
     JOB_CONF_ANNOTATION,
@@ -77,12 +77,19 @@ class ProviderResolver:
         self.attributes = attributes
         self.party = party
 
-    async def _default(self, project: str, domain: str) -> Mention | None:
+    async def _default(self, project: str, domain: str, view: View | None) -> Mention | None:
         target = Target(project, domain, level=PROJECT_DOMAIN)
-        try:
-            attrs = await self.attributes.get(target, matchable_resource_pb2.WORKFLOW_EXECUTION_CONFIG, exact=True)
-        except NotFound:
-            return None
+        kind = matchable_resource_pb2.WORKFLOW_EXECUTION_CONFIG
+        if view is not None:
+            found = view.get(target, exact=True)
+            if found is None:
+                return None
+            attrs = found
+        else:
+            try:
+                attrs = await self.attributes.get(target, kind, exact=True)
+            except NotFound:
+                return None
         value = attrs.workflow_execution_config.annotations.values.get(DEFAULT_PROVIDER_ANNOTATION, "")
         if not value:
             return None
@@ -92,11 +99,16 @@ class ProviderResolver:
         return mention
 
     async def resolve(
-        self, project: str, domain: str, spec: execution_pb2.ExecutionSpec, workflow_id: int | None
+        self,
+        project: str,
+        domain: str,
+        spec: execution_pb2.ExecutionSpec,
+        workflow_id: int | None,
+        view: View | None = None,
     ) -> Resolution:
         text = spec.annotations.values.get(JOB_CONF_ANNOTATION, "")
         conf = parse_job_conf(text, self.party) if text.strip() else JobConf()
-        default = await self._default(project, domain)
+        default = await self._default(project, domain, view)
         mentions = applicable_mentions(conf, default)
         if not mentions and not conf.nodes_named:
             return Resolution({})

@@ -1,12 +1,16 @@
 """Signals: the values gate nodes wait for (approve/reject, wait_for_input).
 
-A gate node creates its signal with the declared type (GetOrCreateSignal) and polls it; users set it
-once with SetSignal. The value is type-checked against the declared type. Setting the same value again
-is accepted (clients retry), a different value once set is refused: the gate may already have acted on
-the first one.
+A gate node creates its signal with the declared type (GetOrCreateSignal) and waits for its value
+(``wait``): SetSignal in this process wakes it at once; a value set through another process sharing the
+database (PostgreSQL) is seen by a read-only poll once a second. Users set a signal once with SetSignal. The
+value is type-checked against the declared type. Setting the same value again is accepted (clients retry), a
+different value once set is refused: the gate may already have acted on the first one.
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
 
 from flyteidl.admin import signal_pb2
 from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
@@ -34,6 +38,11 @@ def _validate_id(ident: identifier_pb2.SignalIdentifier, present: bool) -> None:
         raise missing("signal_id")
 
 
+def _key(ident: identifier_pb2.SignalIdentifier) -> tuple[str, str, str, str]:
+    ex = ident.execution_id
+    return (ex.project, ex.domain, ex.name, ident.signal_id)
+
+
 def _signal(row: SignalRow) -> signal_pb2.Signal:
     signal = signal_pb2.Signal(
         id=identifier_pb2.SignalIdentifier(
@@ -52,8 +61,36 @@ def _signal(row: SignalRow) -> signal_pb2.Signal:
 class SignalManager:
     """GetOrCreateSignal, ListSignals, SetSignal."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, poll_seconds: float | None = None) -> None:
         self.db = db
+        # SQLite has one process, so every SetSignal wakes its gate here: the poll is only a safety net.
+        # Processes sharing PostgreSQL see each other's values by a read-only poll once a second.
+        self.poll_seconds = poll_seconds if poll_seconds is not None else 30.0 if db.is_sqlite else 1.0
+        self._waiters: dict[tuple[str, str, str, str], set[asyncio.Event]] = {}
+
+    async def wait(self, request: signal_pb2.SignalGetOrCreateRequest) -> literals_pb2.Literal:
+        """Create the signal if needed, then wait until it has a value: no per-waiter polling of the database
+        while the value is set in this process (many gates may wait at once)."""
+        signal = await self.get_or_create(request)
+        key = _key(request.id)
+        woken = asyncio.Event()
+        self._waiters.setdefault(key, set()).add(woken)
+        try:
+            while not signal.HasField("value"):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), self.poll_seconds)
+                woken.clear()
+                async with self.db.transaction() as uow:
+                    row = await uow.signals.find(request.id)
+                if row is not None:
+                    signal = _signal(row)
+            return signal.value
+        finally:
+            waiting = self._waiters.get(key)
+            if waiting is not None:
+                waiting.discard(woken)
+                if not waiting:
+                    del self._waiters[key]
 
     async def get_or_create(self, request: signal_pb2.SignalGetOrCreateRequest) -> signal_pb2.Signal:
         _validate_id(request.id, request.HasField("id"))
@@ -116,4 +153,6 @@ class SignalManager:
             if row.value is not None and row.value != value_bytes:
                 raise AlreadyExists(f"signal [{compact(request.id)}] is already set; a signal can be set only once")
             row.value = value_bytes
+        for woken in self._waiters.get(_key(request.id), ()):
+            woken.set()
         return signal_pb2.SignalSetResponse()

@@ -48,6 +48,22 @@ class ResourceRepository(Repository[ResourceRow]):
         row: ResourceRow | None = (await self.session.execute(query)).scalar_one_or_none()
         return row
 
+    async def candidates(self, project: str, domain: str, workflow: str, resource_type: str) -> list[ResourceRow]:
+        """Every row of a type that could match (project, domain, workflow) at any level, in one read."""
+        r = ResourceRow
+        query = (
+            select(r)
+            .where(
+                r.resource_type == resource_type,
+                or_(r.project == "", r.project == project),
+                or_(r.domain == "", r.domain == domain),
+                or_(r.workflow == "", r.workflow == workflow),
+                r.launch_plan == "",
+            )
+            .order_by(r.priority.desc(), r.id)
+        )
+        return list((await self.session.execute(query)).scalars().all())
+
     async def delete_exact(self, project: str, domain: str, workflow: str, launch_plan: str, resource_type: str) -> int:
         result = await self.session.execute(
             delete(ResourceRow).where(*self._exact(project, domain, workflow, launch_plan, resource_type))

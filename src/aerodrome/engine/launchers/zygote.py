@@ -19,12 +19,12 @@ import os
 import signal
 import sys
 import threading
-import time
 import traceback
 from typing import Any
 
 COMMANDS = {"pyflyte-execute": "execute_task_cmd", "pyflyte-map-execute": "map_execute_task_cmd"}
 _lock = threading.Lock()
+_forked = threading.Event()  # set after each fork: wakes the reaper waiting for a first child
 _children: set[int] = set()  # running children (each leads its own process group)
 
 
@@ -38,8 +38,9 @@ def _reap() -> None:
     while True:
         try:
             pid, status, usage = os.wait4(-1, 0)
-        except ChildProcessError:
-            time.sleep(0.02)
+        except ChildProcessError:  # no child yet: sleep until the next fork (not a polling interval)
+            _forked.wait(1.0)
+            _forked.clear()
             continue
         with _lock:
             _children.discard(pid)
@@ -100,6 +101,7 @@ def main() -> None:
             if pid == 0:
                 _child(request, entrypoint)
             _children.add(pid)
+        _forked.set()
         _send({"id": request["id"], "pid": pid})
     _orphaned()
 

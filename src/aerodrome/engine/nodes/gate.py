@@ -1,8 +1,8 @@
 """Gate nodes: wait for an approval, for a typed input, or for time to pass.
 
-Approve and signal gates create their signal (GetOrCreateSignal, through the same manager the API uses)
-and poll it; the node metadata's timeout bounds the wait (TIMED_OUT). An approval passes the node's
-inputs through; a rejection fails the node as a user error.
+Approve and signal gates create their signal (GetOrCreateSignal, through the same manager the API uses) and
+wait for its value (SetSignal wakes them); the node metadata's timeout bounds the wait (TIMED_OUT). An
+approval passes the node's inputs through; a rejection fails the node as a user error.
 """
 
 from __future__ import annotations
@@ -21,18 +21,12 @@ if TYPE_CHECKING:
     from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
 
-POLL_SECONDS = 0.5
 BOOLEAN = types_pb2.LiteralType(simple=types_pb2.BOOLEAN)
 
 
 async def _wait_for(g: NodeContext, job: Job, signal_id: str, kind: types_pb2.LiteralType) -> literals_pb2.Literal:
     ident = identifier_pb2.SignalIdentifier(signal_id=signal_id, execution_id=job.run.ident)
-    request = signal_pb2.SignalGetOrCreateRequest(id=ident, type=kind)
-    while True:
-        signal = await g.signals.get_or_create(request)
-        if signal.HasField("value"):
-            return signal.value
-        await asyncio.sleep(POLL_SECONDS)
+    return await g.signals.wait(signal_pb2.SignalGetOrCreateRequest(id=ident, type=kind))
 
 
 async def _gate(g: NodeContext, job: Job) -> Outcome:
