@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -39,15 +38,16 @@ from tests.support.auth import (
     PYFLYTE,
     aerodrome_cli,
     channel,
+    copy_auth_app,
     create_client,
     flyte_env,
+    pyflyte,
     share_database,
     stub,
     token,
 )
 from tests.support.postgres import fresh_database
 
-PROJECT = Path(__file__).parent / "projects" / "auth_app"
 PASSWORD = "correct horse battery staple"
 
 
@@ -81,15 +81,7 @@ def admin(auth_server: Server) -> tuple[str, Path]:
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("auth-app")
-    shutil.copytree(PROJECT, root, dirs_exist_ok=True)
-    return root
-
-
-def pyflyte(config: Path, cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PYFLYTE, "-c", str(config), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
+    return copy_auth_app(tmp_path_factory.mktemp("auth-app"))
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ relying server runs in oidc mode and trusts only tokens the issuer signed, verif
 
 from __future__ import annotations
 
-import shutil
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +19,8 @@ from flyteidl.core import identifier_pb2
 from flyteidl.service import admin_pb2_grpc
 
 from tests.integration.conftest import Server, start_server, stop_server
-from tests.support.auth import PYFLYTE, aerodrome_cli, create_client, flyte_env, stub
+from tests.support.auth import aerodrome_cli, copy_auth_app, create_client, flyte_env, pyflyte, stub
 from tests.support.tls import make_ca_and_server_cert
-
-PROJECT = Path(__file__).parent / "projects" / "auth_app"
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +62,7 @@ def relying(
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("auth-app")
-    shutil.copytree(PROJECT, root, dirs_exist_ok=True)
-    return root
-
-
-def pyflyte(config: Path, cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PYFLYTE, "-c", str(config), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
+    return copy_auth_app(tmp_path_factory.mktemp("auth-app"))
 
 
 def test_flytekit_registers_and_runs_over_tls_with_a_ca_file(

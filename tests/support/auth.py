@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,20 @@ from flyteidl.service import admin_pb2_grpc
 from tests.integration.conftest import Server
 
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
+AUTH_APP = Path(__file__).parents[1] / "integration" / "projects" / "auth_app"
+
+
+def copy_auth_app(root: Path) -> Path:
+    """A scratch copy of the auth test project (pyflyte writes into the directory it packages)."""
+    shutil.copytree(AUTH_APP, root, dirs_exist_ok=True)
+    return root
+
+
+def pyflyte(config: Path, cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``pyflyte -c config args…`` in ``cwd`` with ``env``; the caller checks the result."""
+    return subprocess.run(
+        [PYFLYTE, "-c", str(config), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def aerodrome_cli(

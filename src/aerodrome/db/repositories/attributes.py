@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 
 from aerodrome.db.models import ResourceRow
 from aerodrome.db.repositories.base import Repository
@@ -28,6 +28,17 @@ class ResourceRepository(Repository[ResourceRow]):
         row: ResourceRow | None = (await self.session.execute(query)).scalar_one_or_none()
         return row
 
+    @staticmethod
+    def _matching(project: str, domain: str, workflow: str, resource_type: str) -> list[ColumnElement[bool]]:
+        """Rows of a type whose project, domain and workflow keys are each empty (any) or equal to the value."""
+        r = ResourceRow
+        return [
+            r.resource_type == resource_type,
+            or_(r.project == "", r.project == project),
+            or_(r.domain == "", r.domain == domain),
+            or_(r.workflow == "", r.workflow == workflow),
+        ]
+
     async def most_specific(
         self, project: str, domain: str, workflow: str, launch_plan: str, resource_type: str
     ) -> ResourceRow | None:
@@ -36,10 +47,7 @@ class ResourceRepository(Repository[ResourceRow]):
         query = (
             select(r)
             .where(
-                r.resource_type == resource_type,
-                or_(r.project == "", r.project == project),
-                or_(r.domain == "", r.domain == domain),
-                or_(r.workflow == "", r.workflow == workflow),
+                *self._matching(project, domain, workflow, resource_type),
                 or_(r.launch_plan == "", r.launch_plan == launch_plan),
             )
             .order_by(r.priority.desc())
@@ -53,13 +61,7 @@ class ResourceRepository(Repository[ResourceRow]):
         r = ResourceRow
         query = (
             select(r)
-            .where(
-                r.resource_type == resource_type,
-                or_(r.project == "", r.project == project),
-                or_(r.domain == "", r.domain == domain),
-                or_(r.workflow == "", r.workflow == workflow),
-                r.launch_plan == "",
-            )
+            .where(*self._matching(project, domain, workflow, resource_type), r.launch_plan == "")
             .order_by(r.priority.desc(), r.id)
         )
         return list((await self.session.execute(query)).scalars().all())
