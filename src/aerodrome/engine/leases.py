@@ -230,7 +230,7 @@ class LeaseKeeper:
         for leased in claimed:
             self._driver.drive(leased)
         if claimed:
-            log.info("claimed %d execution(s)", len(claimed))
+            log.debug("claimed %d execution(s)", len(claimed))  # every new execution: not for the console
 
     async def heartbeat(self) -> None:
         """Renew the leases of what this process drives; drop lost ones, abort ABORTING ones, beat."""
