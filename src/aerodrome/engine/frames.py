@@ -57,6 +57,9 @@ class Run:
     slots: asyncio.Semaphore | None  # max_parallelism over the task processes of the execution
     recover_from: Execution | None = None
     aborting: bool = False
+    # unique node id -> (attempt, output URI) of an attempt recorded SUCCEEDED before this drive: the server
+    # may have stopped after the task's event and before its node's, and that attempt must not run again.
+    succeeded_attempts: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from flyteidl.admin import execution_pb2 as admin_exec
-from flyteidl.admin import node_execution_pb2
+from flyteidl.admin import node_execution_pb2, task_execution_pb2
 from flyteidl.core import compiler_pb2, identifier_pb2
 
 from aerodrome.blobstore import layout
@@ -174,10 +174,14 @@ class Engine:
             for n in nodes
         }
         attempts: dict[str, int] = {}
+        succeeded: dict[str, tuple[int, str]] = {}
         report = Reporter(self.events, ident)
         for t in tasks:
             attempts[t.node_id] = max(attempts.get(t.node_id, 0), t.retry_attempt + 1)
-            if TASK.Phase.Value(t.phase) not in TASK_TERMINAL:  # in flight when the server stopped
+            if t.phase == "SUCCEEDED":
+                closure = task_execution_pb2.TaskExecutionClosure.FromString(t.closure)
+                succeeded[t.node_id] = (t.retry_attempt, closure.output_uri)
+            elif TASK.Phase.Value(t.phase) not in TASK_TERMINAL:  # in flight when the server stopped
                 task_id = identifier_pb2.Identifier(
                     resource_type=identifier_pb2.TASK,
                     project=t.project,
@@ -208,6 +212,7 @@ class Engine:
             attempts,
             asyncio.Semaphore(parallelism) if parallelism > 0 else None,
             recover_from=recover,
+            succeeded_attempts=succeeded,
         )
         return run, plan, row.inputs_uri, WF.Phase.Value(row.phase)
 

@@ -131,6 +131,12 @@ async def attempts(g: NodeContext, job: Job) -> Done:
     """Run attempts until one succeeds or the user and system retry budgets are spent."""
     assert job.node.task is not None
     run, task_id = job.run, job.node.task.id
+    recorded = run.succeeded_attempts.pop(job.unique, None)
+    if recorded is not None:  # it succeeded before the server stopped; only its node's event was lost
+        attempt, outputs = recorded
+        futures = f"{job.prefix}/{attempt}/futures.pb"
+        dynamic = futures if await g.store.exists(futures) else ""
+        return Done(AttemptResult(outputs_url=outputs, dynamic_url=dynamic), attempt, task_execution_id(job, attempt))
     budget = RetryBudget(job.node.retries)
     attempt = run.attempts.get(job.unique, 0)
     provider = await provider_of(g, job)
