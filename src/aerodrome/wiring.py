@@ -29,6 +29,7 @@ from aerodrome.db.engine import Database
 from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
+from aerodrome.engine.launchers.router import LauncherRouter
 from aerodrome.engine.launchers.warm import Zygote
 from aerodrome.engine.leases import LeaseKeeper
 from aerodrome.engine.runner import Engine
@@ -128,8 +129,9 @@ def build(settings: Settings) -> Services:
     if auth.tokens is not None or settings.auth.tls_cert_file:
         launcher.credentials = TaskCredentials(auth.tokens, settings.auth).env_for
     signals = SignalManager(db)
+    launchers = LauncherRouter({"local": launcher})
     graphs = GraphRunner(
-        db, store, launcher, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows
+        db, store, launchers, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows
     )
     keeper = LeaseKeeper(db, settings.leases, version=__version__)
     engine = Engine(db, store, events, graphs, keeper, max_executions=settings.leases.max_executions)

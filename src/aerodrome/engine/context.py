@@ -16,7 +16,7 @@ from flyteidl.core import identifier_pb2, literals_pb2
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.engine.active import Failed, Outcome, Succeeded
 from aerodrome.engine.frames import Frame, Job, Run, Scope
-from aerodrome.engine.launchers.local import LocalLauncher
+from aerodrome.engine.launchers.protocol import Launcher
 from aerodrome.engine.plan import Graph, PlannedNode
 from aerodrome.values.provider_runtime import ProviderRuntime
 
@@ -31,7 +31,7 @@ class NodeContext(Protocol):
     """The services and callbacks a node handler is given (``GraphRunner`` provides them)."""
 
     store: BlobStore
-    launcher: LocalLauncher
+    launcher: Launcher
     work_root: Path
     signals: SignalManager
     catalog: CatalogManager

@@ -28,7 +28,7 @@ from aerodrome.engine.active import DONE_OK, Aborted, ActiveExecution, Failed, O
 from aerodrome.engine.events import error
 from aerodrome.engine.frames import Frame, Job, Run, Scope
 from aerodrome.engine.inputs import BindingError, resolve
-from aerodrome.engine.launchers.local import LocalLauncher
+from aerodrome.engine.launchers.protocol import Launcher
 from aerodrome.engine.nodes import array, branch, gate, task, workflow
 from aerodrome.engine.plan import END, START, Graph, PlannedNode, promise_sources
 from aerodrome.managers.provider_resolution import frozen_runtime
@@ -79,7 +79,7 @@ class GraphRunner:
         self,
         db: Database,
         store: BlobStore,
-        launcher: LocalLauncher,
+        launcher: Launcher,
         work_root: Path,
         *,
         signals: SignalManager,

@@ -150,8 +150,7 @@ class Engine:
             driver.cancel()
         await asyncio.gather(*drivers, return_exceptions=True)
         await self.keeper.stop()
-        if self.graphs.launcher.warm is not None:
-            await self.graphs.launcher.warm.close()
+        await self.graphs.launcher.close()
 
     # The driver -------------------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """What a task attempt takes from the provider its node was resolved to (frozen at execution creation).
 
-Only ``local`` runs on this server: the provider's interpreter (``venv``) runs the task and its code
-``path`` goes first on ``PYTHONPATH``. The other devices register and resolve, but an attempt on them
-fails with a message saying what is missing.
+A ``local`` provider's interpreter (``venv``) runs the task and its code ``path`` goes first on
+``PYTHONPATH``. The device picks the launcher (``engine/launchers/router.py``); devices this server has
+no launcher for register and resolve, but an attempt on them fails with the message below.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 UNAVAILABLE = {
     "docker": "device docker is not available on this server (no Docker engine is configured)",
     "k8s": "device k8s is not available on this server (no Kubernetes cluster is configured)",
-    "ray": "device ray runs on the Ray launcher, which this server does not have yet (a later issue adds it)",
+    "ray": "device ray needs a Ray cluster, and this server has none configured (set AERODROME_ENGINE_RAY_ADDRESS)",
 }
 
 
@@ -24,8 +24,3 @@ class ProviderRuntime:
     device: str
     python: str = ""
     code_path: str = ""
-
-    @property
-    def unavailable(self) -> str:
-        """Why this server cannot run the device ('' when it can)."""
-        return UNAVAILABLE.get(self.device, "" if self.device == "local" else f"device {self.device} is unknown")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flyteidl.core import execution_pb2
 
-from aerodrome.engine.launchers.local import AttemptResult
+from aerodrome.engine.launchers.attempts import AttemptResult
 from aerodrome.engine.nodes.task import RetryBudget
 
 FAILURE = execution_pb2.ExecutionError(message="boom")

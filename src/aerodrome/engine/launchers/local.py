@@ -20,16 +20,16 @@ import signal
 import sys
 import tarfile
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, tasks_pb2
+from flyteidl.core import errors_pb2, execution_pb2
 
 from aerodrome.blobstore.store import BlobNotFound, BlobStore
+from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, user_error
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
 from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
 from aerodrome.managers.secrets import ENV_PREFIX, SecretManager, SecretMissing
-from aerodrome.values.provider_runtime import ProviderRuntime
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
 CONNECTOR_RUNNER = Path(__file__).with_name("connector_runner.py")
@@ -37,45 +37,6 @@ log = logging.getLogger("aerodrome.engine")
 _TEMPLATE = re.compile(r"\{\{\s*[.$]([A-Za-z0-9_.]+)\s*\}\}")
 LOG_TAIL_BYTES = 4000
 SECRETS_DIR = ".secrets"
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """Everything one attempt of a task needs."""
-
-    execution: identifier_pb2.WorkflowExecutionIdentifier
-    node_id: str
-    attempt: int
-    task: tasks_pb2.TaskTemplate
-    inputs_url: str
-    output_prefix: str
-    raw_output_prefix: str
-    workdir: Path
-    workflow_name: str = ""
-    launch_plan_name: str = ""
-    envs: dict[str, str] = field(default_factory=dict)
-    timeout_seconds: float | None = None
-    prev_checkpoint: str = ""
-    provider: ProviderRuntime | None = None  # the node's frozen provider: interpreter, code path, device
-
-
-@dataclass(frozen=True)
-class AttemptResult:
-    """What an attempt produced: outputs, a dynamic job, or an error (retryable or not, user or system)."""
-
-    outputs_url: str = ""
-    dynamic_url: str = ""
-    error: execution_pb2.ExecutionError | None = None
-    retryable: bool = False
-    system: bool = False
-    log_url: str = ""
-    cpu_seconds: float = 0.0
-    peak_rss_bytes: int = 0
-    exit_code: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 class LocalLauncher:
@@ -224,15 +185,16 @@ class LocalLauncher:
         """Whether a new attempt would start now (the engine claims new executions only then)."""
         return self.running < self.capacity
 
+    def refusal(self, attempt: Attempt) -> str:
+        """Any attempt can run here: this is the launcher of last resort."""
+        return ""
+
+    async def close(self) -> None:
+        """Stop the warm zygote (running attempts were cancelled by the engine already)."""
+        if self.warm is not None:
+            await self.warm.close()
+
     async def _run(self, attempt: Attempt) -> AttemptResult:
-        if attempt.provider is not None and attempt.provider.unavailable:
-            return AttemptResult(
-                error=execution_pb2.ExecutionError(
-                    code="DeviceUnavailable",
-                    kind=execution_pb2.ExecutionError.SYSTEM,
-                    message=f"{attempt.provider.unavailable} (provider {attempt.provider.provider_name})",
-                )
-            )
         attempt.workdir.mkdir(parents=True, exist_ok=True)
         log_path = attempt.workdir / "task.log"
         if not attempt.task.HasField("container"):
@@ -241,9 +203,9 @@ class LocalLauncher:
             args, env = await self._direct(attempt)
             await self._inject_secrets(attempt, env)
         except tarfile.TarError as exc:  # a link or device escaping the code tarball (FilterError is a TarError)
-            return _user_error("CodeBundleRejected", f"the code tarball cannot be unpacked: {exc}")
+            return user_error("CodeBundleRejected", f"the code tarball cannot be unpacked: {exc}")
         except SecretMissing as exc:
-            return _user_error("SecretNotFound", str(exc))
+            return user_error("SecretNotFound", str(exc))
         if self.warm is not None and self.python_of(attempt) == self.python and forkable(args):
             try:
                 ended, timed_out = await self.warm.run(args, env, attempt.workdir, log_path, attempt.timeout_seconds)
@@ -378,12 +340,6 @@ class LocalLauncher:
             return await self.store.read_proto(url, errors_pb2.ErrorDocument)
         except BlobNotFound:
             return None
-
-
-def _user_error(code: str, message: str) -> AttemptResult:
-    return AttemptResult(
-        error=execution_pb2.ExecutionError(code=code, kind=execution_pb2.ExecutionError.USER, message=message)
-    )
 
 
 async def _file_chunks(path: Path, size: int = 1024 * 1024) -> AsyncIterator[bytes]:

@@ -20,7 +20,7 @@ from flyteidl.event import event_pb2
 
 from aerodrome.engine.active import Outcome
 from aerodrome.engine.events import error
-from aerodrome.engine.launchers.local import AttemptResult
+from aerodrome.engine.launchers.attempts import AttemptResult
 from aerodrome.engine.nodes.task import RetryBudget, attempt_spec, launch, provider_of
 from aerodrome.phases.tables import TASK
 from aerodrome.values.provider_runtime import ProviderRuntime

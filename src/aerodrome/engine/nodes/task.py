@@ -20,7 +20,7 @@ from flyteidl.event import event_pb2
 
 from aerodrome.engine.active import Outcome
 from aerodrome.engine.events import error
-from aerodrome.engine.launchers.local import Attempt, AttemptResult
+from aerodrome.engine.launchers.attempts import Attempt, AttemptResult
 from aerodrome.engine.nodes.dynamic import run_dynamic
 from aerodrome.phases.tables import NODE, TASK
 from aerodrome.values.cache_keys import CacheKey, cache_key
