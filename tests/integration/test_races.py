@@ -10,7 +10,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -26,8 +25,8 @@ from flyteidl.admin import (
 )
 from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.core import identifier_pb2, literals_pb2
-from flyteidl.service import signal_pb2_grpc
 from flyteidl.event import event_pb2 as ev
+from flyteidl.service import signal_pb2_grpc
 from google.protobuf import timestamp_pb2
 
 from tests.integration.conftest import Server, start_server, stop_server
@@ -41,7 +40,9 @@ WF_TERMINAL = {core_exec.WorkflowExecution.SUCCEEDED, core_exec.WorkflowExecutio
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def race_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+def race_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, str]]:
     """A server of this module's own (the tests read its database), with the database URL."""
     home = tmp_path_factory.mktemp(f"races-{request.param}")
     if request.param == "postgres":
@@ -95,7 +96,9 @@ def test_different_registrations_at_once(race_server: tuple[Server, str], unique
         assert gate.gate_node.sleep.duration.seconds == winner + 1
         stub.CreateTask(task(f"dt2-{unique}", "v1"))
         stub.CreateWorkflow(task_workflow(f"dl-{unique}", "v1", f"dt2-{unique}"))
-    plans = [launch_plan(f"dl-{unique}", "v1", ident(identifier_pb2.WORKFLOW, f"dl-{unique}", "v1"), x=i) for i in range(N)]
+    plans = [
+        launch_plan(f"dl-{unique}", "v1", ident(identifier_pb2.WORKFLOW, f"dl-{unique}", "v1"), x=i) for i in range(N)
+    ]
     got = at_once(server.grpc, [lambda a, _s, r=r: a.CreateLaunchPlan(r) for r in plans])
     winner = _one_winner(got, "INVALID_ARGUMENT", "launch plan with different structure already exists")
     with admin_stub(server.grpc) as stub:
@@ -153,7 +156,10 @@ def _now() -> timestamp_pb2.Timestamp:
 def _start_gated(stub: Any, lp: identifier_pb2.Identifier) -> identifier_pb2.WorkflowExecutionIdentifier:
     created = stub.CreateExecution(
         execution_pb2.ExecutionCreateRequest(
-            project=PROJECT, domain=DOMAIN, spec=execution_pb2.ExecutionSpec(launch_plan=lp), inputs=literals_pb2.LiteralMap()
+            project=PROJECT,
+            domain=DOMAIN,
+            spec=execution_pb2.ExecutionSpec(launch_plan=lp),
+            inputs=literals_pb2.LiteralMap(),
         )
     )
     return created.id  # type: ignore[no-any-return]
@@ -168,14 +174,16 @@ def _wait_for_signal(server: Server, execution: identifier_pb2.WorkflowExecution
             time.sleep(0.05)
 
 
-def _wait_terminal(stub: Any, execution: identifier_pb2.WorkflowExecutionIdentifier) -> execution_pb2.Execution:
+def _wait_terminal(
+    stub: Any, execution: identifier_pb2.WorkflowExecutionIdentifier, poll: float = 0.05
+) -> execution_pb2.Execution:
     deadline = time.monotonic() + 60
     while True:
         got = stub.GetExecution(execution_pb2.WorkflowExecutionGetRequest(id=execution))
         if got.closure.phase in WF_TERMINAL or got.closure.phase == core_exec.WorkflowExecution.FAILED:
             return got
         assert time.monotonic() < deadline, f"stuck in {got.closure.phase}"
-        time.sleep(0.05)
+        time.sleep(poll)
 
 
 @pytest.fixture(scope="module")
@@ -191,25 +199,46 @@ YES = literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=literals_pb2.Pri
 ABORTED, SUCCEEDED = core_exec.WorkflowExecution.ABORTED, core_exec.WorkflowExecution.SUCCEEDED
 
 
+def _signal(execution: identifier_pb2.WorkflowExecutionIdentifier) -> signal_pb2.SignalSetRequest:
+    return signal_pb2.SignalSetRequest(
+        id=identifier_pb2.SignalIdentifier(signal_id="go", execution_id=execution), value=YES
+    )
+
+
+def _completion_time(server: Server, gated: identifier_pb2.Identifier) -> float:
+    """Seconds from SetSignal to the execution's SUCCEEDED on this server now (the race window to aim at)."""
+    with admin_stub(server.grpc) as stub, grpc.insecure_channel(server.grpc) as channel:
+        execution = _start_gated(stub, gated)
+        _wait_for_signal(server, execution)
+        started = time.monotonic()
+        signal_pb2_grpc.SignalServiceStub(channel).SetSignal(_signal(execution))
+        assert _wait_terminal(stub, execution, poll=0.005).closure.phase == SUCCEEDED
+        return time.monotonic() - started
+
+
 def test_terminate_racing_completion(race_server: tuple[Server, str], gated: identifier_pb2.Identifier) -> None:
-    """The signal that completes an execution and TerminateExecution sent at the same instant, 8 times: one
-    terminal phase, agreeing with what the terminate caller was told, with the node executions and with
-    the event log (one terminal workflow event, the last one)."""
+    """The signal that completes an execution, and TerminateExecution sent after it with delays spread over
+    the time the execution takes to complete, so that both win some rounds: one terminal phase, agreeing
+    with what the terminate caller was told, with the node executions and with the event log (one terminal
+    workflow event, the last one)."""
     server, db_url = race_server
+    window = _completion_time(server, gated)
     seen = set()
-    for i in range(8):
+    for i in range(24):  # until both have won (at least 10 rounds), the delay growing past the window
+        if i >= 10 and seen == WF_TERMINAL:
+            break
         with admin_stub(server.grpc) as stub:
             execution = _start_gated(stub, gated)
         _wait_for_signal(server, execution)
-        signal = signal_pb2.SignalSetRequest(
-            id=identifier_pb2.SignalIdentifier(signal_id="go", execution_id=execution), value=YES
-        )
+        signal = _signal(execution)
         stop = execution_pb2.ExecutionTerminateRequest(id=execution, cause=f"race {i}")
-        # Half the rounds send the signal a moment earlier, so both orders are exercised.
-        lead = 0.0 if i % 2 else 0.002 * i
+        lead = window * i / 6
         got_signal, got_stop = at_once(
             server.grpc,
-            [lambda _a, s: s.SetSignal(signal), lambda a, _s: (time.sleep(lead), a.TerminateExecution(stop))],
+            [
+                lambda _a, s, signal=signal: s.SetSignal(signal),
+                lambda a, _s, lead=lead, stop=stop: (time.sleep(lead), a.TerminateExecution(stop)),
+            ],
         )
         with admin_stub(server.grpc) as stub:
             final = _wait_terminal(stub, execution)
@@ -224,7 +253,7 @@ def test_terminate_racing_completion(race_server: tuple[Server, str], gated: ide
             assert phase == ABORTED
             assert final.closure.abort_metadata.cause == f"race {i}"
         else:
-            assert got_stop.code == "FAILED_PRECONDITION", got_stop
+            assert got_stop == Outcome("FAILED_PRECONDITION", "Cannot abort an already terminated workflow execution")
             assert phase == SUCCEEDED
             assert not final.closure.HasField("abort_metadata"), final.closure.abort_metadata
         node_phases = {n.id.node_id: n.closure.phase for n in nodes}
@@ -239,7 +268,7 @@ def test_terminate_racing_completion(race_server: tuple[Server, str], gated: ide
         for node_id, node_phase in node_phases.items():
             recorded = [p for kind, n, p in log if kind == "node" and n == node_id]
             assert recorded[-1] == core_exec.NodeExecution.Phase.Name(node_phase), (node_id, recorded)
-    assert seen <= WF_TERMINAL
+    assert seen == WF_TERMINAL, "the delays did not make both sides win"
 
 
 def _node_event(execution: Any, node: str, phase: int) -> event_pb2.NodeExecutionEventRequest:
@@ -269,9 +298,7 @@ def _task_event(execution: Any, node: str, phase: int, version: int = 0) -> even
     )
 
 
-def test_duplicate_and_out_of_order_events(
-    race_server: tuple[Server, str], gated: identifier_pb2.Identifier
-) -> None:
+def test_duplicate_and_out_of_order_events(race_server: tuple[Server, str], gated: identifier_pb2.Identifier) -> None:
     """Events of an external executor through CreateWorkflowEvent/CreateNodeEvent/CreateTaskEvent, 32 copies
     at once and out of order: the first of each is recorded, copies get ALREADY_EXISTS, changes out of a
     terminal phase FAILED_PRECONDITION (as FlyteAdmin answers), and nothing is INTERNAL."""

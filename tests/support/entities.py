@@ -42,7 +42,9 @@ def _promise(node: str, var: str) -> literals_pb2.BindingData:
     return literals_pb2.BindingData(promise=types_pb2.OutputReference(node_id=node, var=var))
 
 
-def task_workflow(name: str, version: str, task_name: str, task_version: str = "") -> workflow_pb2.WorkflowCreateRequest:
+def task_workflow(
+    name: str, version: str, task_name: str, task_version: str = ""
+) -> workflow_pb2.WorkflowCreateRequest:
     """One node calling ``task_name`` (of ``task_version``, default the same version) with the workflow's x."""
     wf_id = ident(identifier_pb2.WORKFLOW, name, version)
     node = core_wf.Node(
