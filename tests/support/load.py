@@ -21,6 +21,7 @@ from datetime import timedelta
 
 import grpc
 import requests
+from flyteidl.admin import common_pb2
 from flyteidl.core import identifier_pb2
 from flytekit.clients.friendly import SynchronousFlyteClient
 from flytekit.configuration import PlatformConfig
@@ -166,8 +167,10 @@ class Worker:
         )
 
     def get_launch_plan(self) -> None:
-        lp = id_models.Identifier(id_models.ResourceType.LAUNCH_PLAN, PROJECT, DOMAIN, GATE, self.version)
-        self.timed("get_launch_plan", lambda: self.client.get_launch_plan(lp))
+        """Through flytekit's raw client: the friendly one caches launch plans (no call after the first)."""
+        request = common_pb2.ObjectGetRequest(id=ident(identifier_pb2.LAUNCH_PLAN, GATE, self.version))
+        raw = super(SynchronousFlyteClient, self.client)
+        self.timed("get_launch_plan", lambda: raw.get_launch_plan(request))
 
     def upload(self) -> None:
         """CreateUploadLocation and a PUT of 64 KiB to the signed URL, as flytekit's upload does."""
