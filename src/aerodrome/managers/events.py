@@ -120,7 +120,8 @@ class EventManager:
         self.watchers.append(watcher)
         return lambda: self.watchers.remove(watcher)
 
-    def _tell(self, recorded: Recorded) -> None:
+    def tell(self, recorded: Recorded) -> None:
+        """Hand a committed event to the watchers."""
         for watcher in list(self.watchers):
             try:
                 watcher(recorded)
@@ -160,18 +161,28 @@ class EventManager:
             )
         async with self.db.transaction(write=True) as uow:
             row = await uow.executions.get_for_update(ident)
-            current = WF.Phase.Value(row.phase)
-            verdict = decide(WORKFLOW_POLICY, Transition(current, event.phase, compact(ident)))
-            if verdict is not None:
-                raise verdict.error
-            self._apply_workflow(row, event, output_uri)
-            _log(uow, "workflow", ident, row.phase, event)
-            if self.outbox is not None:
-                self.outbox.add_event(uow, "workflow", row, row.phase, event)
-                if event.phase in WORKFLOW_TERMINAL:
-                    self.outbox.add_notifications(uow, row, event.phase)
-        self._tell(Recorded("workflow", ident, row.phase))
+            recorded = self.apply_workflow_event(uow, row, event, output_uri)
+        self.tell(recorded)
         return admin_event_pb2.WorkflowExecutionEventResponse()
+
+    def apply_workflow_event(
+        self, uow: UnitOfWork, row: ExecutionRow, event: event_pb2.WorkflowExecutionEvent, output_uri: str = ""
+    ) -> Recorded:
+        """Check one workflow event against the execution row (locked by the caller) and apply it, in the
+        caller's transaction, so a caller can change the row and its phase atomically (TerminateExecution).
+        The caller passes the result to ``tell`` once its transaction has committed."""
+        ident = event.execution_id
+        current = WF.Phase.Value(row.phase)
+        verdict = decide(WORKFLOW_POLICY, Transition(current, event.phase, compact(ident)))
+        if verdict is not None:
+            raise verdict.error
+        self._apply_workflow(row, event, output_uri)
+        _log(uow, "workflow", ident, row.phase, event)
+        if self.outbox is not None:
+            self.outbox.add_event(uow, "workflow", row, row.phase, event)
+            if event.phase in WORKFLOW_TERMINAL:
+                self.outbox.add_notifications(uow, row, event.phase)
+        return Recorded("workflow", ident, row.phase)
 
     @staticmethod
     def _apply_workflow(row: ExecutionRow, event: event_pb2.WorkflowExecutionEvent, output_uri: str) -> None:
@@ -219,7 +230,9 @@ class EventManager:
             name = f"{wf.project}_{wf.domain}_{wf.name}_{wf.version}"
             dynamic_uri = await self.offload([*key, name], event.task_node_metadata.dynamic_workflow)
         async with self.db.transaction(write=True) as uow:
-            execution = await uow.executions.get(exec_id)  # NotFound first; the outbox needs its labels
+            # NotFound first; the outbox needs its labels. Locked (PostgreSQL) so that copies of one event sent
+            # at once are decided one after the other: the first creates the record, the rest see it.
+            execution = await uow.executions.get_for_update(exec_id)
             row = await uow.node_executions.find(exec_id, ident.node_id)
             if row is None:
                 row = await self._new_node_row(uow, execution, event)
@@ -239,7 +252,7 @@ class EventManager:
             _log(uow, "node", exec_id, row.phase, event, node_id=ident.node_id)
             if self.outbox is not None:
                 self.outbox.add_event(uow, "node", execution, row.phase, event, node_id=ident.node_id)
-        self._tell(Recorded("node", exec_id, row.phase, node_id=ident.node_id))
+        self.tell(Recorded("node", exec_id, row.phase, node_id=ident.node_id))
         return admin_event_pb2.NodeExecutionEventResponse()
 
     @staticmethod
@@ -366,7 +379,7 @@ class EventManager:
                 event.output_data,
             )
         async with self.db.transaction(write=True) as uow:
-            execution = await uow.executions.get(exec_id)
+            execution = await uow.executions.get_for_update(exec_id)  # serializes copies, as for node events
             row = await uow.task_executions.find(te_id)
             if row is None:
                 node = await uow.node_executions.find(exec_id, node_id.node_id)
@@ -413,9 +426,7 @@ class EventManager:
                 self.outbox.add_event(
                     uow, "task", execution, row.phase, event, node_id=node_id.node_id, retry_attempt=event.retry_attempt
                 )
-        self._tell(
-            Recorded("task", exec_id, row.phase, node_id=node_id.node_id, retry_attempt=event.retry_attempt)
-        )
+        self.tell(Recorded("task", exec_id, row.phase, node_id=node_id.node_id, retry_attempt=event.retry_attempt))
         return admin_event_pb2.TaskExecutionEventResponse()
 
     @staticmethod

@@ -261,6 +261,7 @@ class ExecutionManager:
         if not request.HasField("id"):
             raise missing("execution_id")
         ident = request.id
+        recorded = None
         async with self.db.transaction(write=True) as uow:
             row = await uow.executions.get_for_update(ident)
             phase = WF.Phase.Value(row.phase)
@@ -273,15 +274,16 @@ class ExecutionManager:
             closure.abort_metadata.principal = execution_pb2.ExecutionSpec.FromString(row.spec).metadata.principal
             row.abort_cause = request.cause
             row.closure = closure.SerializeToString()
-        if phase != WF.ABORTING:
-            _, ts = now_ts()
-            await self.events.record_workflow_event(
-                admin_event_pb2.WorkflowExecutionEventRequest(
-                    event=event_pb2.WorkflowExecutionEvent(
-                        execution_id=ident, phase=WF.ABORTING, occurred_at=ts, producer_id="admin"
-                    )
+            if phase != WF.ABORTING:
+                # In the same transaction as the check above: the engine cannot complete the execution in
+                # between (it would then be SUCCEEDED with an abort cause, and the caller told a phase error).
+                _, ts = now_ts()
+                event = event_pb2.WorkflowExecutionEvent(
+                    execution_id=ident, phase=WF.ABORTING, occurred_at=ts, producer_id="admin"
                 )
-            )
+                recorded = self.events.apply_workflow_event(uow, row, event)
+        if recorded is not None:
+            self.events.tell(recorded)
         await self.runner.terminate(ident, request.cause)
         return execution_pb2.ExecutionTerminateResponse()
 

@@ -14,7 +14,7 @@ from aerodrome.db.models import LaunchPlanRow
 from aerodrome.db.pagination import next_token, page
 from aerodrome.db.prototext import compact
 from aerodrome.db.transformers.entities import launch_plan_from_row
-from aerodrome.errors import AlreadyExists, InvalidArgument, NotFound, missing
+from aerodrome.errors import AdminError, AlreadyExists, InvalidArgument, NotFound, missing
 from aerodrome.managers.digest import diff, digest
 from aerodrome.managers.listing import list_names, list_versions, sort_of
 from aerodrome.managers.projects import ProjectManager
@@ -23,6 +23,20 @@ from aerodrome.managers.validation.launch_plans import has_schedule, schedule_ty
 
 ACTIVE = launch_plan_pb2.ACTIVE
 INACTIVE = launch_plan_pb2.INACTIVE
+
+
+def _refusal(existing: LaunchPlanRow, plan: launch_plan_pb2.LaunchPlan, lp_digest: bytes) -> AdminError:
+    """The id is taken: identical body → ALREADY_EXISTS, a different one → INVALID_ARGUMENT with the diff."""
+    if existing.digest == lp_digest:
+        return AlreadyExists("launch plan with identical structure already exists")
+    stored = launch_plan_from_row(existing)
+    stored.closure.ClearField("state")
+    stored.closure.ClearField("created_at")
+    stored.closure.ClearField("updated_at")
+    return InvalidArgument(
+        f"{plan.id.name} launch plan with different structure already exists. "
+        f"(Please register a new version of the launch plan):\n{diff(stored, plan)}"
+    )
 
 
 class LaunchPlanManager:
@@ -63,35 +77,43 @@ class LaunchPlanManager:
             closure=launch_plan_pb2.LaunchPlanClosure(expected_inputs=expected, expected_outputs=wf_interface.outputs),
         )
         lp_digest = digest(plan)
-        ident = request.id
-        async with self.db.transaction(write=True) as uow:
-            existing = await uow.launch_plans.find(ident.project, ident.domain, ident.name, ident.version)
-            if existing is not None:
-                if existing.digest == lp_digest:
-                    raise AlreadyExists("launch plan with identical structure already exists")
-                stored = launch_plan_from_row(existing)
-                stored.closure.ClearField("state")
-                stored.closure.ClearField("created_at")
-                stored.closure.ClearField("updated_at")
-                raise InvalidArgument(
-                    f"{ident.name} launch plan with different structure already exists. "
-                    f"(Please register a new version of the launch plan):\n{diff(stored, plan)}"
-                )
-            await uow.launch_plans.add(
-                LaunchPlanRow(
-                    project=ident.project,
-                    domain=ident.domain,
-                    name=ident.name,
-                    version=ident.version,
-                    spec=spec.SerializeToString(),
-                    workflow_id=workflow.id,
-                    closure=plan.closure.SerializeToString(),
-                    state=INACTIVE,
-                    digest=lp_digest,
-                    schedule_type=schedule_type(spec),
-                )
-            )
+        existing = await self._store(plan, workflow.id, lp_digest)
+        if existing is not None:
+            raise _refusal(existing, plan, lp_digest)
         return launch_plan_pb2.LaunchPlanCreateResponse()
+
+    async def _store(
+        self, plan: launch_plan_pb2.LaunchPlan, workflow_id: int, lp_digest: bytes
+    ) -> LaunchPlanRow | None:
+        """Insert the launch plan (INACTIVE), or return the row already stored under its id."""
+        i = plan.id
+        try:
+            async with self.db.transaction(write=True) as uow:
+                existing = await uow.launch_plans.find(i.project, i.domain, i.name, i.version)
+                if existing is None:
+                    await uow.launch_plans.add(
+                        LaunchPlanRow(
+                            project=i.project,
+                            domain=i.domain,
+                            name=i.name,
+                            version=i.version,
+                            spec=plan.spec.SerializeToString(),
+                            workflow_id=workflow_id,
+                            closure=plan.closure.SerializeToString(),
+                            state=INACTIVE,
+                            digest=lp_digest,
+                            schedule_type=schedule_type(plan.spec),
+                        )
+                    )
+                return existing
+        except AlreadyExists:
+            # Another caller stored this id between our read and our insert (PostgreSQL runs both at once):
+            # answer as if we had come second, from what it stored.
+            async with self.db.transaction() as uow:
+                existing = await uow.launch_plans.find(i.project, i.domain, i.name, i.version)
+            if existing is None:
+                raise
+            return existing
 
     async def get(self, request: common_pb2.ObjectGetRequest) -> launch_plan_pb2.LaunchPlan:
         validate_identifier(request.id, identifier_pb2.LAUNCH_PLAN, present=request.HasField("id"))
@@ -143,6 +165,9 @@ class LaunchPlanManager:
             )
         i = request.id
         async with self.db.transaction(write=True) as uow:
+            # Every version of the name is locked first (PostgreSQL): concurrent activations of different
+            # versions then run one after the other, each seeing the previous one's ACTIVE version.
+            await uow.launch_plans.lock_name(i.project, i.domain, i.name)
             row = await uow.launch_plans.get(i)
             scheduled = has_schedule(launch_plan_pb2.LaunchPlanSpec.FromString(row.spec).entity_metadata.schedule)
             if request.state == ACTIVE:

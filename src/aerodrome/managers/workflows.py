@@ -12,11 +12,28 @@ from aerodrome.db.engine import Database
 from aerodrome.db.models import WorkflowRow
 from aerodrome.db.prototext import compact
 from aerodrome.db.transformers.entities import description_row, workflow_from_row
-from aerodrome.errors import AlreadyExists, InvalidArgument, NotFound, missing
+from aerodrome.db.unit_of_work import UnitOfWork
+from aerodrome.errors import AdminError, AlreadyExists, InvalidArgument, NotFound, missing
 from aerodrome.managers.digest import diff, digest
 from aerodrome.managers.listing import list_names, list_versions
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.validation.identifiers import validate_identifier
+
+
+def _refusal(
+    ident: identifier_pb2.Identifier,
+    existing: WorkflowRow,
+    closure: compiler_pb2.CompiledWorkflowClosure,
+    wf_digest: bytes,
+) -> AdminError:
+    """The id is taken: identical body → ALREADY_EXISTS, a different one → INVALID_ARGUMENT with the diff."""
+    if existing.digest == wf_digest:
+        return AlreadyExists("workflow with identical structure already exists")
+    stored = compiler_pb2.CompiledWorkflowClosure.FromString(existing.closure)
+    return InvalidArgument(
+        f"{ident.name} workflow with different structure already exists. "
+        f"(Please register a new version of the workflow):\n{diff(stored, closure)}"
+    )
 
 
 class WorkflowManager:
@@ -92,32 +109,57 @@ class WorkflowManager:
             )
         wf_digest = digest(closure)
         ident = request.id
-        async with self.db.transaction(write=True) as uow:
-            existing = await uow.workflows.find(ident.project, ident.domain, ident.name, ident.version)
-            if existing is not None:
-                if existing.digest == wf_digest:
-                    raise AlreadyExists("workflow with identical structure already exists")
-                stored = compiler_pb2.CompiledWorkflowClosure.FromString(existing.closure)
-                raise InvalidArgument(
-                    f"{ident.name} workflow with different structure already exists. "
-                    f"(Please register a new version of the workflow):\n{diff(stored, closure)}"
-                )
-            description = request.spec.description if request.spec.HasField("description") else None
-            await uow.workflows.add(
-                WorkflowRow(
-                    project=ident.project,
-                    domain=ident.domain,
-                    name=ident.name,
-                    version=ident.version,
-                    typed_interface=request.spec.template.interface.SerializeToString(),
-                    closure=closure.SerializeToString(),
-                    digest=wf_digest,
-                    short_description=description.short_description if description else "",
-                )
-            )
-            if description is not None:
-                await uow.descriptions.add(description_row(ident, description))
+        existing = await self._store(request, closure, wf_digest)
+        if existing is not None:
+            raise _refusal(ident, existing, closure, wf_digest)
         return workflow_pb2.WorkflowCreateResponse()
+
+    async def _store(
+        self,
+        request: workflow_pb2.WorkflowCreateRequest,
+        closure: compiler_pb2.CompiledWorkflowClosure,
+        wf_digest: bytes,
+    ) -> WorkflowRow | None:
+        """Insert the workflow, or return the row already stored under its id."""
+        ident = request.id
+        try:
+            async with self.db.transaction(write=True) as uow:
+                existing = await uow.workflows.find(ident.project, ident.domain, ident.name, ident.version)
+                if existing is None:
+                    await self._insert(uow, request, closure, wf_digest)
+                return existing
+        except AlreadyExists:
+            # Another caller stored this id between our read and our insert (PostgreSQL runs both at once):
+            # answer as if we had come second, from what it stored.
+            async with self.db.transaction() as uow:
+                existing = await uow.workflows.find(ident.project, ident.domain, ident.name, ident.version)
+            if existing is None:
+                raise
+            return existing
+
+    @staticmethod
+    async def _insert(
+        uow: UnitOfWork,
+        request: workflow_pb2.WorkflowCreateRequest,
+        closure: compiler_pb2.CompiledWorkflowClosure,
+        wf_digest: bytes,
+    ) -> None:
+        ident = request.id
+        description = request.spec.description if request.spec.HasField("description") else None
+        await uow.workflows.add(
+            WorkflowRow(
+                project=ident.project,
+                domain=ident.domain,
+                name=ident.name,
+                version=ident.version,
+                typed_interface=request.spec.template.interface.SerializeToString(),
+                closure=closure.SerializeToString(),
+                digest=wf_digest,
+                short_description=description.short_description if description else "",
+            )
+        )
+        if description is not None:
+            await uow.descriptions.add(description_row(ident, description))
 
     async def get(self, request: common_pb2.ObjectGetRequest) -> workflow_pb2.Workflow:
         validate_identifier(request.id, identifier_pb2.WORKFLOW, present=request.HasField("id"))

@@ -146,6 +146,12 @@ class LaunchPlanRepository(VersionedRepository[LaunchPlanRow]):
         row: LaunchPlanRow | None = (await self.session.execute(query)).scalar_one_or_none()
         return row
 
+    async def lock_name(self, project: str, domain: str, name: str) -> None:
+        """Row-lock every version of a name for the rest of the transaction, in id order (no deadlock between
+        two lockers). SQLite ignores it: it has one writer at a time anyway."""
+        query = select(LaunchPlanRow.id).where(*self.scope(project, domain, name)).order_by(LaunchPlanRow.id)
+        await self.session.execute(query.with_for_update())
+
     async def set_state(self, row_id: int, state: int) -> None:
         """Write a launch plan's state column."""
         await self.session.execute(update(LaunchPlanRow).where(LaunchPlanRow.id == row_id).values(state=state))
