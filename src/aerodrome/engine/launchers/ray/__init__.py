@@ -1,0 +1,1 @@
+"""The Ray launcher: task attempts on an existing Ray cluster (see ``launcher.py``)."""
