@@ -223,6 +223,7 @@ def build_launchers(
         log_dir=settings.work_dir,
         store_is_local=not settings.blob_url.startswith("s3://"),
         keep_workdirs=engine.keep_workdirs,
+        warm=engine.warm_processes,
     )
     ray = RayLauncher(store, options, platform_url=local.platform_url, extra_env=local.extra_env)
     ray.credentials = local.credentials

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from aerodrome.blobstore.store import BlobStore
-from aerodrome.engine.launchers import wrapper
+from aerodrome.engine.launchers import wrapper, zygote
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, system_error, user_error
 from aerodrome.engine.launchers.commands import container_args, task_variables
 from aerodrome.engine.launchers.outcomes import keep_log, outcome
@@ -33,6 +33,7 @@ from aerodrome.engine.launchers.ray.remote import SCRATCH
 from aerodrome.engine.launchers.ray.resources import QuantityError, ray_options, shortfall
 
 WRAPPER_SOURCE = Path(wrapper.__file__).read_text()
+ZYGOTE_SOURCE = Path(zygote.__file__).read_text()
 log = logging.getLogger("aerodrome.engine")
 
 
@@ -47,6 +48,7 @@ class RayOptions:
     log_dir: Path  # the drivers' logs, on this machine
     store_is_local: bool  # the blob store is a directory of this machine
     keep_workdirs: bool = False  # keep the local directory (task.log) of succeeded attempts too
+    warm: bool = True  # flytekit commands as forks of a zygote on each worker (AERODROME_ENGINE_WARM_PROCESSES)
 
 
 class RayLauncher:
@@ -135,6 +137,7 @@ class RayLauncher:
             "key": self._key(attempt),
             "scratch_root": self.options.scratch_dir,
             "wrapper": WRAPPER_SOURCE,
+            "zygote": ZYGOTE_SOURCE if self.options.warm else "",
         }
         if attempt.provider is not None and attempt.provider.runtime_env not in ("", "{}"):
             options = {**options, "runtime_env": json.loads(attempt.provider.runtime_env)}

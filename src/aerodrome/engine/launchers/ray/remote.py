@@ -1,10 +1,12 @@
 """What runs on a Ray worker for one attempt: the task's command in a scratch directory of its own.
 
 Standard library only, and shipped to the cluster by value (the driver registers this module with
-cloudpickle), so the workers need Ray, flytekit and the task's own packages, not aerodrome. The command
-runs under ``wrapper.py`` (sent as text), which measures its CPU seconds and peak RSS and kills the whole
-process group if this worker dies; a cancelled Ray task (``ray.cancel``) stops the group here, SIGTERM then
-SIGKILL. The log comes back in the result, its tail when it is longer than the limit.
+cloudpickle), so the workers need Ray, flytekit and the task's own packages, not aerodrome. A flytekit
+command runs as a fork of a warm ``zygote.py`` (sent as text) kept by this worker process, so an attempt
+does not pay flytekit's import; anything else, or a worker where the zygote cannot start, runs under
+``wrapper.py`` (sent as text). Either way CPU seconds and peak RSS are measured, the process group dies
+with the worker, and a cancelled Ray task (``ray.cancel``) stops the group here, SIGTERM then SIGKILL. The
+log comes back in the result, its tail when it is longer than the limit.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -22,6 +25,8 @@ from typing import Any
 
 SCRATCH = "@AERODROME_SCRATCH@"  # stands for the attempt's scratch directory in argv
 GRACE_SECONDS = 2.0
+FORKABLE = frozenset({"pyflyte-execute", "pyflyte-map-execute", "pyflyte-fast-execute"})
+_zygotes: dict[str, Any] = {}  # this worker process's warm zygote (Ray reuses worker processes)
 
 
 def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
@@ -41,11 +46,16 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
         argv = [scratch if a == SCRATCH else a for a in request["argv"]]
         argv[0] = _executable(argv[0], env["PATH"])
         log_path = os.path.join(scratch, ".task.log")
-        timed_out, code = _run([sys.executable, wrapper, usage_path, "--", *argv], env, scratch, log_path, request)
+        zygote = _zygote(root, request.get("zygote", "")) if os.path.basename(argv[0]) in FORKABLE else None
         usage: dict[str, float] = {}
-        if os.path.exists(usage_path):
-            with open(usage_path) as handle:
-                usage = json.load(handle)
+        if zygote is not None:
+            timed_out, code, usage = _forked(zygote, argv, env, scratch, log_path, request.get("timeout"))
+        else:
+            command = [sys.executable, wrapper, usage_path, "--", *argv]
+            timed_out, code = _run(command, env, scratch, log_path, request)
+            if os.path.exists(usage_path):
+                with open(usage_path) as handle:
+                    usage = json.load(handle)
         return {
             "exit_code": code,
             "timed_out": timed_out,
@@ -95,6 +105,92 @@ def _run(
         _stop(process)
         raise
     return False, process.returncode
+
+
+def _zygote(root: str, source: str) -> subprocess.Popen[bytes] | None:
+    """This worker's zygote, started on first use (None when there is no source or it does not start)."""
+    running = _zygotes.get("process")
+    if running is not None and running.poll() is None:
+        return running  # type: ignore[no-any-return]
+    if not source:
+        return None
+    path = os.path.join(root, f".zygote-{os.getpid()}.py")
+    with open(path, "w") as out:
+        out.write(source)
+    with open(os.path.join(root, f".zygote-{os.getpid()}.log"), "ab") as errors:
+        process = subprocess.Popen(
+            [sys.executable, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+            start_new_session=True,
+        )
+    _zygotes["process"], _zygotes["buffer"] = process, b""
+    hello = _message(process, time.monotonic() + 120)
+    if not hello or not hello.get("ready"):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        _zygotes.clear()
+        return None
+    return process
+
+
+def _message(process: subprocess.Popen[bytes], deadline: float | None) -> dict[str, Any] | None:
+    """The zygote's next line, waiting in short slices (a cancellation arrives between two of them); None
+    at the deadline or when the zygote is gone."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    while b"\n" not in _zygotes["buffer"]:
+        if deadline is not None and time.monotonic() > deadline:
+            return None
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            _zygotes["buffer"] += chunk
+    line, _, _zygotes["buffer"] = _zygotes["buffer"].partition(b"\n")
+    return json.loads(line)  # type: ignore[no-any-return]
+
+
+def _forked(
+    zygote: subprocess.Popen[bytes], argv: list[str], env: dict[str, str], cwd: str, log: str, timeout: float | None
+) -> tuple[bool, int | None, dict[str, float]]:
+    """Run the command as a fork of the zygote; its exit line carries the usage."""
+    assert zygote.stdin is not None
+    zygote.stdin.write((json.dumps({"id": 0, "argv": argv, "env": env, "cwd": cwd, "log": log}) + "\n").encode())
+    zygote.stdin.flush()
+    started = _message(zygote, None)
+    if started is None:
+        return False, None, {}
+    pid = started["pid"]
+    deadline = time.monotonic() + timeout if timeout else None
+
+    def ended(wait: float | None) -> dict[str, Any] | None:
+        while (message := _message(zygote, wait)) is not None:
+            if message.get("pid") == pid and "exit_code" in message:
+                return message
+        return None
+
+    try:
+        exit_ = ended(deadline)
+    except BaseException:  # ray.cancel: stop the forked attempt and its children
+        _stop_group(pid, lambda: ended(time.monotonic() + GRACE_SECONDS))
+        raise
+    timed_out = exit_ is None and zygote.poll() is None
+    if timed_out:
+        exit_ = _stop_group(pid, lambda: ended(time.monotonic() + GRACE_SECONDS))
+    if exit_ is None:
+        return timed_out, None, {}
+    usage = {"cpu_seconds": exit_["cpu_seconds"], "peak_rss_bytes": exit_["peak_rss_bytes"]}
+    return timed_out, exit_["exit_code"], usage
+
+
+def _stop_group(pid: int, ended: Any) -> dict[str, Any] | None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+        exit_ = ended()
+        if exit_ is not None:
+            return exit_  # type: ignore[no-any-return]
+    return None
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
