@@ -30,7 +30,7 @@ from aerodrome.db.engine import Database
 from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
-from aerodrome.engine.launchers.ray.launcher import RayClusterCheck, RayConfigError, RayLauncher, RayOptions
+from aerodrome.engine.launchers.on_ray.launcher import RayClusterCheck, RayConfigError, RayLauncher, RayOptions
 from aerodrome.engine.launchers.router import LauncherRouter
 from aerodrome.engine.launchers.warm import Zygote
 from aerodrome.engine.leases import LeaseKeeper

@@ -157,9 +157,10 @@ def test_a_ray_provider_routes_its_node_to_ray_and_a_local_one_runs_locally(setu
         body = {"name": "fate", "version": "2.0.1", "device": device, "metadata": metadata}
         answer = httpx.post(f"{setup.server.http}/api/v1/providers", json=body, timeout=60)
         assert answer.status_code == 200, answer.text
-    conf = {"dag": {"tasks": {"n0": {"conf": {"provider": "fate:2.0.1@ray"}}, "n1": {"conf": {"provider": "fate:2.0.1@local"}}}}}
+    tasks = {"n0": {"conf": {"provider": "fate:2.0.1@ray"}}, "n1": {"conf": {"provider": "fate:2.0.1@local"}}}
+    conf = {"dag": {"tasks": tasks}}
     done = finished(setup, run(setup, "routed", annotations=Annotations({"aerodrome/job-conf": json.dumps(conf)})))
-    assert done.closure.phase == Phase.SUCCEEDED, done.closure.error
+    assert done.closure.phase == Phase.SUCCEEDED, done.closure.error.message
     assert done.outputs["o0"] in setup.cluster.node_ids()
     assert done.outputs["o1"] == ""
 

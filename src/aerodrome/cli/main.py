@@ -60,7 +60,7 @@ def start(log_level: str, **kwargs: Any) -> None:
     settings = build_settings(**kwargs)
     from aerodrome.auth.setup import AuthConfigError
     from aerodrome.db.migrate import MigrationError
-    from aerodrome.engine.launchers.ray.launcher import RayConfigError
+    from aerodrome.engine.launchers.on_ray.launcher import RayConfigError
     from aerodrome.wiring import Addresses, serve
 
     def ready(addresses: Addresses) -> None:

@@ -21,7 +21,7 @@ import yaml
 from flyteidl.core import tasks_pb2
 from google.protobuf import json_format
 
-from aerodrome.engine.launchers.ray.remote import SCRATCH
+from aerodrome.engine.launchers.on_ray.remote import SCRATCH
 
 HEAD_MARK = "node:__internal_head__"
 

@@ -35,7 +35,7 @@ class Driver:
         import ray
         from ray.job_submission import JobSubmissionClient
 
-        from aerodrome.engine.launchers.ray import remote
+        from aerodrome.engine.launchers.on_ray import remote
 
         self.ray = ray
         self.out = out
@@ -146,7 +146,7 @@ def main() -> None:
     os.dup2(2, 1)  # whatever Ray prints goes to the log, never into the replies
     import ray
 
-    from aerodrome.engine.launchers.ray import remote
+    from aerodrome.engine.launchers.on_ray import remote
 
     ray.cloudpickle.register_pickle_by_value(remote)
     try:

@@ -81,7 +81,7 @@ class RayDriver:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "aerodrome.engine.launchers.ray.driver",
+                "aerodrome.engine.launchers.on_ray.driver",
                 self.address,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,

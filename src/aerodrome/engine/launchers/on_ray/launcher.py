@@ -26,11 +26,11 @@ from aerodrome.blobstore.store import BlobStore
 from aerodrome.engine.launchers import wrapper, zygote
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, system_error, user_error
 from aerodrome.engine.launchers.commands import container_args, task_variables
+from aerodrome.engine.launchers.on_ray import jobs
+from aerodrome.engine.launchers.on_ray.client import Cluster, RayDriver, RayUnavailable, StoreRefused
+from aerodrome.engine.launchers.on_ray.remote import SCRATCH
+from aerodrome.engine.launchers.on_ray.resources import QuantityError, ray_options, shortfall
 from aerodrome.engine.launchers.outcomes import keep_log, outcome
-from aerodrome.engine.launchers.ray import jobs
-from aerodrome.engine.launchers.ray.client import Cluster, RayDriver, RayUnavailable, StoreRefused
-from aerodrome.engine.launchers.ray.remote import SCRATCH
-from aerodrome.engine.launchers.ray.resources import QuantityError, ray_options, shortfall
 
 WRAPPER_SOURCE = Path(wrapper.__file__).read_text()
 ZYGOTE_SOURCE = Path(zygote.__file__).read_text()

@@ -12,6 +12,7 @@ log comes back in the result, its tail when it is longer than the limit.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import select
@@ -44,9 +45,12 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
         usage_path = os.path.join(scratch, ".usage.json")
         env = _environment(request["env"], node_id)
         argv = [scratch if a == SCRATCH else a for a in request["argv"]]
+        code_dir = _code_dir(root, argv)
         argv[0] = _executable(argv[0], env["PATH"])
         log_path = os.path.join(scratch, ".task.log")
         zygote = _zygote(root, request.get("zygote", "")) if os.path.basename(argv[0]) in FORKABLE else None
+        if zygote is not None and code_dir:  # forks share one unpacked copy of the code per tarball
+            argv[argv.index("--dest-dir") + 1] = code_dir
         usage: dict[str, float] = {}
         if zygote is not None:
             timed_out, code, usage = _forked(zygote, argv, env, scratch, log_path, request.get("timeout"))
@@ -65,6 +69,14 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
         }
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _code_dir(root: str, argv: list[str]) -> str:
+    """Where this worker keeps the unpacked code tarball of a fast-registered command ('' for others)."""
+    if "--additional-distribution" not in argv or "--dest-dir" not in argv:
+        return ""
+    url = argv[argv.index("--additional-distribution") + 1]
+    return os.path.join(root, ".code-" + hashlib.sha256(url.encode()).hexdigest()[:24])
 
 
 def _environment(task_env: dict[str, str], node_id: str) -> dict[str, str]:
@@ -124,6 +136,8 @@ def _zygote(root: str, source: str) -> subprocess.Popen[bytes] | None:
         )
     _zygotes["process"], _zygotes["buffer"] = process, b""
     hello = _message(process, time.monotonic() + 120)
+    with contextlib.suppress(OSError):
+        os.unlink(path)  # the interpreter has read it
     if not hello or not hello.get("ready"):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

@@ -1,1 +1,0 @@
-"""The Ray launcher: task attempts on an existing Ray cluster (see ``launcher.py``)."""
