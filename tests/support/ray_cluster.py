@@ -133,6 +133,7 @@ def ray_cluster(workdir: Path) -> Iterator[RayCluster]:
     workdir.mkdir(parents=True, exist_ok=True)
     bins = str(Path(sys.executable).parent)
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PATH": f"{bins}:{os.environ.get('PATH', '')}"}
+    env["RAY_raylet_start_wait_time_s"] = "240"  # a loaded 2-core machine starts a raylet slowly
     env = {k: v for k, v in env.items() if not k.startswith(("FLYTE", "AERODROME_"))}
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
     logs = [workdir / "head.log", workdir / "worker.log"]
@@ -140,10 +141,10 @@ def ray_cluster(workdir: Path) -> Iterator[RayCluster]:
     try:
         head_args = ["--head", "--dashboard-host=127.0.0.1", f"--num-cpus={NODE_CPUS}", f"--temp-dir={temp}"]
         started.append(_start(head_args, HEAD_PORTS, logs[0], env))
-        _wait_for_nodes(1, started, logs[:1], 120)
+        _wait_for_nodes(1, started, logs[:1], 240)
         worker_args = [f"--address={ADDRESS}", f"--num-cpus={NODE_CPUS}", '--resources={"worker": 1}']
         started.append(_start(worker_args, WORKER_PORTS, logs[1], env))
-        _wait_for_nodes(2, started, logs, 120)
+        _wait_for_nodes(2, started, logs, 240)
         yield RayCluster(ADDRESS, DASHBOARD, tuple(started))
     finally:
         for process in reversed(started):
