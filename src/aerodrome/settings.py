@@ -125,6 +125,27 @@ class EngineSettings(BaseSettings):
             "so more than a few per core only thrash); 0 means twice the number of CPU cores."
         ),
     )
+    launcher: Literal["local", "ray"] = Field(
+        "local",
+        description="Where task attempts run unless their provider or task type says otherwise: 'local' "
+        "(processes of this server) or 'ray' (the cluster at ray_address).",
+    )
+    ray_address: str = Field(
+        "",
+        description="GCS address (host:port) of an existing Ray cluster; when set, flytekit Ray tasks run there as "
+        "Ray jobs and tasks of providers with device ray run there. Empty means no default cluster.",
+    )
+    ray_max_attempts: int = Field(
+        256, ge=1, description="Attempts (and map items) this server keeps submitted to Ray clusters at once."
+    )
+    ray_scratch_dir: str = Field(
+        "",
+        description="Directory on the Ray nodes under which each attempt gets its scratch directory; empty means "
+        "the node's temporary directory.",
+    )
+    ray_connect_seconds: float = Field(
+        60.0, gt=0, description="How long connecting to a Ray cluster may take before its attempts fail."
+    )
 
 
 class SchedulerSettings(BaseSettings):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import signal
 import socket
@@ -29,6 +30,7 @@ from aerodrome.db.engine import Database
 from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
+from aerodrome.engine.launchers.on_ray.launcher import RayClusterCheck, RayConfigError, RayLauncher, RayOptions
 from aerodrome.engine.launchers.router import LauncherRouter
 from aerodrome.engine.launchers.warm import Zygote
 from aerodrome.engine.leases import LeaseKeeper
@@ -129,7 +131,7 @@ def build(settings: Settings) -> Services:
     if auth.tokens is not None or settings.auth.tls_cert_file:
         launcher.credentials = TaskCredentials(auth.tokens, settings.auth).env_for
     signals = SignalManager(db)
-    launchers = LauncherRouter({"local": launcher})
+    launchers, ray_check = build_launchers(settings, store, launcher)
     graphs = GraphRunner(
         db, store, launchers, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows
     )
@@ -191,11 +193,43 @@ def build(settings: Settings) -> Services:
         *auth.routes,
     ]
     background: list[BackgroundService] = [engine, hub, notifications.dispatcher(settings, db, events.watch)]
+    if ray_check is not None:
+        background.insert(0, ray_check)
     if settings.scheduler.enabled:
         scheduler = Scheduler(db, managers.executions, settings.scheduler)
         launch_plans.watch_schedules(scheduler.wake)
         background.append(scheduler)
     return Services(settings, db, store, managers, engine, servicers, http_routes, background, auth)
+
+
+def build_launchers(
+    settings: Settings, store: BlobStore, local: LocalLauncher
+) -> tuple[LauncherRouter, RayClusterCheck | None]:
+    """The router over the local launcher and, when Ray is installed, the Ray launcher: providers with
+    device ``ray`` go there, and with a default cluster flytekit Ray tasks too (and every task when it is
+    the default launcher)."""
+    engine = settings.engine
+    if importlib.util.find_spec("ray") is None:
+        if engine.launcher == "ray" or engine.ray_address:
+            raise RayConfigError("the Ray launcher is configured, but Ray is not installed (aerodrome[ray])")
+        return LauncherRouter({"local": local}), None
+    if engine.launcher == "ray" and not engine.ray_address:
+        raise RayConfigError("AERODROME_ENGINE_LAUNCHER=ray needs a cluster: set AERODROME_ENGINE_RAY_ADDRESS")
+    options = RayOptions(
+        address=engine.ray_address,
+        max_attempts=engine.ray_max_attempts,
+        scratch_dir=engine.ray_scratch_dir,
+        connect_seconds=engine.ray_connect_seconds,
+        log_dir=settings.work_dir,
+        store_is_local=not settings.blob_url.startswith("s3://"),
+        keep_workdirs=engine.keep_workdirs,
+        warm=engine.warm_processes,
+    )
+    ray = RayLauncher(store, options, platform_url=local.platform_url, extra_env=local.extra_env)
+    ray.credentials = local.credentials
+    task_types = {"ray": "ray"} if engine.ray_address else {}
+    router = LauncherRouter({"local": local, "ray": ray}, default=engine.launcher, task_types=task_types)
+    return router, RayClusterCheck(ray) if engine.ray_address else None
 
 
 def task_storage_env(settings: Settings) -> dict[str, str]:

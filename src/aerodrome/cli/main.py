@@ -60,6 +60,7 @@ def start(log_level: str, **kwargs: Any) -> None:
     settings = build_settings(**kwargs)
     from aerodrome.auth.setup import AuthConfigError
     from aerodrome.db.migrate import MigrationError
+    from aerodrome.engine.launchers.on_ray.launcher import RayConfigError
     from aerodrome.wiring import Addresses, serve
 
     def ready(addresses: Addresses) -> None:
@@ -73,7 +74,7 @@ def start(log_level: str, **kwargs: Any) -> None:
 
     try:
         asyncio.run(serve(settings, on_ready=ready))
-    except (OSError, MigrationError, AuthConfigError) as exc:
+    except (OSError, MigrationError, AuthConfigError, RayConfigError) as exc:
         console.print(f"[red]aerodrome could not start:[/red] {exc}")
         sys.exit(1)
 

@@ -36,7 +36,7 @@ from aerodrome.values.provider_runtime import ProviderRuntime
 class Resolution:
     """The provider of each task node (empty when nothing names one)."""
 
-    nodes: dict[str, tuple[Mention, str, str, str]]  # node -> (mention, device, python, code_path)
+    nodes: dict[str, tuple[Mention, str, str, str, str]]  # node -> (mention, device, python, code_path, cluster)
 
     def rows(self, project: str, domain: str, name: str) -> list[ExecutionProviderRow]:
         return [
@@ -50,8 +50,9 @@ class Resolution:
                 device=device,
                 python=python,
                 code_path=code_path,
+                cluster=cluster,
             )
-            for node, (mention, device, python, code_path) in sorted(self.nodes.items())
+            for node, (mention, device, python, code_path, cluster) in sorted(self.nodes.items())
         ]
 
 
@@ -129,7 +130,8 @@ class ProviderResolver:
         for node, mention in chosen.items():
             row = providers[mention.provider]
             metadata = json.loads(row.device_metadata)
-            nodes[node] = (mention, row.device, str(metadata.get("venv", "")), str(metadata.get("path", "")))
+            venv, path = str(metadata.get("venv", "")), str(metadata.get("path", ""))
+            nodes[node] = (mention, row.device, venv, path, _cluster(row.device, metadata))
         return Resolution(nodes)
 
     async def shown(self, project: str, domain: str, name: str) -> list[dict[str, str]]:
@@ -149,4 +151,19 @@ async def frozen_runtime(db: Database, project: str, domain: str, name: str, nod
         row = await uow.execution_providers.for_node(project, domain, name, node_id)
     if row is None:
         return None
-    return ProviderRuntime(row.provider_name, row.device, row.python, row.code_path)
+    cluster = json.loads(row.cluster or "{}")
+    return ProviderRuntime(
+        row.provider_name,
+        row.device,
+        row.python,
+        row.code_path,
+        address=str(cluster.get("address", "")),
+        runtime_env=json.dumps(cluster.get("runtime_env") or {}, sort_keys=True),
+    )
+
+
+def _cluster(device: str, metadata: dict[str, object]) -> str:
+    """What a ray provider's attempts need of its metadata, frozen with the node (JSON)."""
+    if device != "ray":
+        return "{}"
+    return json.dumps({"address": metadata.get("address", ""), "runtime_env": metadata.get("runtime_env") or {}})

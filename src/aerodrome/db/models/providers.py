@@ -43,3 +43,5 @@ class ExecutionProviderRow(RowMixin, Base):
     device: Mapped[str] = mapped_column(String(16))
     python: Mapped[str] = mapped_column(Text, default="")
     code_path: Mapped[str] = mapped_column(Text, default="")
+    # The cluster of a ray provider: {"address": ..., "runtime_env": {...}} (JSON), "{}" for other devices.
+    cluster: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")

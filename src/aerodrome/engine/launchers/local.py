@@ -1,10 +1,9 @@
 """The local launcher: runs a task attempt as a process with the task's registered container args, as a
 fork of the warm zygote (``warm.py``) when it can, else as a fresh interpreter under ``wrapper.py``.
 
-Template variables are substituted as propeller does, ``--dest-dir`` is remapped to the attempt's own
-scratch directory, the process gets the FLYTE_INTERNAL_* variables, the container's and the execution's
-environment, and a platform URL for tasks that call back. The outcome is read from ``outputs.pb`` /
-``error.pb`` under the attempt's output prefix, not from the exit code (flytekit exits 0 on user errors).
+The command and the task's variables come from ``commands.py`` (shared with the Ray launcher); the
+process gets them on top of the server's environment, with a platform URL for tasks that call back. The
+outcome is read from ``outputs.pb`` / ``error.pb`` under the attempt's output prefix (``outcomes.py``).
 """
 
 from __future__ import annotations
@@ -14,28 +13,24 @@ import contextlib
 import json
 import logging
 import os
-import re
 import shutil
 import signal
 import sys
 import tarfile
-from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 
-from flyteidl.core import errors_pb2, execution_pb2
-
-from aerodrome.blobstore.store import BlobNotFound, BlobStore
+from aerodrome.blobstore.store import BlobStore
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, user_error
+from aerodrome.engine.launchers.commands import container_args, task_variables
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
+from aerodrome.engine.launchers.outcomes import keep_log, outcome
 from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
 from aerodrome.managers.secrets import ENV_PREFIX, SecretManager, SecretMissing
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
 CONNECTOR_RUNNER = Path(__file__).with_name("connector_runner.py")
 log = logging.getLogger("aerodrome.engine")
-_TEMPLATE = re.compile(r"\{\{\s*[.$]([A-Za-z0-9_.]+)\s*\}\}")
-LOG_TAIL_BYTES = 4000
 SECRETS_DIR = ".secrets"
 
 
@@ -71,28 +66,10 @@ class LocalLauncher:
 
     def command(self, attempt: Attempt) -> list[str]:
         """The registered container args, templated, with the destination directory remapped."""
-        values = {
-            "input": attempt.inputs_url,
-            "inputprefix": attempt.inputs_url.rsplit("/", 1)[0],
-            "outputprefix": attempt.output_prefix,
-            "rawoutputdataprefix": attempt.raw_output_prefix,
-            "checkpointoutputprefix": f"{attempt.raw_output_prefix}/_flytecheckpoints",
-            "prevcheckpointprefix": attempt.prev_checkpoint or '""',
-            "perretryuniquekey": f"{attempt.execution.name}-{attempt.node_id}-{attempt.attempt}",
-            "namespace": f"{attempt.execution.project}-{attempt.execution.domain}",
-        }
-
-        def substitute(match: re.Match[str]) -> str:
-            return values.get(match.group(1).lower(), match.group(0))
-
         if not attempt.task.HasField("container"):  # a connector task (sensor, agent): see connector_runner.py
             task_url = f"{attempt.output_prefix}/task.pb"
             return [self.python_of(attempt), str(CONNECTOR_RUNNER), task_url, attempt.inputs_url, attempt.output_prefix]
-        container = attempt.task.container
-        args = [_TEMPLATE.sub(substitute, a) for a in [*container.command, *container.args]]
-        for i, arg in enumerate(args[:-1]):
-            if arg == "--dest-dir":
-                args[i + 1] = str(attempt.workdir)
+        args = container_args(attempt, str(attempt.workdir))
         if args:
             args[0] = self._executable(args[0], attempt)
         return args
@@ -123,33 +100,9 @@ class LocalLauncher:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "_FLYTECTL", "_F_"))}
         bins = dict.fromkeys(str(Path(p).parent) for p in (self.python_of(attempt), self.python))
         env["PATH"] = os.pathsep.join([*bins, env.get("PATH", "")])
-        task = attempt.task.id
-        ex = attempt.execution
-        env.update(
-            {
-                "FLYTE_INTERNAL_EXECUTION_ID": ex.name,
-                "FLYTE_INTERNAL_EXECUTION_PROJECT": ex.project,
-                "FLYTE_INTERNAL_EXECUTION_DOMAIN": ex.domain,
-                "FLYTE_INTERNAL_EXECUTION_WORKFLOW": attempt.workflow_name,
-                "FLYTE_INTERNAL_EXECUTION_LAUNCHPLAN": attempt.launch_plan_name,
-                "FLYTE_INTERNAL_TASK_PROJECT": task.project,
-                "FLYTE_INTERNAL_TASK_DOMAIN": task.domain,
-                "FLYTE_INTERNAL_TASK_NAME": task.name,
-                "FLYTE_INTERNAL_TASK_VERSION": task.version,
-                "FLYTE_ATTEMPT_NUMBER": str(attempt.attempt),
-                "FLYTE_PLATFORM_URL": self.platform_url,
-                "FLYTE_PLATFORM_INSECURE": "True",
-                **self.extra_env,
-            }
-        )
-        if self.credentials is not None:
-            env.update(self.credentials(attempt))
-        env.update({kv.key: kv.value for kv in attempt.task.container.env})
-        env.update(attempt.envs)
-        if attempt.provider is not None:  # the provider's code first on the path, and its id for the task
-            env["AERODROME_PROVIDER"] = attempt.provider.provider_name
-            if attempt.provider.code_path:
-                env["PYTHONPATH"] = os.pathsep.join(p for p in (attempt.provider.code_path, env.get("PYTHONPATH")) if p)
+        env.update(task_variables(attempt, self.platform_url, self.extra_env, self.credentials))
+        if attempt.provider is not None and attempt.provider.code_path:  # the provider's code first on the path
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (attempt.provider.code_path, env.get("PYTHONPATH")) if p)
         return env
 
     async def _direct(self, attempt: Attempt) -> tuple[list[str], dict[str, str]]:
@@ -286,74 +239,12 @@ class LocalLauncher:
                 out.write(f"{listed}\n")
 
     async def _keep_log(self, attempt: Attempt, log_path: Path) -> str:
-        url = f"{attempt.output_prefix}/task.log"
-        with contextlib.suppress(OSError):
-            await self.store.write_stream(url, _file_chunks(log_path))
-            return url
-        return ""
+        return await keep_log(self.store, attempt, log_path)
 
     async def _outcome(
         self, attempt: Attempt, timed_out: bool, code: int | None, log_path: Path, log_url: str, usage: dict[str, float]
     ) -> AttemptResult:
-        common = AttemptResult(
-            log_url=log_url,
-            cpu_seconds=float(usage.get("cpu_seconds", 0.0)),
-            peak_rss_bytes=int(usage.get("peak_rss_bytes", 0)),
-            exit_code=code,
-        )
-        if timed_out:
-            error = execution_pb2.ExecutionError(
-                code="TimeoutExpired",
-                kind=execution_pb2.ExecutionError.SYSTEM,
-                message=f"task attempt {attempt.attempt} exceeded its timeout of {attempt.timeout_seconds}s",
-            )
-            return replace(common, error=error, retryable=True)
-        document = await self._error_document(attempt.output_prefix)
-        if document is not None:
-            container = document.error
-            user = container.origin != execution_pb2.ExecutionError.SYSTEM
-            error = execution_pb2.ExecutionError(
-                code=container.code,
-                message=container.message,
-                error_uri=f"{attempt.output_prefix}/error.pb",
-                kind=execution_pb2.ExecutionError.USER if user else execution_pb2.ExecutionError.SYSTEM,
-            )
-            retryable = container.kind == errors_pb2.ContainerError.RECOVERABLE
-            return replace(common, error=error, retryable=retryable, system=not user)
-        futures = f"{attempt.output_prefix}/futures.pb"
-        if await self.store.exists(futures):
-            return replace(common, dynamic_url=futures)
-        outputs = f"{attempt.output_prefix}/outputs.pb"
-        if await self.store.exists(outputs):
-            return replace(common, outputs_url=outputs)
-        tail = await asyncio.to_thread(_tail, log_path)
-        error = execution_pb2.ExecutionError(
-            code="SystemError",
-            kind=execution_pb2.ExecutionError.SYSTEM,
-            message=f"task process exited with code {code} without writing outputs or an error:\n{tail}",
-        )
-        return replace(common, error=error, retryable=True, system=True)
-
-    async def _error_document(self, prefix: str) -> errors_pb2.ErrorDocument | None:
-        url = f"{prefix}/error.pb"
-        try:
-            return await self.store.read_proto(url, errors_pb2.ErrorDocument)
-        except BlobNotFound:
-            return None
-
-
-async def _file_chunks(path: Path, size: int = 1024 * 1024) -> AsyncIterator[bytes]:
-    with path.open("rb") as handle:
-        while chunk := await asyncio.to_thread(handle.read, size):
-            yield chunk
-
-
-def _tail(path: Path) -> str:
-    if not path.exists():
-        return ""
-    with path.open("rb") as handle:
-        handle.seek(max(0, path.stat().st_size - LOG_TAIL_BYTES))
-        return handle.read().decode(errors="replace")
+        return await outcome(self.store, attempt, timed_out, code, log_path, log_url, usage)
 
 
 async def _stop(process: asyncio.subprocess.Process, grace: float = 5.0) -> None:

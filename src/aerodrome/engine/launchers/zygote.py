@@ -8,6 +8,11 @@ environment, directory and log file and runs the flytekit command (``pyflyte-exe
 ``pyflyte-map-execute``) in-process. The parent answers ``{"id", "pid"}`` at once and, from a reaper
 thread, ``{"pid", "exit_code", "cpu_seconds", "peak_rss_bytes"}`` when the child ends.
 
+The Ray launcher runs it on Ray workers too, where it also takes ``pyflyte-fast-execute``: the first
+child of a tarball downloads and unpacks it into the ``--dest-dir`` it is given (one per tarball), and
+every child runs ``pyflyte-execute`` in-process with the arguments ``pyflyte-fast-execute`` would add (the
+local launcher unpacks tarballs once on the server instead).
+
 It runs under the task interpreter, so it uses only the standard library and flytekit. Both threads
 write with ``os.write`` under one lock and never touch ``sys.stdout``, so no buffered-stream lock can be
 held at the moment of a fork.
@@ -23,6 +28,8 @@ import traceback
 from typing import Any
 
 COMMANDS = {"pyflyte-execute": "execute_task_cmd", "pyflyte-map-execute": "map_execute_task_cmd"}
+FAST = "pyflyte-fast-execute"
+UNPACKED = ".aerodrome-unpacked"
 _lock = threading.Lock()
 _forked = threading.Event()  # set after each fork: wakes the reaper waiting for a first child
 _children: set[int] = set()  # running children (each leads its own process group)
@@ -70,6 +77,8 @@ def _child(request: dict[str, Any], entrypoint: object) -> None:
         paths = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
         sys.path[:0] = [p for p in paths if p not in sys.path]
         argv = request["argv"]
+        if os.path.basename(argv[0]) == FAST:
+            argv = _unpacked(argv)
         name = os.path.basename(argv[0])
         sys.argv = [name, *argv[1:]]
         command = getattr(entrypoint, COMMANDS[name])
@@ -85,6 +94,42 @@ def _child(request: dict[str, Any], entrypoint: object) -> None:
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def _unpacked(argv: list[str]) -> list[str]:
+    """``pyflyte-fast-execute --additional-distribution U --dest-dir D -- <inner>``: unpack U into D unless
+    an earlier attempt did (D is per tarball; with the attempt's storage settings, read from the environment
+    now) and return the inner command."""
+    import shutil
+    import tarfile
+    import tempfile
+
+    split = argv.index("--")
+    options = dict(zip(argv[1:split:2], argv[2:split:2], strict=False))
+    url, dest = options["--additional-distribution"], options.get("--dest-dir") or os.getcwd()
+    if not os.path.exists(os.path.join(dest, UNPACKED)):
+        from flytekit.configuration import DataConfig  # type: ignore[import-untyped]
+        from flytekit.core.data_persistence import FileAccessProvider  # type: ignore[import-untyped]
+
+        staging = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(dest)), prefix=".unpack-")
+        files = FileAccessProvider(tempfile.mkdtemp(), staging, data_config=DataConfig.auto())
+        files.get_data(url, os.path.join(staging, ""))
+        with tarfile.open(os.path.join(staging, os.path.basename(url))) as tar:
+            for member in tar:  # entries outside the root (``../x.py``) are not the user's code: skipped
+                with contextlib.suppress(tarfile.OutsideDestinationError, tarfile.AbsolutePathError):
+                    tar.extract(member, staging, filter="data")
+        open(os.path.join(staging, UNPACKED), "w").close()
+        try:
+            os.rename(staging, dest)  # atomic; an attempt that unpacked the same tarball first wins
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+    sys.path.insert(0, dest)
+    inner: list[str] = []
+    for arg in argv[split + 1 :]:
+        if arg == "--resolver":
+            inner += ["--dynamic-addl-distro", url, "--dynamic-dest-dir", dest]
+        inner.append(arg)
+    return inner
 
 
 def main() -> None:

@@ -1,0 +1,132 @@
+"""The Ray launcher's cost per attempt, next to Ray's own floors measured in the same run.
+
+Usage: ``.venv/bin/python bench/ray_launcher.py [--repeat N] [--map-items N]`` (as root: it runs itself in
+a private network namespace with only loopback, as the tests do, starting a Ray head and worker node, a
+SeaweedFS store and ``aerodrome start`` with the Ray launcher as default).
+
+Prints medians of N rounds (default 5):
+- Ray's floors, from a driver on the same cluster: a trivial remote call (``ray.get(f.remote())``), a
+  remote ``subprocess.run`` of ``python -c pass``, and a remote ``subprocess.run`` of
+  ``python -c "import flytekit"`` (what a fresh task process must at least do);
+- aerodrome: a 1-task workflow from CreateExecution to SUCCEEDED (per attempt), and a map over
+  ``--map-items`` items (default 1,000), per item.
+Target: per-attempt overhead <= 2x the remote-subprocess floor (the flytekit-import one; the ratio to the
+``python -c pass`` one is printed too). Read with the load average printed beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+FLOORS = """
+import statistics, subprocess, sys, time, ray
+ray.init(address=sys.argv[1], log_to_driver=False)
+rounds = int(sys.argv[2])
+
+@ray.remote
+def noop():
+    return 0
+
+@ray.remote
+def sub(code):
+    return subprocess.run([sys.executable, "-c", code]).returncode
+
+def timed(call, n):
+    ray.get(call())  # warm the worker
+    out = []
+    for _ in range(n):
+        started = time.perf_counter(); ray.get(call()); out.append(time.perf_counter() - started)
+    return statistics.median(out)
+
+print(timed(noop.remote, 20 * rounds))
+print(timed(lambda: sub.remote("pass"), rounds))
+print(timed(lambda: sub.remote("import flytekit"), rounds))
+"""
+
+
+def in_namespace() -> None:
+    """Re-run this script inside a fresh network namespace with only loopback (then delete it)."""
+    name = f"aerodrome-bench-ray-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        code = subprocess.run(["ip", "netns", "exec", name, sys.executable, *sys.argv]).returncode
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)
+    sys.exit(code)
+
+
+def main(repeat: int, items: int) -> None:
+    from _harness import aerodrome_server
+    from flytekit.configuration import Config
+    from flytekit.remote import FlyteRemote
+    from tests.support.ray_cluster import ray_cluster
+    from tests.support.seaweed import seaweed
+
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        with ray_cluster(tmp / "cluster") as cluster, seaweed(tmp / "weed") as weed:
+            floors = subprocess.run(
+                [sys.executable, "-c", FLOORS, cluster.address, str(repeat)], check=True, capture_output=True, text=True
+            ).stdout.split()
+            call_s, pass_s, import_s = (float(v) for v in floors[-3:])
+            env = {**weed.blob_env(f"bench-{uuid.uuid4().hex[:6]}"), "AERODROME_ENGINE_LAUNCHER": "ray"}
+            env["AERODROME_ENGINE_RAY_ADDRESS"] = cluster.address
+            with aerodrome_server(tmp / "home", env_extra=env) as server:
+                app = tmp / "app"
+                shutil.copytree(ROOT / "bench" / "workflows", app / "workflows")
+                config = tmp / "config.yaml"
+                config.write_text(f"admin:\n  endpoint: dns:///{server.grpc}\n  insecure: true\n")
+                version = f"b{uuid.uuid4().hex[:8]}"
+                pyflyte = str(Path(sys.executable).with_name("pyflyte"))
+                clean = {k: v for k, v in os.environ.items() if not k.startswith("FLYTE")}
+                register = [pyflyte, "-c", str(config), "register", "--version", version, "workflows"]
+                subprocess.run(register, cwd=app, check=True, capture_output=True, env=clean)
+                remote = FlyteRemote(
+                    Config.for_endpoint(server.grpc, insecure=True),
+                    default_project="flytesnacks",
+                    default_domain="development",
+                )
+
+                def run(workflow: str, inputs: dict[str, object]) -> float:
+                    plan = remote.fetch_launch_plan(name=f"workflows.{workflow}", version=version)
+                    started = time.perf_counter()
+                    done = remote.wait(remote.execute(plan, inputs=inputs), timeout=3600, poll_interval=0.1)
+                    if done.closure.phase != 4:
+                        raise RuntimeError(f"{workflow}: {done.closure.error.message}")
+                    return time.perf_counter() - started
+
+                run("shapes.one", {"x": 0})  # warm: the workers' zygotes and the unpacked code
+                one_s = statistics.median(run("shapes.one", {"x": 0}) for _ in range(repeat))
+                map_s = run("ray_map.mapped", {"n": items})
+    load = os.getloadavg()
+    print(f"Ray trivial remote call        {call_s * 1000:8.1f} ms")
+    print(f"Ray remote subprocess.run pass {pass_s * 1000:8.1f} ms")
+    print(f"Ray remote subprocess.run import flytekit {import_s * 1000:8.1f} ms")
+    print(f"aerodrome 1-task workflow on Ray (per attempt) {one_s * 1000:8.1f} ms")
+    print(f"  ratio to the import-flytekit floor {one_s / import_s:5.2f} (target <= 2)")
+    print(f"  ratio to the python -c pass floor {one_s / pass_s:5.2f}")
+    print(f"aerodrome map over {items} items on Ray: {map_s:7.1f} s, {map_s / items * 1000:7.1f} ms per item")
+    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (2-core machine)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--map-items", type=int, default=1000)
+    arguments = parser.parse_args()
+    if set(os.listdir("/sys/class/net")) != {"lo"}:
+        in_namespace()
+    main(arguments.repeat, arguments.map_items)

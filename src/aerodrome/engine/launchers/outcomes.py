@@ -1,0 +1,100 @@
+"""How an attempt ended, read the same way by every launcher: from ``error.pb`` / ``futures.pb`` /
+``outputs.pb`` under the attempt's output prefix, not from the exit code (flytekit exits 0 on user
+errors); and its log, kept next to them as ``task.log``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+from flyteidl.core import errors_pb2, execution_pb2
+
+from aerodrome.blobstore.store import BlobNotFound, BlobStore
+from aerodrome.engine.launchers.attempts import Attempt, AttemptResult
+
+LOG_TAIL_BYTES = 4000
+
+
+async def keep_log(store: BlobStore, attempt: Attempt, log_path: Path) -> str:
+    """Upload the attempt's log as ``<output prefix>/task.log``; '' when it cannot be kept."""
+    url = f"{attempt.output_prefix}/task.log"
+    with contextlib.suppress(OSError):
+        await store.write_stream(url, file_chunks(log_path))
+        return url
+    return ""
+
+
+async def outcome(
+    store: BlobStore,
+    attempt: Attempt,
+    timed_out: bool,
+    code: int | None,
+    log_path: Path,
+    log_url: str,
+    usage: dict[str, float],
+) -> AttemptResult:
+    """The result of an attempt whose process has ended (or was stopped at its timeout)."""
+    common = AttemptResult(
+        log_url=log_url,
+        cpu_seconds=float(usage.get("cpu_seconds", 0.0)),
+        peak_rss_bytes=int(usage.get("peak_rss_bytes", 0)),
+        exit_code=code,
+    )
+    if timed_out:
+        error = execution_pb2.ExecutionError(
+            code="TimeoutExpired",
+            kind=execution_pb2.ExecutionError.SYSTEM,
+            message=f"task attempt {attempt.attempt} exceeded its timeout of {attempt.timeout_seconds}s",
+        )
+        return replace(common, error=error, retryable=True)
+    document = await error_document(store, attempt.output_prefix)
+    if document is not None:
+        container = document.error
+        user = container.origin != execution_pb2.ExecutionError.SYSTEM
+        error = execution_pb2.ExecutionError(
+            code=container.code,
+            message=container.message,
+            error_uri=f"{attempt.output_prefix}/error.pb",
+            kind=execution_pb2.ExecutionError.USER if user else execution_pb2.ExecutionError.SYSTEM,
+        )
+        retryable = container.kind == errors_pb2.ContainerError.RECOVERABLE
+        return replace(common, error=error, retryable=retryable, system=not user)
+    futures = f"{attempt.output_prefix}/futures.pb"
+    if await store.exists(futures):
+        return replace(common, dynamic_url=futures)
+    outputs = f"{attempt.output_prefix}/outputs.pb"
+    if await store.exists(outputs):
+        return replace(common, outputs_url=outputs)
+    tail = await asyncio.to_thread(log_tail, log_path)
+    error = execution_pb2.ExecutionError(
+        code="SystemError",
+        kind=execution_pb2.ExecutionError.SYSTEM,
+        message=f"task process exited with code {code} without writing outputs or an error:\n{tail}",
+    )
+    return replace(common, error=error, retryable=True, system=True)
+
+
+async def error_document(store: BlobStore, prefix: str) -> errors_pb2.ErrorDocument | None:
+    url = f"{prefix}/error.pb"
+    try:
+        return await store.read_proto(url, errors_pb2.ErrorDocument)
+    except BlobNotFound:
+        return None
+
+
+async def file_chunks(path: Path, size: int = 1024 * 1024) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := await asyncio.to_thread(handle.read, size):
+            yield chunk
+
+
+def log_tail(path: Path) -> str:
+    """The last few kilobytes of a log, for an error message."""
+    if not path.exists():
+        return ""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - LOG_TAIL_BYTES))
+        return handle.read().decode(errors="replace")
