@@ -125,6 +125,15 @@ class EngineSettings(BaseSettings):
             "so more than a few per core only thrash); 0 means twice the number of CPU cores."
         ),
     )
+    map_batch_size: int = Field(
+        100,
+        ge=0,
+        description=(
+            "With warm processes, map items (pyflyte-map-execute) run up to this many one after another in one "
+            "forked process (each item keeps its own attempt, directory, log and retries; a crash or timeout "
+            "fails only that item); 0 forks one process per item."
+        ),
+    )
 
 
 class SchedulerSettings(BaseSettings):
