@@ -162,7 +162,11 @@ class MapBatches:
     def log_of(self, item: Attempt) -> tuple[str, Path]:
         """Where an item's log goes: straight into a local store (no copy), else its directory (uploaded)."""
         url, store = f"{item.output_prefix}/task.log", self.launcher.store
-        return url, store.path(url) if isinstance(store, LocalStore) else item.workdir / "task.log"
+        if not isinstance(store, LocalStore):
+            return url, item.workdir / "task.log"
+        # The engine made the prefix inside the store: no need to resolve and check it again per item.
+        inside = url.startswith(f"{store.root}/") and "/../" not in url
+        return url, Path(url) if inside else store.path(url)
 
     async def kept_log(self, item: Attempt) -> tuple[str, Path]:
         """The item's log URL once stored, and the local file it was written to."""

@@ -26,6 +26,7 @@ import resource
 import shutil
 import socket
 import sys
+import tempfile
 import traceback
 from typing import Any
 
@@ -42,6 +43,10 @@ class Batch:
         self.spec = request["batch"]
         self.base_env = dict(os.environ)
         self.cwd = os.getcwd()
+        # flytekit makes scratch directories per item and never removes them: here they go under the
+        # batch's directory, which the server removes with the batch.
+        tempfile.tempdir = os.path.join(self.cwd, "tmp")
+        os.makedirs(tempfile.tempdir, exist_ok=True)
         command = entrypoint.map_execute_task_cmd
         self.params = command.make_context("pyflyte-map-execute", list(self.spec["args"])).params
         self.normalize = normalize_inputs

@@ -16,13 +16,14 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.attempts import Attempt
 from aerodrome.engine.launchers.batches import Done, MapBatches
 from aerodrome.engine.launchers.warm import WarmUnavailable
-from aerodrome.engine.nodes.task import RetryBudget, attempt_spec, launch
+from aerodrome.engine.nodes.task import RetryBudget, attempt_spec, checkpoints, launch
 from aerodrome.phases.tables import TASK
 from aerodrome.values.provider_runtime import ProviderRuntime
 
@@ -89,17 +90,28 @@ class ArrayItems:
         self.retries = max(job.node.retries, job.node.task.metadata.retries.retries)
         self.budgets: dict[int, RetryBudget] = {}
         self.changed = asyncio.Event()
-        self.batches = batches_for(g, self.spec(Pending(0, 0, "")))
+        envs = {INDEX_ENV: "0", "BATCH_JOB_ARRAY_INDEX_VAR_NAME": INDEX_ENV}
+        self.first = replace(attempt_spec(g, job, 0, f"{job.prefix}/0/0", envs), provider=provider)
+        self.workdirs = str(self.first.workdir.parent.parent)  # <work>/<execution>/<node>
+        self.batches = batches_for(g, self.first)
         parallelism = job.node.node.array_node.parallelism
         limit = self.batches.capacity if self.batches is not None else SINGLE_RUNNERS
         self.runners = max(1, min(progress.size, parallelism if parallelism > 0 else limit))
 
     def spec(self, item: Pending) -> Attempt:
+        """The item's attempt: the node's first one with the item's numbers, prefix and directory."""
         run = "" if self.run_number == 0 else f"r{self.run_number}-"  # a rerun never reuses a directory
         where = f"{item.index}/{run}{item.attempt}"
-        envs = {INDEX_ENV: str(item.index), "BATCH_JOB_ARRAY_INDEX_VAR_NAME": INDEX_ENV}
-        spec = attempt_spec(self.g, self.job, item.attempt, f"{self.job.prefix}/{where}", envs, item.previous)
-        return replace(spec, provider=self.provider)
+        prefix = f"{self.job.prefix}/{where}"
+        return replace(
+            self.first,
+            attempt=item.attempt,
+            output_prefix=prefix,
+            raw_output_prefix=f"{prefix}/raw",
+            workdir=Path(f"{self.workdirs}/{where}"),
+            envs={**self.first.envs, INDEX_ENV: str(item.index)},
+            prev_checkpoint=checkpoints(item.previous) if item.previous else "",
+        )
 
     async def run(self, stop: Callable[[], bool]) -> None:
         """Run runners until the queue is empty or ``stop()`` says the node's outcome is decided."""
