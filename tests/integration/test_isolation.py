@@ -86,6 +86,16 @@ def test_items_do_not_see_each_others_environment_or_directory(client: FlyteRemo
         assert here != "/" and os.path.isabs(here), seen
 
 
+def test_module_state_per_item_on_request(client: FlyteRemote, version: str) -> None:
+    """Items of a batch share module state (as in flytekit's local map); a task that sets
+    AERODROME_MAP_BATCH=false gets a process per item, where every item starts from a fresh module."""
+    done = run(client, version, "alone_map", {"xs": list(range(4))})
+    assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED, done.closure.error
+    assert done.outputs["o0"] == [1, 1, 1, 1]
+    shared = run(client, version, "together_map", {"xs": list(range(4))})
+    assert shared.outputs["o0"] == [1, 2, 3, 4]  # one batch (parallelism 1): items share the module
+
+
 def test_next_attempt_starts_clean(client: FlyteRemote, version: str) -> None:
     done = run(client, version, "retried_wf", {"x": 1})
     assert done.closure.phase == WorkflowExecutionPhase.SUCCEEDED, done.closure.error

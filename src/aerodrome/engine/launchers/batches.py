@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from aerodrome.engine.launchers.local import LocalLauncher
 
 COMMAND = "pyflyte-map-execute"
+OPT_OUT = "AERODROME_MAP_BATCH"
 RECYCLE_BYTES = 256 * 2**20  # a batch process that grew this much stops taking items (a leak)
 LINE_LIMIT = 1 << 22
 log = logging.getLogger("aerodrome.engine")
@@ -78,8 +79,13 @@ class MapBatches:
         return self.launcher.capacity
 
     def accepts(self, attempt: Attempt) -> bool:
-        """Whether the attempt's command is ``pyflyte-map-execute`` under the zygote's interpreter."""
+        """Whether the attempt's command is ``pyflyte-map-execute`` under the zygote's interpreter, and the
+        task did not ask for a process per item (``AERODROME_MAP_BATCH=false`` in its environment: items of
+        a batch share module-level state, as in flytekit's local run of a map)."""
         if self.launcher.python_of(attempt) != self.launcher.python or attempt.task.metadata.is_eager:
+            return False
+        env = {kv.key: kv.value for kv in attempt.task.container.env}
+        if env.get(OPT_OUT, "").strip().lower() in {"0", "false", "no", "off"}:
             return False
         args = self.launcher.command(attempt)
         fast = FastCommand.parse(args)

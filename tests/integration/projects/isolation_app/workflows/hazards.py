@@ -140,3 +140,26 @@ def square(x: int) -> int:
 @workflow
 def plain(x: int) -> int:
     return square(x=x)
+
+
+@task(environment={"AERODROME_MAP_BATCH": "false"})
+def alone(x: int) -> int:
+    """Asked for a process per item: never sees another item's module state."""
+    HOARD.append(bytearray(1))
+    return len(HOARD)
+
+
+@workflow
+def alone_map(xs: list[int]) -> list[int]:
+    return map_task(alone)(x=xs)
+
+
+@task
+def together(x: int) -> int:
+    HOARD.append(bytearray(1))
+    return len(HOARD)
+
+
+@workflow
+def together_map(xs: list[int]) -> list[int]:
+    return map_task(together, concurrency=1)(x=xs)
