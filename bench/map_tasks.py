@@ -87,15 +87,12 @@ def run_once(remote: FlyteRemote, version: str, workflow: str, pid: int) -> dict
 
 def main(args: argparse.Namespace) -> None:
     load = os.getloadavg()
-    import_s = median(
+    import_s = median([_timed([sys.executable, "-c", "import flytekit"]) for _ in range(args.repeat)])
+    fork_s = median(
         [
-            _timed([sys.executable, "-c", "import flytekit"])
+            float(subprocess.run([sys.executable, "-c", FORK], check=True, capture_output=True, text=True).stdout)
             for _ in range(args.repeat)
         ]
-    )
-    fork_s = median(
-        [float(subprocess.run([sys.executable, "-c", FORK], check=True, capture_output=True, text=True).stdout)
-         for _ in range(args.repeat)]
     )
     env = dict(item.split("=", 1) for item in args.env)
     if args.cold:

@@ -132,7 +132,6 @@ class MapBatches:
                 "socket": await self._socket(),
                 "token": token,
                 "args": args[1:],
-                "item_env": {},
                 "recycle_bytes": RECYCLE_BYTES,
                 "items": [self._item(item) for item in items],
             },

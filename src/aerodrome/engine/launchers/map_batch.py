@@ -104,7 +104,6 @@ class Batch:
         raw, checkpoint, previous = self.normalize(f"{prefix}/raw", f"{prefix}/raw/_flytecheckpoints", item["prev"])
         os.makedirs(item["dir"], exist_ok=True)
         os.chdir(item["dir"])
-        os.environ.update(self.spec["item_env"])
         os.environ.update({INDEX_ENV: str(index), "FLYTE_ATTEMPT_NUMBER": str(item["a"])})
         params = self.params
         distro, dest = params["dynamic_addl_distro"], params["dynamic_dest_dir"]
