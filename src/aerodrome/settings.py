@@ -146,6 +146,15 @@ class EngineSettings(BaseSettings):
     ray_connect_seconds: float = Field(
         60.0, gt=0, description="How long connecting to a Ray cluster may take before its attempts fail."
     )
+    map_batch_size: int = Field(
+        100,
+        ge=0,
+        description=(
+            "With warm processes, map items (pyflyte-map-execute) run up to this many one after another in one "
+            "forked process (each item keeps its own attempt, directory, log and retries; a crash or timeout "
+            "fails only that item); 0 forks one process per item."
+        ),
+    )
 
 
 class SchedulerSettings(BaseSettings):

@@ -127,6 +127,7 @@ def build(settings: Settings) -> Services:
         if settings.engine.warm_processes
         else None,
         secrets=SecretManager.from_settings(db, settings),
+        map_batch_size=settings.engine.map_batch_size,
     )
     if auth.tokens is not None or settings.auth.tls_cert_file:
         launcher.credentials = TaskCredentials(auth.tokens, settings.auth).env_for

@@ -22,8 +22,10 @@ from pathlib import Path
 
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, user_error
+from aerodrome.engine.launchers.batches import MapBatches
 from aerodrome.engine.launchers.commands import container_args, task_variables
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
+from aerodrome.engine.launchers.memory import memory_limit
 from aerodrome.engine.launchers.outcomes import keep_log, outcome
 from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
 from aerodrome.managers.secrets import ENV_PREFIX, SecretManager, SecretMissing
@@ -49,8 +51,11 @@ class LocalLauncher:
         max_processes: int = 0,
         warm: Zygote | None = None,
         secrets: SecretManager | None = None,
+        map_batch_size: int = 0,
     ) -> None:
         self.warm = warm
+        # Map items in batches of up to this many per warm process (batches.py); None runs one per process.
+        self.batches = MapBatches(self, warm, map_batch_size) if warm is not None and map_batch_size > 0 else None
         self.secrets = secrets
         self.store = store
         self.capacity = max_processes or 2 * (os.cpu_count() or 1)
@@ -144,6 +149,8 @@ class LocalLauncher:
 
     async def close(self) -> None:
         """Stop the warm zygote (running attempts were cancelled by the engine already)."""
+        if self.batches is not None:
+            await self.batches.close()
         if self.warm is not None:
             await self.warm.close()
 
@@ -161,7 +168,10 @@ class LocalLauncher:
             return user_error("SecretNotFound", str(exc))
         if self.warm is not None and self.python_of(attempt) == self.python and forkable(args):
             try:
-                ended, timed_out = await self.warm.run(args, env, attempt.workdir, log_path, attempt.timeout_seconds)
+                limit = {"memory_bytes": memory_limit(attempt.task)}
+                ended, timed_out = await self.warm.run(
+                    args, env, attempt.workdir, log_path, attempt.timeout_seconds, limit
+                )
                 usage = {"cpu_seconds": ended.cpu_seconds, "peak_rss_bytes": float(ended.peak_rss_bytes)}
                 return await self._finish(attempt, timed_out, ended.exit_code, log_path, usage)
             except WarmUnavailable as exc:

@@ -17,6 +17,7 @@ import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 COMMANDS = frozenset({"pyflyte-execute", "pyflyte-map-execute"})
@@ -97,14 +98,21 @@ class Zygote:
         return self._exits.setdefault(pid, asyncio.get_running_loop().create_future())
 
     async def run(
-        self, argv: list[str], env: dict[str, str], cwd: Path, log_path: Path, time_limit: float | None
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        log_path: Path,
+        time_limit: float | None,
+        extra: dict[str, Any] | None = None,
     ) -> tuple[Exit, bool]:
-        """Fork one attempt and wait for it; returns how it exited and whether it timed out."""
+        """Fork one attempt and wait for it; returns how it exited and whether it timed out. ``extra`` goes
+        into the request as is (``memory_bytes``, a map ``batch``: see zygote.py)."""
         process = await self._ensure()
         assert process.stdin is not None
         ident = next(self._ids)
         started = self._started[ident] = asyncio.get_running_loop().create_future()
-        request = {"id": ident, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log_path)}
+        request = {**(extra or {}), "id": ident, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log_path)}
         try:
             process.stdin.write((json.dumps(request) + "\n").encode())
             await process.stdin.drain()
@@ -130,6 +138,20 @@ class Zygote:
             await self.process.wait()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
+
+
+async def stop_group(pid: int, finished: asyncio.Future[Any], grace: float = 5.0) -> None:
+    """SIGTERM a forked process's group, then SIGKILL after a grace period, until ``finished`` is done."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+        try:
+            await asyncio.wait_for(asyncio.shield(finished), grace)
+            return
+        except TimeoutError:
+            continue
+        except Exception:  # how it ended is the caller's business
+            return
 
 
 async def _stop(pid: int, finished: asyncio.Future[Exit], grace: float = 5.0) -> Exit:

@@ -19,8 +19,10 @@ held at the moment of a fork.
 """
 
 import contextlib
+import gc
 import json
 import os
+import resource
 import signal
 import sys
 import threading
@@ -30,6 +32,7 @@ from typing import Any
 COMMANDS = {"pyflyte-execute": "execute_task_cmd", "pyflyte-map-execute": "map_execute_task_cmd"}
 FAST = "pyflyte-fast-execute"
 UNPACKED = ".aerodrome-unpacked"
+MAP_BATCH = "aerodrome-map-batch"  # a batch of map items in one child (map_batch.py)
 _lock = threading.Lock()
 _forked = threading.Event()  # set after each fork: wakes the reaper waiting for a first child
 _children: set[int] = set()  # running children (each leads its own process group)
@@ -61,10 +64,20 @@ def _reap() -> None:
         )
 
 
-def _child(request: dict[str, Any], entrypoint: object) -> None:
+def _limit_memory(limit: int) -> None:
+    """The task's memory limit as a cap on what this child may map beyond what it inherited (the warm
+    process itself, shared copy-on-write): past it, allocations fail with MemoryError in the task."""
+    with open("/proc/self/statm") as handle:
+        inherited = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (inherited + limit, inherited + limit))
+
+
+def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
     code = 1
     try:
         os.setsid()
+        if request.get("memory_bytes"):
+            _limit_memory(int(request["memory_bytes"]))
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -81,9 +94,12 @@ def _child(request: dict[str, Any], entrypoint: object) -> None:
             argv = _unpacked(argv)
         name = os.path.basename(argv[0])
         sys.argv = [name, *argv[1:]]
-        command = getattr(entrypoint, COMMANDS[name])
-        command.main(args=argv[1:], prog_name=name, standalone_mode=True)
-        code = 0
+        if name == MAP_BATCH:
+            code = batches.run(request, entrypoint)
+        else:
+            command = getattr(entrypoint, COMMANDS[name])
+            command.main(args=argv[1:], prog_name=name, standalone_mode=True)
+            code = 0
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except BaseException:  # whatever happens, the child must end here
@@ -133,8 +149,16 @@ def _unpacked(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
+    import map_batch  # type: ignore[import-not-found]  # beside this file, which runs as a script
     from flytekit.bin import entrypoint  # type: ignore[import-untyped]  # the expensive import, done once
 
+    # This file's directory must not shadow the user's modules (a task module named "warm" or "local").
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    # Everything imported so far stays out of the collector's sight: a child's first collection would
+    # otherwise touch (and copy) every object it inherited, tens of milliseconds per fork.
+    gc.collect()
+    gc.freeze()
     threading.Thread(target=_reap, name="reaper", daemon=True).start()
     _send({"ready": True})
     for line in sys.stdin:
@@ -144,7 +168,7 @@ def main() -> None:
         with _lock:  # the reaper must not report (and forget) the child before it is recorded
             pid = os.fork()
             if pid == 0:
-                _child(request, entrypoint)
+                _child(request, entrypoint, map_batch)
             _children.add(pid)
         _forked.set()
         _send({"id": request["id"], "pid": pid})

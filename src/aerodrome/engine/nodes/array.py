@@ -1,17 +1,18 @@
 """Array nodes (map tasks): one run of the sub-task per index, gathered into lists.
 
-Every index gets the array node's own ``inputs.pb`` (full lists) and ``FLYTE_K8S_ARRAY_INDEX``; flytekit
-slices the lists itself. Progress is one task execution whose ``external_resources`` hold a line per
-index, updated at most every ``PROGRESS_SECONDS`` so a map over thousands of items does not flood the
-event log. The node fails as soon as ``min_successes`` can no longer be reached; a failed index
-contributes ``None`` to the outputs.
+Every index runs as its own attempts with ``FLYTE_K8S_ARRAY_INDEX`` (``array_items.py``: bounded runners,
+batches of items in warm processes where the launcher can). Progress is one task execution whose
+``external_resources`` hold a line per index, updated at most every ``PROGRESS_SECONDS`` so a map over
+thousands of items does not flood the event log. The node fails as soon as ``min_successes`` can no
+longer be reached; a failed index contributes ``None`` to the outputs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass, field, replace
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flyteidl.core import execution_pb2 as core_exec
@@ -20,17 +21,15 @@ from flyteidl.event import event_pb2
 
 from aerodrome.engine.active import Outcome
 from aerodrome.engine.events import error
-from aerodrome.engine.launchers.attempts import AttemptResult
-from aerodrome.engine.nodes.task import RetryBudget, attempt_spec, launch, provider_of
+from aerodrome.engine.nodes.array_items import ArrayItems
+from aerodrome.engine.nodes.task import provider_of
 from aerodrome.phases.tables import TASK
-from aerodrome.values.provider_runtime import ProviderRuntime
 
 if TYPE_CHECKING:
     from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
 
 PROGRESS_SECONDS = 2.0
-INDEX_ENV = "FLYTE_K8S_ARRAY_INDEX"
 NONE = literals_pb2.Literal(scalar=literals_pb2.Scalar(none_type=literals_pb2.Void()))
 
 
@@ -73,7 +72,7 @@ class Progress:
     size: int
     phases: list[int] = field(default_factory=list)
     attempts: list[int] = field(default_factory=list)
-    outputs: dict[int, str] = field(default_factory=dict)
+    outputs: dict[int, str | bytes] = field(default_factory=dict)  # an outputs.pb URL, or its bytes
     errors: dict[int, core_exec.ExecutionError] = field(default_factory=dict)
     version: int = 0
     dirty: bool = True
@@ -99,50 +98,18 @@ class Progress:
         )
 
 
-async def _index(
-    g: NodeContext,
-    job: Job,
-    index: int,
-    progress: Progress,
-    gate: asyncio.Semaphore | None,
-    provider: ProviderRuntime | None,
-    run_number: int,
-) -> None:
-    """Run one index with its own retry budgets."""
-    assert job.node.task is not None
-    budget, attempt, previous = RetryBudget(max(job.node.retries, job.node.task.metadata.retries.retries)), 0, ""
-    envs = {INDEX_ENV: str(index), "BATCH_JOB_ARRAY_INDEX_VAR_NAME": INDEX_ENV}
-    while True:
-        # <node>/<index>/<attempt> as propeller lays it out; a rerun after a restart never reuses a directory.
-        where = f"{index}/{attempt}" if run_number == 0 else f"{index}/r{run_number}-{attempt}"
-        spec = replace(attempt_spec(g, job, attempt, f"{job.prefix}/{where}", envs, previous), provider=provider)
-        previous = f"{job.prefix}/{where}"
-        progress.set(index, TASK.RUNNING, attempt)
-        result: AttemptResult
-        if gate is None:
-            result = await launch(g, job, spec)
-        else:
-            async with gate:
-                result = await launch(g, job, spec)
-        if result.ok and result.outputs_url:
-            progress.outputs[index] = result.outputs_url
-            progress.set(index, TASK.SUCCEEDED, attempt)
-            return
-        failure = result.error or error("MissingOutputs", f"index {index} wrote no outputs")
-        if not budget.spend(result):
-            progress.errors[index] = failure
-            progress.set(index, TASK.FAILED, attempt)
-            return
-        attempt += 1
-
-
 async def _gather(g: NodeContext, job: Job, progress: Progress) -> literals_pb2.LiteralMap:
+    """Each output a list over the indexes (None where an index failed); outputs that came back with the
+    item's result are parsed from memory, the others read from the store."""
     assert job.node.task is not None
     names = list(job.node.task.interface.outputs.variables)
     columns: dict[str, list[literals_pb2.Literal]] = {name: [] for name in names}
     for index in range(progress.size):
-        url = progress.outputs.get(index)
-        produced = await g.store.read_proto(url, literals_pb2.LiteralMap) if url else None
+        kept = progress.outputs.pop(index, None)
+        if isinstance(kept, bytes):
+            produced: literals_pb2.LiteralMap | None = literals_pb2.LiteralMap.FromString(kept)
+        else:
+            produced = await g.store.read_proto(kept, literals_pb2.LiteralMap) if kept else None
         for name in names:
             columns[name].append(produced.literals[name] if produced and name in produced.literals else NONE)
     return literals_pb2.LiteralMap(
@@ -182,27 +149,27 @@ async def run_array(g: NodeContext, job: Job) -> Outcome:
             **fields,
         )
 
-    parallelism = job.node.node.array_node.parallelism
-    gate = asyncio.Semaphore(parallelism) if parallelism > 0 else None
     await report.task(
         job.unique, task.id, attempt, TASK.RUNNING, input_uri=job.inputs_url, metadata=progress.resources(job)
     )
-    provider = await provider_of(g, job)
-    runs = [asyncio.create_task(_index(g, job, i, progress, gate, provider, attempt)) for i in range(size)]
-    pending = set(runs)
+    items = ArrayItems(g, job, progress, await provider_of(g, job), attempt)
+    running = asyncio.create_task(items.run(lambda: size - len(progress.errors) < needed))
+    published = time.monotonic()
     try:
-        while pending:
-            done, pending = await asyncio.wait(pending, timeout=PROGRESS_SECONDS, return_when=asyncio.FIRST_COMPLETED)
-            for finished in done:
-                finished.result()
-            if size - len(progress.errors) < needed:
-                break
-            if progress.dirty and pending:
+        while not running.done() and size - len(progress.errors) >= needed:
+            items.changed.clear()
+            changed = asyncio.ensure_future(items.changed.wait())
+            await asyncio.wait({running, changed}, timeout=PROGRESS_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            changed.cancel()
+            if progress.dirty and not running.done() and time.monotonic() - published >= PROGRESS_SECONDS:
                 await publish()
+                published = time.monotonic()
     finally:
-        for run in pending:
-            run.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        if not running.done():
+            running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    if not running.cancelled():
+        running.result()  # a runner's unexpected error is the node's
     if len(progress.outputs) < needed:
         messages = "; ".join(f"[{i}] {e.message}" for i, e in sorted(progress.errors.items())[:5])
         failure = error(
