@@ -169,8 +169,8 @@ class GraphRunner:
         except BaseException as exc:  # cancelled, or the database went away: no node keeps running unowned
             await self._abort(frame, running, report=frame.run.aborting and isinstance(exc, asyncio.CancelledError))
             raise
-        if END in state.succeeded:
-            return Succeeded(END, state.succeeded[END])
+        if END in state.succeeded:  # recorded before a restart: its event holds no output URI, the frame does
+            return Succeeded(END, state.succeeded[END] or frame.outputs_url)
         failure = next(iter(state.failed.values()))
         failure_node = frame.graph.failure_node
         if failure_node is not None and not frame.scope.in_dynamic:
