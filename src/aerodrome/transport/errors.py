@@ -8,6 +8,7 @@ UNAUTHENTICATED by starting an OAuth login).
 
 from __future__ import annotations
 
+import errno
 import logging
 import uuid
 from dataclasses import dataclass
@@ -37,11 +38,50 @@ def _is_transient(exc: BaseException) -> bool:
     )
 
 
+# Exceptions (by class name, so no client library is imported here) meaning the object store or its
+# network is unreachable for now: the call may succeed once it is back.
+_UNREACHABLE = {
+    "EndpointConnectionError",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+    "ClientConnectorError",
+    "ServerDisconnectedError",
+    "ConnectionClosedError",
+}
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and those it was raised from or while handling (the blob store wraps driver errors)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _storage_failure(exc: BaseException, request_id: str) -> Failure | None:
+    """A full disk or an unreachable object store, named as such (both are the operator's to fix)."""
+    for link in _chain(exc):
+        if isinstance(link, OSError) and link.errno in _FULL:
+            message = f"the blob store is out of space ({link.strerror}); request id {request_id}"
+            return Failure(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
+        if type(link).__name__ in _UNREACHABLE or isinstance(link, ConnectionRefusedError):
+            message = f"the object store is unreachable, please retry ({link}); request id {request_id}"
+            return Failure(grpc.StatusCode.UNAVAILABLE, message)
+    return None
+
+
 def failure_from(exc: BaseException, method: str) -> Failure:
     """Map an exception raised while serving ``method`` to the failure the caller sees."""
     if isinstance(exc, AdminError):
         return Failure(exc.code, exc.message, exc.details)
     request_id = uuid.uuid4().hex[:16]
+    storage = _storage_failure(exc, request_id)
+    if storage is not None:
+        log.warning("storage failure in %s (request id %s): %s", method, request_id, exc)
+        return storage
     if _is_transient(exc):
         log.warning("transient failure in %s (request id %s): %s", method, request_id, exc)
         return Failure(

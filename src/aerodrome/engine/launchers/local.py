@@ -19,7 +19,7 @@ import shutil
 import signal
 import sys
 import tarfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, tasks_pb2
 
 from aerodrome.blobstore.store import BlobNotFound, BlobStore
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
+from aerodrome.engine.launchers.task_logs import kept_chunks
 from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
 from aerodrome.managers.secrets import ENV_PREFIX, SecretManager, SecretMissing
 from aerodrome.values.provider_runtime import ProviderRuntime
@@ -93,6 +94,7 @@ class LocalLauncher:
         max_processes: int = 0,
         warm: Zygote | None = None,
         secrets: SecretManager | None = None,
+        kept_log_bytes: int = 0,
     ) -> None:
         self.warm = warm
         self.secrets = secrets
@@ -106,6 +108,7 @@ class LocalLauncher:
         # Per-attempt environment added last by the composition root (auth: a project-scoped credential).
         self.credentials: Callable[[Attempt], dict[str, str]] | None = None
         self.keep_workdirs = keep_workdirs
+        self.kept_log_bytes = kept_log_bytes
         self.distributions = distributions
 
     def command(self, attempt: Attempt) -> list[str]:
@@ -326,7 +329,7 @@ class LocalLauncher:
     async def _keep_log(self, attempt: Attempt, log_path: Path) -> str:
         url = f"{attempt.output_prefix}/task.log"
         with contextlib.suppress(OSError):
-            await self.store.write_stream(url, _file_chunks(log_path))
+            await self.store.write_stream(url, kept_chunks(log_path, self.kept_log_bytes))
             return url
         return ""
 
@@ -384,12 +387,6 @@ def _user_error(code: str, message: str) -> AttemptResult:
     return AttemptResult(
         error=execution_pb2.ExecutionError(code=code, kind=execution_pb2.ExecutionError.USER, message=message)
     )
-
-
-async def _file_chunks(path: Path, size: int = 1024 * 1024) -> AsyncIterator[bytes]:
-    with path.open("rb") as handle:
-        while chunk := await asyncio.to_thread(handle.read, size):
-            yield chunk
 
 
 def _tail(path: Path) -> str:
