@@ -36,12 +36,8 @@ COLUMNS += ("integrity", "restart s", "drain s")
 
 
 def row(f: Figures) -> tuple[object, ...]:
-    return (f.trial, f.created, f"{f.kill_after:.1f}", f.in_flight, f.lost, f.reruns, f.unrecorded, f.unclosed) + (
-        f.orphans,
-        f.integrity,
-        f"{f.restart_seconds:.1f}",
-        f"{f.drain_seconds:.1f}",
-    )
+    counts = (f.in_flight, f.lost, f.reruns, f.unrecorded, f.unclosed, f.orphans, f.integrity)
+    return (f.trial, f.created, f"{f.kill_after:.1f}", *counts, f"{f.restart_seconds:.1f}", f"{f.drain_seconds:.1f}")
 
 
 def table(rows: list[tuple[object, ...]]) -> str:

@@ -60,7 +60,9 @@ def _no_rerun_of_succeeded(db: Database, names: list[str]) -> None:
     for a in attempts:
         key = (a["execution_name"], a["node_id"])
         last[key] = max(last[key], int(a["retry_attempt"]))
-    winners = {(a["execution_name"], a["node_id"]): int(a["retry_attempt"]) for a in attempts if a["phase"] == "SUCCEEDED"}
+    winners = {
+        (a["execution_name"], a["node_id"]): int(a["retry_attempt"]) for a in attempts if a["phase"] == "SUCCEEDED"
+    }
     assert all(last[k] == v for k, v in winners.items()), "an attempt ran after its node had succeeded"
     assert db.integrity() == []
 
@@ -123,7 +125,7 @@ def test_object_store_stopped_mid_run(tmp_path: Path) -> None:
             finally:
                 store.restart()
             finished = _finish(remote, names, timeout=240)
-            phases = {n: (e.closure.phase, e.closure.error.message) for n, e in finished.items()}  # type: ignore[attr-defined]
+            phases = {n: (e.closure.phase, e.closure.error and e.closure.error.message) for n, e in finished.items()}  # type: ignore[attr-defined]
             assert {p for p, _ in phases.values()} == {4}, phases
             assert server.process.poll() is None
             _no_rerun_of_succeeded(Database("", server.home), names)
@@ -217,4 +219,3 @@ def test_task_writing_a_huge_log(tmp_path: Path) -> None:
 def _run_noisy(remote: FlyteRemote, version: str, megabytes: int) -> str:
     lp = remote.fetch_launch_plan(name="workflows.faults.noisy", version=version)
     return str(remote.execute(lp, inputs={"megabytes": megabytes}).id.name)
-

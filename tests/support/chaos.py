@@ -213,5 +213,3 @@ class Chaos:
             if won and run.attempt > min(won):
                 figures.reruns += 1
                 figures.problems.append(f"{run} ran after attempt {min(won)} had succeeded")
-
-

@@ -45,7 +45,8 @@ DANGLING = {
     "task attempt still running in a finished execution": (
         "SELECT t.id FROM task_executions t JOIN executions e ON e.execution_name = t.execution_name "
         "AND e.execution_project = t.execution_project AND e.execution_domain = t.execution_domain "
-        "WHERE e.phase IN ('SUCCEEDED','FAILED','ABORTED','TIMED_OUT') AND t.phase NOT IN ('SUCCEEDED','FAILED','ABORTED')"
+        "WHERE e.phase IN ('SUCCEEDED','FAILED','ABORTED','TIMED_OUT') "
+        "AND t.phase NOT IN ('SUCCEEDED','FAILED','ABORTED')"
     ),
 }
 

@@ -8,7 +8,6 @@ UNAUTHENTICATED by starting an OAuth login).
 
 from __future__ import annotations
 
-import errno
 import logging
 import uuid
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 import grpc
 from google.protobuf.message import Message
 
+from aerodrome.blobstore.failures import store_full, store_unreachable
 from aerodrome.errors import AdminError
 
 log = logging.getLogger("aerodrome.errors")
@@ -38,38 +38,16 @@ def _is_transient(exc: BaseException) -> bool:
     )
 
 
-# Exceptions (by class name, so no client library is imported here) meaning the object store or its
-# network is unreachable for now: the call may succeed once it is back.
-_UNREACHABLE = {
-    "EndpointConnectionError",
-    "ConnectTimeoutError",
-    "ReadTimeoutError",
-    "ClientConnectorError",
-    "ServerDisconnectedError",
-    "ConnectionClosedError",
-}
-_FULL = {errno.ENOSPC, errno.EDQUOT}
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """The exception and those it was raised from or while handling (the blob store wraps driver errors)."""
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen and len(seen) < 10:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
 def _storage_failure(exc: BaseException, request_id: str) -> Failure | None:
     """A full disk or an unreachable object store, named as such (both are the operator's to fix)."""
-    for link in _chain(exc):
-        if isinstance(link, OSError) and link.errno in _FULL:
-            message = f"the blob store is out of space ({link.strerror}); request id {request_id}"
-            return Failure(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
-        if type(link).__name__ in _UNREACHABLE or isinstance(link, ConnectionRefusedError):
-            message = f"the object store is unreachable, please retry ({link}); request id {request_id}"
-            return Failure(grpc.StatusCode.UNAVAILABLE, message)
+    full = store_full(exc)
+    if full is not None:
+        message = f"the blob store is out of space ({full.strerror}); request id {request_id}"
+        return Failure(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
+    unreachable = store_unreachable(exc)
+    if unreachable is not None:
+        message = f"the object store is unreachable, please retry ({unreachable}); request id {request_id}"
+        return Failure(grpc.StatusCode.UNAVAILABLE, message)
     return None
 
 

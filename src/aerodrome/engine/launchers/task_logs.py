@@ -8,6 +8,7 @@ The start shows how the task began, the end how it finished (the traceback, the 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,8 +18,9 @@ HEAD_SHARE = 4  # a quarter of the limit for the start, the rest for the end
 
 async def kept_chunks(path: Path, limit: int) -> AsyncIterator[bytes]:
     """The bytes of ``path`` to keep, read in chunks (never the whole file in memory); ``limit`` 0 keeps all."""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
+    handle = await asyncio.to_thread(path.open, "rb")
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
         if limit <= 0 or size <= limit:
             async for chunk in _copy(handle, size):
                 yield chunk
@@ -27,7 +29,9 @@ async def kept_chunks(path: Path, limit: int) -> AsyncIterator[bytes]:
         tail = limit - head
         async for chunk in _copy(handle, head):
             yield chunk
-        yield f"\n[aerodrome] {size - head - tail} bytes of the log left out (kept the first {head} and the last {tail})\n".encode()
+        left_out = size - head - tail
+        note = f"\n[aerodrome] {left_out} bytes of the log left out (kept the first {head} and the last {tail})\n"
+        yield note.encode()
         await asyncio.to_thread(handle.seek, size - tail)
         async for chunk in _copy(handle, tail):
             yield chunk
