@@ -66,11 +66,18 @@ class Figures:
 class Chaos:
     """Trials against one home (and database) that persists across the kills."""
 
-    def __init__(self, root: Path, db_url: str = "", seed: int = 0, kill_window: float = 20.0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        db_url: str = "",
+        seed: int = 0,
+        kill_window: float = 20.0,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.root = root
         self.rng = random.Random(seed)
         self.ledger = Ledger(root / "ledger")
-        self.server = ServerRunner(root / "home", db_url, {"CHAOS_LEDGER": str(self.ledger.root)})
+        self.server = ServerRunner(root / "home", db_url, {"CHAOS_LEDGER": str(self.ledger.root), **(env or {})})
         self.db = Database(db_url, root / "home")
         self.kill_window = kill_window
         self.version = ""
