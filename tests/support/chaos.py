@@ -81,7 +81,6 @@ class Chaos:
         self.db = Database(db_url, root / "home")
         self.kill_window = kill_window
         self.version = ""
-        self.seen: set[str] = set()  # executions of earlier trials
         self.failure: Exception | None = None  # a creation that failed while the server was up
 
     def setup(self, project: Path) -> None:
@@ -187,7 +186,6 @@ class Chaos:
         problems = self.db.integrity()
         figures.integrity = len(problems)
         figures.problems.extend(problems)
-        self.seen |= set(mine)
 
     def _check_attempts(self, figures: Figures, names: set[str], in_flight: set[tuple[str, str, int]]) -> None:
         recorded: dict[tuple[str, str], dict[int, str]] = defaultdict(dict)
