@@ -159,23 +159,26 @@ def _fill(mount: Path) -> Path:
 
 
 def test_blob_disk_full(small_disk: Path, tmp_path: Path) -> None:
-    """With the blob disk full, work fails with an error that says so (never an INTERNAL without a cause);
-    once space is back, new executions succeed; the server stays up throughout."""
+    """The blob disk fills up while executions run, then CreateExecution is tried: the running ones end
+    SUCCEEDED or FAILED with an error naming the full disk (none hangs), the create is refused with
+    RESOURCE_EXHAUSTED naming it (not INTERNAL); once space is back, new executions succeed; the server
+    stays up throughout."""
     server = start_server(tmp_path / "home", "", "sqlite", {"AERODROME_BLOB_URL": str(small_disk)})
     try:
         version = register_project(server, PROJECT, tmp_path)
         remote = flyte_remote(server.grpc)
+        running = _launch(remote, version, 3, pause=0.3)
+        time.sleep(1.0)
         filler = _fill(small_disk)
-        try:
-            names = _launch(remote, version, 1, pause=0.0)
-        except Exception as exc:  # refused at the door: the status and message name the cause
-            refused = _status(exc)
-            assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, refused
-            assert "No space left" in (refused.details() or ""), refused.details()
-        else:
-            (execution,) = _finish(remote, names).values()
-            assert execution.closure.phase == 5, execution.closure  # type: ignore[attr-defined]
-            assert "No space left" in execution.closure.error.message  # type: ignore[attr-defined]
+        with pytest.raises(Exception) as raised:  # refused at the door: the status and message name the cause
+            _launch(remote, version, 1, pause=0.0)
+        refused = _status(raised.value)
+        assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, refused
+        assert "No space left" in (refused.details() or ""), refused.details()
+        for execution in _finish(remote, running).values():
+            closure = execution.closure  # type: ignore[attr-defined]
+            failed = closure.phase == 6 and "No space left" in closure.error.message  # FAILED, naming the cause
+            assert closure.phase == 4 or failed, closure
         assert server.process.poll() is None
         filler.unlink()
         finished = _finish(remote, _launch(remote, version, 2, pause=0.0))

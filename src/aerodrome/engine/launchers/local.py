@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, tasks_pb2
+from flyteidl.core import errors_pb2, execution_pb2, identifier_pb2, literals_pb2, tasks_pb2
+from google.protobuf.message import DecodeError
 
 from aerodrome.blobstore.store import BlobNotFound, BlobStore
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
@@ -365,15 +366,27 @@ class LocalLauncher:
         if await self.store.exists(futures):
             return replace(common, dynamic_url=futures)
         outputs = f"{attempt.output_prefix}/outputs.pb"
+        problem = f"exited with code {code} without writing outputs or an error"
         if await self.store.exists(outputs):
-            return replace(common, outputs_url=outputs)
+            missing = await self._incomplete(attempt, outputs)
+            if not missing:
+                return replace(common, outputs_url=outputs)
+            problem = f"wrote incomplete outputs ({missing})"
         tail = await asyncio.to_thread(_tail, log_path)
         error = execution_pb2.ExecutionError(
-            code="SystemError",
-            kind=execution_pb2.ExecutionError.SYSTEM,
-            message=f"task process exited with code {code} without writing outputs or an error:\n{tail}",
+            code="SystemError", kind=execution_pb2.ExecutionError.SYSTEM, message=f"task process {problem}:\n{tail}"
         )
         return replace(common, error=error, retryable=True, system=True)
+
+    async def _incomplete(self, attempt: Attempt, url: str) -> str:
+        """What is wrong with an outputs file ("" when nothing): a task that failed to write it whole (a full
+        disk) leaves a short file, which must not pass for a success with outputs missing downstream."""
+        try:
+            written = await self.store.read_proto(url, literals_pb2.LiteralMap)
+        except DecodeError:
+            return "outputs.pb does not parse"
+        missing = [name for name in attempt.task.interface.outputs.variables if name not in written.literals]
+        return f"missing {', '.join(missing)}" if missing else ""
 
     async def _error_document(self, prefix: str) -> errors_pb2.ErrorDocument | None:
         url = f"{prefix}/error.pb"
