@@ -121,16 +121,20 @@ class Chaos:
     # Creating and approving --------------------------------------------------------------------------
 
     def _create(self, runs: list[tuple[str, int]], created: dict[str, tuple[str, int]], gates: set[str]) -> None:
-        """Create the executions until the server goes away; only acknowledged ones are counted."""
+        """Create the executions, across the kill: a call that fails is tried again under the same name once
+        the server answers; only acknowledged executions are counted."""
         for workflow, x in runs:
-            try:
-                name = self.server.create(f"{PREFIX}.{workflow}", self.version, x)
-            except Exception as exc:  # the server was killed: the rest are created after the restart
-                if self.server.alive():
-                    self.failure = exc
-                    return
-                self.server.wait_restarted()
-                name = self.server.create(f"{PREFIX}.{workflow}", self.version, x)
+            name = f"c{x}{self.rng.randrange(16**6):06x}"
+            for tries in range(5):
+                try:
+                    self.server.create(f"{PREFIX}.{workflow}", self.version, x, name)
+                    break
+                except Exception as exc:
+                    if tries == 4:
+                        self.failure = exc
+                        return
+                    if not self.server.alive():
+                        self.server.wait_restarted()
             created[name] = (workflow, x)
             if workflow == "gated":
                 gates.add(name)

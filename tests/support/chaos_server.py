@@ -99,16 +99,22 @@ class ServerRunner:
         assert self._channel is not None
         return admin_pb2_grpc.AdminServiceStub(self._channel)
 
-    def create(self, launch_plan: str, version: str, x: int) -> str:
-        """CreateExecution of a launch plan with input ``x``; returns the execution name."""
+    def create(self, launch_plan: str, version: str, x: int, name: str) -> str:
+        """CreateExecution of a launch plan with input ``x`` under ``name`` (chosen by the caller, as flytekit
+        does, so that a retry after a lost answer finds the execution instead of creating a second one)."""
         lp = identifier_pb2.Identifier(
             resource_type=identifier_pb2.LAUNCH_PLAN, project=PROJECT, domain=DOMAIN, name=launch_plan, version=version
         )
         inputs = literals_pb2.LiteralMap(literals={"x": _integer(x)})
         request = execution_pb2.ExecutionCreateRequest(
-            project=PROJECT, domain=DOMAIN, spec=execution_pb2.ExecutionSpec(launch_plan=lp), inputs=inputs
+            project=PROJECT, domain=DOMAIN, name=name, spec=execution_pb2.ExecutionSpec(launch_plan=lp), inputs=inputs
         )
-        return str(self._admin().CreateExecution(request, timeout=30).id.name)
+        try:
+            self._admin().CreateExecution(request, timeout=60)
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.ALREADY_EXISTS:  # created by an earlier try whose answer was lost
+                raise
+        return name
 
     def approve(self, name: str, signal_id: str) -> bool:
         """SetSignal true on a gate; False while the gate is not waiting yet or the server is away."""
