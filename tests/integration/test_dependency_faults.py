@@ -103,10 +103,12 @@ def test_postgres_connections_cut_mid_run(pg: tuple[Server, str, str]) -> None:
 
 
 def test_object_store_stopped_mid_run(tmp_path: Path) -> None:
-    """SeaweedFS stopped for 15 s while chains run: calls that need it fail with UNAVAILABLE naming the
+    """SeaweedFS stopped for 10 s while chains run: calls that need it fail with UNAVAILABLE naming the
     store, the rest answer; once it is back every execution finishes (none is lost or failed)."""
     with seaweed(tmp_path / "weed") as store:
-        server = start_server(tmp_path / "home", "", "sqlite", store.blob_env(unique_prefix()))
+        # Short leases: an execution whose drive stopped on the unreachable store resumes when its lease expires.
+        leases = {"AERODROME_LEASES_TTL_SECONDS": "5", "AERODROME_LEASES_HEARTBEAT_SECONDS": "1"}
+        server = start_server(tmp_path / "home", "", "sqlite", {**store.blob_env(unique_prefix()), **leases})
         try:
             version = register_project(server, PROJECT, tmp_path)
             remote = flyte_remote(server.grpc)
@@ -121,7 +123,7 @@ def test_object_store_stopped_mid_run(tmp_path: Path) -> None:
                 refused = _status(raised.value)
                 assert refused.code() == grpc.StatusCode.UNAVAILABLE, refused
                 assert "object store" in (refused.details() or ""), refused.details()
-                time.sleep(12.0)
+                time.sleep(7.0)
             finally:
                 store.restart()
             finished = _finish(remote, names, timeout=240)
