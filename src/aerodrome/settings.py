@@ -110,6 +110,14 @@ class EngineSettings(BaseSettings):
     )
     work_dir: str = Field("", description="Scratch directories of task attempts; empty means <home>/work.")
     keep_workdirs: bool = Field(False, description="Keep the scratch directory of succeeded attempts too.")
+    kept_log_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=0,
+        description=(
+            "Largest task log kept in the blob store per attempt: a longer one keeps its first quarter and its "
+            "end, with a line saying how much was left out; 0 keeps every byte."
+        ),
+    )
     warm_processes: bool = Field(
         True,
         description=(

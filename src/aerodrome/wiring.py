@@ -121,6 +121,7 @@ def build(settings: Settings) -> Services:
         platform_url=f"{settings.server.host}:{settings.server.grpc_port}",
         extra_env=task_storage_env(settings),
         keep_workdirs=settings.engine.keep_workdirs,
+        kept_log_bytes=settings.engine.kept_log_bytes,
         distributions=DistributionCache(store, settings.work_dir / ".distributions"),
         max_processes=settings.engine.max_processes,
         warm=Zygote(settings.engine.python or sys.executable, settings.work_dir / "zygote.log")

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -38,13 +38,28 @@ PORT_FLAGS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Seaweed:
-    """A running SeaweedFS and the blob settings that reach it."""
+    """A running SeaweedFS and the blob settings that reach it; ``stop`` and ``restart`` take it away and
+    bring it back on the same ports and data (the dependency-fault tests)."""
 
     endpoint: str
     bucket: str
     process: subprocess.Popen[bytes]
+    command: list[str] = field(default_factory=list)
+    workdir: Path = Path()
+    env: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+    def restart(self) -> None:
+        log = self.workdir / "weed.log"
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.command, cwd=self.workdir, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+        _wait_ready(self.endpoint, self.process, log)
 
     def blob_env(self, prefix: str = "") -> dict[str, str]:
         """``AERODROME_BLOB_*`` variables for a server that stores its blobs here."""
@@ -159,16 +174,24 @@ def seaweed(workdir: Path) -> Iterator[Seaweed]:
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
     endpoint = f"http://127.0.0.1:{ports['s3.port']}"
+    running = Seaweed(endpoint, BUCKET, process, cmd, workdir, env)
     try:
         _wait_ready(endpoint, process, log)
-        yield Seaweed(endpoint, BUCKET, process)
+        yield running
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+        _stop(running.process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM by PID, SIGKILL if it does not stop in time."""
+    if process.poll() is not None:
+        return
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def unique_prefix() -> str:

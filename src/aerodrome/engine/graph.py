@@ -21,6 +21,7 @@ from flyteidl.admin import node_execution_pb2
 from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
 
 from aerodrome.blobstore import layout
+from aerodrome.blobstore.failures import store_full, store_unreachable
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.engine import Database, is_disconnect
 from aerodrome.db.transformers.executions import execution_from_row
@@ -169,8 +170,8 @@ class GraphRunner:
         except BaseException as exc:  # cancelled, or the database went away: no node keeps running unowned
             await self._abort(frame, running, report=frame.run.aborting and isinstance(exc, asyncio.CancelledError))
             raise
-        if END in state.succeeded:
-            return Succeeded(END, state.succeeded[END])
+        if END in state.succeeded:  # recorded before a restart: its event holds no output URI, the frame does
+            return Succeeded(END, state.succeeded[END] or frame.outputs_url)
         failure = next(iter(state.failed.values()))
         failure_node = frame.graph.failure_node
         if failure_node is not None and not frame.scope.in_dynamic:
@@ -240,8 +241,11 @@ class GraphRunner:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug or an unreadable record: this node fails, the server goes on
-            if is_disconnect(exc):  # not the node's fault: the drive ends and resumes when the database is back
-                raise
+            if is_disconnect(exc) or store_unreachable(exc):  # not the node's fault: the drive ends and resumes
+                raise  # when the database (or the object store) is back
+            if store_full(exc):  # the operator's to fix; named as such, without a stack trace in the log
+                log.warning("node %s of execution %s: the blob store is full (%s)", unique, frame.run.ident.name, exc)
+                return await self.fail(job, error("BlobStoreFull", f"node {node.id}: the blob store is full: {exc}"))
             log.exception("node %s of execution %s failed in the engine", unique, frame.run.ident.name)
             return await self.fail(job, error("EngineError", f"node {node.id}: {exc}"))
 

@@ -17,6 +17,7 @@ from flyteidl.admin import node_execution_pb2, task_execution_pb2
 from flyteidl.core import compiler_pb2, identifier_pb2
 
 from aerodrome.blobstore import layout
+from aerodrome.blobstore.failures import store_unreachable
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.engine import Database, is_disconnect
 from aerodrome.db.repositories.leases import Leased
@@ -243,8 +244,9 @@ class Engine:
                 release = False  # dropped or stopping: the lease is gone or handed back with the others
                 raise
         except Exception as exc:
-            if is_disconnect(exc):  # the database went away: let the lease expire, then resume like a restart
-                log.warning("execution %s: database unreachable (%s); resumed once its lease expires", key[2], exc)
+            if is_disconnect(exc) or store_unreachable(exc):  # let the lease expire, then resume like a restart
+                what = "database" if is_disconnect(exc) else "object store"
+                log.warning("execution %s: %s unreachable (%s); resumed once its lease expires", key[2], what, exc)
                 release = False
                 return
             log.exception("execution %s failed in the engine", "/".join(key))  # a bug or an unreadable record

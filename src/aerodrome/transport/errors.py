@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import grpc
 from google.protobuf.message import Message
 
+from aerodrome.blobstore.failures import store_full, store_unreachable
 from aerodrome.errors import AdminError
 
 log = logging.getLogger("aerodrome.errors")
@@ -37,11 +38,28 @@ def _is_transient(exc: BaseException) -> bool:
     )
 
 
+def _storage_failure(exc: BaseException, request_id: str) -> Failure | None:
+    """A full disk or an unreachable object store, named as such (both are the operator's to fix)."""
+    full = store_full(exc)
+    if full is not None:
+        message = f"the blob store is out of space ({full.strerror}); request id {request_id}"
+        return Failure(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
+    unreachable = store_unreachable(exc)
+    if unreachable is not None:
+        message = f"the object store is unreachable, please retry ({unreachable}); request id {request_id}"
+        return Failure(grpc.StatusCode.UNAVAILABLE, message)
+    return None
+
+
 def failure_from(exc: BaseException, method: str) -> Failure:
     """Map an exception raised while serving ``method`` to the failure the caller sees."""
     if isinstance(exc, AdminError):
         return Failure(exc.code, exc.message, exc.details)
     request_id = uuid.uuid4().hex[:16]
+    storage = _storage_failure(exc, request_id)
+    if storage is not None:
+        log.warning("storage failure in %s (request id %s): %s", method, request_id, exc)
+        return storage
     if _is_transient(exc):
         log.warning("transient failure in %s (request id %s): %s", method, request_id, exc)
         return Failure(

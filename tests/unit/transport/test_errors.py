@@ -42,3 +42,24 @@ def test_unexpected_exception_is_internal_with_logged_request_id(caplog: pytest.
 def test_locked_database_is_unavailable() -> None:
     exc = OperationalError("INSERT", {}, Exception("database is locked"))
     assert failure_from(exc, "CreateTask").code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_full_blob_disk_is_resource_exhausted_and_says_so() -> None:
+    try:
+        try:
+            raise OSError(28, "No space left on device")
+        except OSError as exc:
+            raise RuntimeError("write failed") from exc
+    except RuntimeError as wrapped:
+        failure = failure_from(wrapped, "CreateExecution")
+    assert failure.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "blob store is out of space (No space left on device)" in failure.message
+
+
+def test_an_unreachable_object_store_is_unavailable() -> None:
+    class EndpointConnectionError(Exception):  # botocore's class name; no client library is imported
+        pass
+
+    failure = failure_from(EndpointConnectionError("Could not connect to http://127.0.0.1:9"), "CreateExecution")
+    assert failure.code == grpc.StatusCode.UNAVAILABLE
+    assert "object store is unreachable" in failure.message and "127.0.0.1:9" in failure.message

@@ -52,6 +52,7 @@ class LocalLauncher:
         warm: Zygote | None = None,
         secrets: SecretManager | None = None,
         map_batch_size: int = 0,
+        kept_log_bytes: int = 0,
     ) -> None:
         self.warm = warm
         # Map items in batches of up to this many per warm process (batches.py); None runs one per process.
@@ -67,6 +68,7 @@ class LocalLauncher:
         # Per-attempt environment added last by the composition root (auth: a project-scoped credential).
         self.credentials: Callable[[Attempt], dict[str, str]] | None = None
         self.keep_workdirs = keep_workdirs
+        self.kept_log_bytes = kept_log_bytes
         self.distributions = distributions
 
     def command(self, attempt: Attempt) -> list[str]:
@@ -249,7 +251,7 @@ class LocalLauncher:
                 out.write(f"{listed}\n")
 
     async def _keep_log(self, attempt: Attempt, log_path: Path) -> str:
-        return await keep_log(self.store, attempt, log_path)
+        return await keep_log(self.store, attempt, log_path, self.kept_log_bytes)
 
     async def _outcome(
         self, attempt: Attempt, timed_out: bool, code: int | None, log_path: Path, log_url: str, usage: dict[str, float]

@@ -10,19 +10,22 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
-from flyteidl.core import errors_pb2, execution_pb2
+from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
+from google.protobuf.message import DecodeError
 
 from aerodrome.blobstore.store import BlobNotFound, BlobStore
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult
+from aerodrome.engine.launchers.task_logs import kept_chunks
 
 LOG_TAIL_BYTES = 4000
 
 
-async def keep_log(store: BlobStore, attempt: Attempt, log_path: Path) -> str:
-    """Upload the attempt's log as ``<output prefix>/task.log``; '' when it cannot be kept."""
+async def keep_log(store: BlobStore, attempt: Attempt, log_path: Path, limit: int = 0) -> str:
+    """Upload the attempt's log as ``<output prefix>/task.log``, cut to ``limit`` bytes (0: whole; see
+    ``task_logs.py``); '' when it cannot be kept."""
     url = f"{attempt.output_prefix}/task.log"
     with contextlib.suppress(OSError):
-        await store.write_stream(url, file_chunks(log_path))
+        await store.write_stream(url, kept_chunks(log_path, limit))
         return url
     return ""
 
@@ -66,15 +69,27 @@ async def outcome(
     if await store.exists(futures):
         return replace(common, dynamic_url=futures)
     outputs = f"{attempt.output_prefix}/outputs.pb"
-    if await store.exists(outputs):
+    problem = await incomplete(store, attempt, outputs, code)
+    if not problem:
         return replace(common, outputs_url=outputs)
     tail = await asyncio.to_thread(log_tail, log_path)
     error = execution_pb2.ExecutionError(
-        code="SystemError",
-        kind=execution_pb2.ExecutionError.SYSTEM,
-        message=f"task process exited with code {code} without writing outputs or an error:\n{tail}",
+        code="SystemError", kind=execution_pb2.ExecutionError.SYSTEM, message=f"task process {problem}:\n{tail}"
     )
     return replace(common, error=error, retryable=True, system=True)
+
+
+async def incomplete(store: BlobStore, attempt: Attempt, url: str, code: int | None) -> str:
+    """What is wrong with the outputs file ('' when nothing), read once: missing, or short (a task that
+    could not write it whole, on a full disk, must not pass for a success with outputs missing downstream)."""
+    try:
+        written = await store.read_proto(url, literals_pb2.LiteralMap)
+    except BlobNotFound:
+        return f"exited with code {code} without writing outputs or an error"
+    except DecodeError:
+        return "wrote incomplete outputs (outputs.pb does not parse)"
+    missing = [name for name in attempt.task.interface.outputs.variables if name not in written.literals]
+    return f"wrote incomplete outputs (missing {', '.join(missing)})" if missing else ""
 
 
 async def error_document(store: BlobStore, prefix: str) -> errors_pb2.ErrorDocument | None:

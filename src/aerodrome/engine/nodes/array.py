@@ -123,6 +123,9 @@ async def run_array(g: NodeContext, job: Job) -> Outcome:
     task = job.node.task
     if task is None or not task.HasField("container"):
         return await g.fail(job, error("Unsupported", f"array node {job.node.id} must map a container task", user=True))
+    recorded = job.run.succeeded_attempts.pop(job.unique, None)
+    if recorded is not None:  # it succeeded before the server stopped; only its node's event was lost
+        return await g.succeed(job, recorded[1])
     try:
         size = array_size(job)
     except ArraySizeError as exc:
