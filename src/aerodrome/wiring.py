@@ -58,6 +58,9 @@ from aerodrome.managers.task_logs import TaskLogReader
 from aerodrome.managers.tasks import TaskManager
 from aerodrome.managers.workflows import WorkflowManager
 from aerodrome.notifications import service as notifications
+from aerodrome.observability.loop_lag import LoopLagMonitor
+from aerodrome.observability.metrics import Metrics
+from aerodrome.observability.sampler import Sampler
 from aerodrome.scheduler.listing import ScheduleQueries
 from aerodrome.scheduler.service import Scheduler
 from aerodrome.settings import Settings
@@ -65,6 +68,7 @@ from aerodrome.transport.grpc.admin import AdminServicer
 from aerodrome.transport.grpc.auth import AuthMetadataServicer, IdentityServicer
 from aerodrome.transport.grpc.authz import AuthInterceptor
 from aerodrome.transport.grpc.data_proxy import DataProxyServicer
+from aerodrome.transport.grpc.observe import ObserveInterceptor
 from aerodrome.transport.grpc.server import build_grpc_server
 from aerodrome.transport.grpc.signals import SignalServicer
 from aerodrome.transport.http.app import build_http_app
@@ -72,6 +76,7 @@ from aerodrome.transport.http.console import console_routes
 from aerodrome.transport.http.console.deps import Deps, Registries
 from aerodrome.transport.http.console.live import LiveHub
 from aerodrome.transport.http.data import data_routes
+from aerodrome.transport.http.metrics import METRICS_PATH, metrics_routes
 from aerodrome.transport.http.openapi import openapi_routes
 from aerodrome.transport.http.outbox import outbox_routes
 from aerodrome.transport.http.registries import process_routes, product_routes, provider_routes
@@ -93,6 +98,7 @@ class Services:
     http_routes: list[Any]
     background: list[BackgroundService]
     auth: AuthParts | None = None
+    metrics: Metrics | None = None
 
 
 def build(settings: Settings) -> Services:
@@ -189,11 +195,30 @@ def build(settings: Settings) -> Services:
         *auth.routes,
     ]
     background: list[BackgroundService] = [engine, hub, notifications.dispatcher(settings, db, events.watch)]
+    metrics = observe(settings, db, events, launcher, http_routes, background)
     if settings.scheduler.enabled:
         scheduler = Scheduler(db, managers.executions, settings.scheduler)
         launch_plans.watch_schedules(scheduler.wake)
         background.append(scheduler)
-    return Services(settings, db, store, managers, engine, servicers, http_routes, background, auth)
+    return Services(settings, db, store, managers, engine, servicers, http_routes, background, auth, metrics)
+
+
+def observe(
+    settings: Settings,
+    db: Database,
+    events: EventManager,
+    launcher: LocalLauncher,
+    http_routes: list[Any],
+    background: list[BackgroundService],
+) -> Metrics | None:
+    """The Prometheus metrics, their /metrics route and the loop-lag probe (None when switched off)."""
+    if not settings.metrics.enabled:
+        return None
+    metrics = Metrics()
+    events.watch(metrics.on_event)
+    http_routes.extend(metrics_routes(Sampler(metrics, db, lambda: launcher.running)))
+    background.append(LoopLagMonitor(metrics, settings.metrics.loop_lag_interval_seconds))
+    return metrics
 
 
 def task_storage_env(settings: Settings) -> dict[str, str]:
@@ -292,13 +317,20 @@ async def serve(
         services.servicers,
         max_message_bytes=settings.server.grpc_max_message_bytes,
         interceptors=[AuthInterceptor(authenticator)] if authenticator is not None and authenticator.enabled else [],
+        outer=[ObserveInterceptor(services.metrics)] if services.metrics is not None else [],
     )
     grpc_port = add_grpc_port(grpc_server, settings)
     if grpc_port == 0:
         raise OSError(f"cannot listen for gRPC on {settings.server.host}:{settings.server.grpc_port}")
     settings.server.grpc_port = grpc_port
     services.engine.graphs.launcher.platform_url = f"{settings.server.host}:{grpc_port}"
-    app = build_http_app(services.servicers, extra_routes=services.http_routes, authenticator=authenticator)
+    app = build_http_app(
+        services.servicers,
+        extra_routes=services.http_routes,
+        authenticator=authenticator,
+        metrics=services.metrics,
+        open_paths=() if settings.metrics.require_auth else (METRICS_PATH,),
+    )
     # httptools (C) spends less CPU per uploaded byte than h11; named so that a missing install fails loudly.
     tls = settings.auth
     http = _HttpServer(

@@ -16,6 +16,7 @@ import grpc
 from google.protobuf.message import Message
 
 from aerodrome.errors import AdminError
+from aerodrome.observability.logs import request_id as current_request_id
 
 log = logging.getLogger("aerodrome.errors")
 
@@ -41,7 +42,7 @@ def failure_from(exc: BaseException, method: str) -> Failure:
     """Map an exception raised while serving ``method`` to the failure the caller sees."""
     if isinstance(exc, AdminError):
         return Failure(exc.code, exc.message, exc.details)
-    request_id = uuid.uuid4().hex[:16]
+    request_id = current_request_id.get() or uuid.uuid4().hex[:16]
     if _is_transient(exc):
         log.warning("transient failure in %s (request id %s): %s", method, request_id, exc)
         return Failure(

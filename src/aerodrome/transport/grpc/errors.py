@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -18,9 +17,9 @@ from google.rpc import status_pb2  # type: ignore[import-untyped]
 from grpc import aio
 
 from aerodrome.transport.errors import failure_from
+from aerodrome.transport.grpc.interceptors import Handler, WrappingInterceptor, method_name
 
 log = logging.getLogger("aerodrome.grpc")
-Handler = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
 def _wrap(method: str, behavior: Handler) -> Handler:
@@ -45,40 +44,8 @@ def _wrap(method: str, behavior: Handler) -> Handler:
     return guarded
 
 
-class ErrorInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
-    """Wraps every unary-unary handler with ``_wrap`` (once per method, then cached)."""
+class ErrorInterceptor(WrappingInterceptor):
+    """Wraps every unary-unary handler with ``_wrap``."""
 
-    def __init__(self) -> None:
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        full_name = handler_call_details.method
-        cached = self._wrapped.get(full_name)
-        if cached is not None:
-            return cached
-        handler: Any = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler  # type: ignore[no-any-return]
-        wrapped: grpc.RpcMethodHandler = grpc.unary_unary_rpc_method_handler(
-            _wrap(full_name.rsplit("/", 1)[-1], _as_async(handler.unary_unary)),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-        self._wrapped[full_name] = wrapped
-        return wrapped
-
-
-def _as_async(behavior: Callable[..., Any]) -> Handler:
-    """Generated base-class methods are synchronous; make every behaviour awaitable."""
-
-    async def call(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-        result = behavior(request, context)
-        if hasattr(result, "__await__"):
-            return await result
-        return result
-
-    return call
+    def wrap(self, full_name: str, behavior: Handler) -> Handler:
+        return _wrap(method_name(full_name), behavior)
