@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from tests.support.postgres import fresh_database
 
 from aerodrome.db.engine import Database
 from aerodrome.db.migrate import upgrade
 from aerodrome.db.models import ExecutionRow
 from aerodrome.observability.metrics import Metrics
 from aerodrome.observability.sampler import Sampler
+from tests.support.postgres import fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
