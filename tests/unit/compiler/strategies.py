@@ -72,10 +72,14 @@ scalars = st.one_of(
 literals: st.SearchStrategy[literals_pb2.Literal] = st.recursive(
     st.builds(lambda s: literals_pb2.Literal(scalar=s), scalars),
     lambda inner: st.one_of(
-        st.builds(lambda ls: literals_pb2.Literal(collection=literals_pb2.LiteralCollection(literals=ls)),
-                  st.lists(inner, max_size=3)),
-        st.builds(lambda m: literals_pb2.Literal(map=literals_pb2.LiteralMap(literals=m)),
-                  st.dictionaries(names, inner, max_size=3)),
+        st.builds(
+            lambda ls: literals_pb2.Literal(collection=literals_pb2.LiteralCollection(literals=ls)),
+            st.lists(inner, max_size=3),
+        ),
+        st.builds(
+            lambda m: literals_pb2.Literal(map=literals_pb2.LiteralMap(literals=m)),
+            st.dictionaries(names, inner, max_size=3),
+        ),
         st.builds(
             lambda v, t: literals_pb2.Literal(scalar=literals_pb2.Scalar(union=literals_pb2.Union(value=v, type=t))),
             inner,
@@ -99,7 +103,9 @@ promises = st.builds(
     attr_paths,
 )
 binding_data: st.SearchStrategy[literals_pb2.BindingData] = st.recursive(
-    st.one_of(promises, st.builds(lambda s: literals_pb2.BindingData(scalar=s), scalars), st.just(literals_pb2.BindingData())),
+    st.one_of(
+        promises, st.builds(lambda s: literals_pb2.BindingData(scalar=s), scalars), st.just(literals_pb2.BindingData())
+    ),
     lambda inner: st.one_of(
         st.builds(
             lambda bs: literals_pb2.BindingData(collection=literals_pb2.BindingDataCollection(bindings=bs)),
@@ -110,8 +116,11 @@ binding_data: st.SearchStrategy[literals_pb2.BindingData] = st.recursive(
             st.dictionaries(names, inner, max_size=3),
         ),
         st.builds(
-            lambda v, t: literals_pb2.BindingData(union=literals_pb2.UnionInfo(targetType=t)) if v else
-            literals_pb2.BindingData(union=literals_pb2.UnionInfo()),
+            lambda v, t: (
+                literals_pb2.BindingData(union=literals_pb2.UnionInfo(targetType=t))
+                if v
+                else literals_pb2.BindingData(union=literals_pb2.UnionInfo())
+            ),
             st.booleans(),
             literal_types,
         ),
@@ -172,22 +181,38 @@ def _target(kind: str, draw: st.DrawFn, depth: int) -> dict[str, object]:
     if kind == "task":
         return {"task_node": wf.TaskNode(reference_id=ident(identifier_pb2.TASK, draw(st.sampled_from(TASK_NAMES))))}
     if kind == "sub":
-        return {"workflow_node": wf.WorkflowNode(sub_workflow_ref=ident(identifier_pb2.WORKFLOW, draw(st.sampled_from(["sub", "w", "nope"]))))}
+        return {
+            "workflow_node": wf.WorkflowNode(
+                sub_workflow_ref=ident(identifier_pb2.WORKFLOW, draw(st.sampled_from(["sub", "w", "nope"])))
+            )
+        }
     if kind == "lp":
         return {"workflow_node": wf.WorkflowNode(launchplan_ref=ident(identifier_pb2.LAUNCH_PLAN, "lp"))}
     if kind == "gate":
-        gate = draw(st.sampled_from([
-            wf.GateNode(approve=wf.ApproveCondition(signal_id="s")),
-            wf.GateNode(signal=wf.SignalCondition(signal_id="s", type=draw(literal_types), output_variable_name=draw(names))),
-            wf.GateNode(sleep=wf.SleepCondition()),
-            wf.GateNode(),
-        ]))
+        gate = draw(
+            st.sampled_from(
+                [
+                    wf.GateNode(approve=wf.ApproveCondition(signal_id="s")),
+                    wf.GateNode(
+                        signal=wf.SignalCondition(
+                            signal_id="s", type=draw(literal_types), output_variable_name=draw(names)
+                        )
+                    ),
+                    wf.GateNode(sleep=wf.SleepCondition()),
+                    wf.GateNode(),
+                ]
+            )
+        )
         return {"gate_node": gate}
     if kind == "array" and depth < 2:
         return {"array_node": wf.ArrayNode(node=draw(nodes(depth + 1)), parallelism=draw(st.integers(0, 3)))}
     if kind == "branch" and depth < 2:
         case = wf.IfBlock(condition=draw(conditions), then_node=draw(nodes(depth + 1)))
-        other = draw(st.lists(st.builds(lambda c, n: wf.IfBlock(condition=c, then_node=n), conditions, nodes(depth + 1)), max_size=1))
+        other = draw(
+            st.lists(
+                st.builds(lambda c, n: wf.IfBlock(condition=c, then_node=n), conditions, nodes(depth + 1)), max_size=1
+            )
+        )
         block = wf.IfElseBlock(case=case, other=other)
         if draw(st.booleans()):
             block.else_node.CopyFrom(draw(nodes(depth + 1)))

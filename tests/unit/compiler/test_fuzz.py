@@ -14,14 +14,16 @@ import pytest
 from flyteidl.core import compiler_pb2, interface_pb2, literals_pb2, types_pb2, workflow_closure_pb2, workflow_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from aerodrome.compiler import CompileErrors, compile_workflow, workflow_requirements
-from aerodrome.compiler.interfaces import LaunchPlanInterface, id_key
 from tests.support.fuzz import examples
 from tests.unit.compiler import strategies as s
 from tests.unit.compiler.test_conformance import SNACKS, _compiled_tasks, _workflow_goldens
 
-FUZZ = settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+from aerodrome.compiler import CompileErrors, compile_workflow, workflow_requirements
+from aerodrome.compiler.interfaces import LaunchPlanInterface, id_key
+
+FUZZ = settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 def compiles_or_reports(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flyteidl.core import literals_pb2, types_pb2
 from hypothesis import given, settings
+from tests.support.fuzz import examples
+from tests.unit.compiler import strategies as s
 
 from aerodrome.compiler import literal_type_of
 from aerodrome.compiler.types import describe, is_castable, is_optional
-from tests.support.fuzz import examples
-from tests.unit.compiler import strategies as s
 
 
 @settings(max_examples=examples(150), deadline=None)
