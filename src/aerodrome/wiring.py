@@ -172,7 +172,7 @@ def build(settings: Settings) -> Services:
         *provider_routes(providers, resolver),
         *product_routes(products),
         *process_routes(ProcessManager(db, ttl_seconds=settings.leases.ttl_seconds)),
-        *openapi_routes(),
+        *openapi_routes(servicers),
         *schedule_routes(ScheduleQueries(db)),
     ]
     hub = LiveHub()
@@ -330,6 +330,7 @@ async def serve(
         authenticator=authenticator,
         metrics=services.metrics,
         open_paths=() if settings.metrics.require_auth else (METRICS_PATH,),
+        max_body_bytes=settings.server.grpc_max_message_bytes,
     )
     # httptools (C) spends less CPU per uploaded byte than h11; named so that a missing install fails loudly.
     tls = settings.auth

@@ -29,6 +29,7 @@ def build_http_app(
     authenticator: Authenticator | None = None,
     metrics: Metrics | None = None,
     open_paths: tuple[str, ...] = (),
+    max_body_bytes: int = 32 * 1024 * 1024,
 ) -> Starlette:
     """No body-buffering middleware: signed uploads stream straight to the blob store (the observation and
     auth middlewares are pure ASGI). ``open_paths`` stay open when authentication is on."""
@@ -36,7 +37,7 @@ def build_http_app(
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         *extra_routes,
-        *gateway_routes(servicers, gateway_guard if enabled else None),
+        *gateway_routes(servicers, gateway_guard if enabled else None, max_body_bytes),
     ]
     middleware = [Middleware(ObserveMiddleware, metrics=metrics)] if metrics is not None else []
     if authenticator and enabled:
