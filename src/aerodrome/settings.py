@@ -369,6 +369,22 @@ class SecretSettings(BaseSettings):
     )
 
 
+class MetricsSettings(BaseSettings):
+    """The Prometheus endpoint ``GET /metrics`` on the HTTP listener."""
+
+    model_config = SettingsConfigDict(env_prefix="AERODROME_METRICS_", extra="forbid")
+
+    enabled: bool = Field(True, description="Serve /metrics and count calls (false: neither).")
+    require_auth: bool = Field(
+        False,
+        description="With authentication on, /metrics needs a caller with the server-wide admin role; false leaves "
+        "it open like /healthz (it holds counts, latencies and process ids, never project data).",
+    )
+    loop_lag_interval_seconds: float = Field(
+        0.5, gt=0, description="How often the event-loop lag probe wakes (aerodrome_event_loop_lag_seconds)."
+    )
+
+
 class Settings(BaseModel):
     """The whole configuration tree."""
 
@@ -385,6 +401,7 @@ class Settings(BaseModel):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     events: EventSettings = Field(default_factory=EventSettings)
     secrets: SecretSettings = Field(default_factory=SecretSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @property
     def database_url(self) -> str:

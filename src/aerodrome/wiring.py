@@ -31,6 +31,7 @@ from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.launchers.distributions import DistributionCache
 from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.launchers.on_ray.launcher import RayClusterCheck, RayConfigError, RayLauncher, RayOptions
+from aerodrome.engine.launchers.protocol import Launcher
 from aerodrome.engine.launchers.router import LauncherRouter
 from aerodrome.engine.launchers.warm import Zygote
 from aerodrome.engine.leases import LeaseKeeper
@@ -61,6 +62,9 @@ from aerodrome.managers.task_logs import TaskLogReader
 from aerodrome.managers.tasks import TaskManager
 from aerodrome.managers.workflows import WorkflowManager
 from aerodrome.notifications import service as notifications
+from aerodrome.observability.loop_lag import LoopLagMonitor
+from aerodrome.observability.metrics import Metrics
+from aerodrome.observability.sampler import Sampler
 from aerodrome.scheduler.listing import ScheduleQueries
 from aerodrome.scheduler.service import Scheduler
 from aerodrome.settings import Settings
@@ -68,6 +72,7 @@ from aerodrome.transport.grpc.admin import AdminServicer
 from aerodrome.transport.grpc.auth import AuthMetadataServicer, IdentityServicer
 from aerodrome.transport.grpc.authz import AuthInterceptor
 from aerodrome.transport.grpc.data_proxy import DataProxyServicer
+from aerodrome.transport.grpc.observe import ObserveInterceptor
 from aerodrome.transport.grpc.server import build_grpc_server
 from aerodrome.transport.grpc.signals import SignalServicer
 from aerodrome.transport.http.app import build_http_app
@@ -75,6 +80,7 @@ from aerodrome.transport.http.console import console_routes
 from aerodrome.transport.http.console.deps import Deps, Registries
 from aerodrome.transport.http.console.live import LiveHub
 from aerodrome.transport.http.data import data_routes
+from aerodrome.transport.http.metrics import METRICS_PATH, metrics_routes
 from aerodrome.transport.http.openapi import openapi_routes
 from aerodrome.transport.http.outbox import outbox_routes
 from aerodrome.transport.http.registries import process_routes, product_routes, provider_routes
@@ -96,6 +102,7 @@ class Services:
     http_routes: list[Any]
     background: list[BackgroundService]
     auth: AuthParts | None = None
+    metrics: Metrics | None = None
 
 
 def build(settings: Settings) -> Services:
@@ -172,7 +179,7 @@ def build(settings: Settings) -> Services:
         *provider_routes(providers, resolver),
         *product_routes(products),
         *process_routes(ProcessManager(db, ttl_seconds=settings.leases.ttl_seconds)),
-        *openapi_routes(),
+        *openapi_routes(servicers),
         *schedule_routes(ScheduleQueries(db)),
     ]
     hub = LiveHub()
@@ -197,11 +204,30 @@ def build(settings: Settings) -> Services:
     background: list[BackgroundService] = [engine, hub, notifications.dispatcher(settings, db, events.watch)]
     if ray_check is not None:
         background.insert(0, ray_check)
+    metrics = observe(settings, db, events, launchers, http_routes, background)
     if settings.scheduler.enabled:
         scheduler = Scheduler(db, managers.executions, settings.scheduler)
         launch_plans.watch_schedules(scheduler.wake)
         background.append(scheduler)
-    return Services(settings, db, store, managers, engine, servicers, http_routes, background, auth)
+    return Services(settings, db, store, managers, engine, servicers, http_routes, background, auth, metrics)
+
+
+def observe(
+    settings: Settings,
+    db: Database,
+    events: EventManager,
+    launcher: Launcher,
+    http_routes: list[Any],
+    background: list[BackgroundService],
+) -> Metrics | None:
+    """The Prometheus metrics, their /metrics route and the loop-lag probe (None when switched off)."""
+    if not settings.metrics.enabled:
+        return None
+    metrics = Metrics()
+    events.watch(metrics.on_event)
+    http_routes.extend(metrics_routes(Sampler(metrics, db, lambda: launcher.running)))
+    background.append(LoopLagMonitor(metrics, settings.metrics.loop_lag_interval_seconds))
+    return metrics
 
 
 def build_launchers(
@@ -330,13 +356,21 @@ async def serve(
         services.servicers,
         max_message_bytes=settings.server.grpc_max_message_bytes,
         interceptors=[AuthInterceptor(authenticator)] if authenticator is not None and authenticator.enabled else [],
+        outer=[ObserveInterceptor(services.metrics)] if services.metrics is not None else [],
     )
     grpc_port = add_grpc_port(grpc_server, settings)
     if grpc_port == 0:
         raise OSError(f"cannot listen for gRPC on {settings.server.host}:{settings.server.grpc_port}")
     settings.server.grpc_port = grpc_port
     services.engine.graphs.launcher.platform_url = f"{settings.server.host}:{grpc_port}"
-    app = build_http_app(services.servicers, extra_routes=services.http_routes, authenticator=authenticator)
+    app = build_http_app(
+        services.servicers,
+        extra_routes=services.http_routes,
+        authenticator=authenticator,
+        metrics=services.metrics,
+        open_paths=() if settings.metrics.require_auth else (METRICS_PATH,),
+        max_body_bytes=settings.server.grpc_max_message_bytes,
+    )
     # httptools (C) spends less CPU per uploaded byte than h11; named so that a missing install fails loudly.
     tls = settings.auth
     http = _HttpServer(

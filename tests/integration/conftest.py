@@ -48,12 +48,14 @@ class Server:
         return env
 
 
-def start_server(home: Path, db_url: str, backend: str, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    home: Path, db_url: str, backend: str, extra_env: dict[str, str] | None = None, log_level: str = "WARNING"
+) -> Server:
     """Start ``aerodrome start`` on free ports and wait for its ready line."""
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "AERODROME_HOME": str(home), **(extra_env or {})}
     env.pop("AERODROME_DB_URL", None)
-    cmd = [sys.executable, "-m", "aerodrome", "start", "--grpc-port", "0", "--http-port", "0", "--log-level", "WARNING"]
+    cmd = [sys.executable, "-m", "aerodrome", "start", "--grpc-port", "0", "--http-port", "0", "--log-level", log_level]
     if db_url:
         cmd += ["--db-url", db_url]
     log = (home / "server.log").open("w")

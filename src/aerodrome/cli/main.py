@@ -48,13 +48,20 @@ def main() -> None:
 @main.command()
 @settings_options
 @click.option("--log-level", default="INFO", envvar="AERODROME_LOG_LEVEL", show_default=True)
-def start(log_level: str, **kwargs: Any) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["rich", "json"]),
+    default="rich",
+    envvar="AERODROME_LOG_FORMAT",
+    show_default=True,
+    help="json: one JSON object per line on stderr, with request_id and execution_id where known.",
+)
+def start(log_level: str, log_format: str, **kwargs: Any) -> None:
     """Run the server (gRPC and HTTP) on the embedded defaults until SIGINT/SIGTERM."""
-    logging.basicConfig(
-        level=log_level.upper(),
-        format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False)],
-    )
+    from aerodrome.observability.logs import json_handler
+
+    handler = json_handler() if log_format == "json" else RichHandler(console=console, show_path=False)
+    logging.basicConfig(level=log_level.upper(), format="%(message)s", handlers=[handler])
     # Alembic logs a line per plugin when it is first imported (below, with the server): noise to a user.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     settings = build_settings(**kwargs)

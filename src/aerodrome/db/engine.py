@@ -141,6 +141,20 @@ class Database:
             finally:
                 await session.close()
 
+    def pool_use(self) -> dict[str, tuple[int, int]]:
+        """(connections checked out, pool size) of each engine, for the /metrics gauges."""
+        engines = (
+            {"read": self.engine}
+            if self._write_engine is self.engine
+            else {"read": self.engine, "write": self._write_engine}
+        )
+        use = {}
+        for name, engine in engines.items():
+            pool: Any = engine.pool
+            size = pool.size() if hasattr(pool, "size") else 0
+            use[name] = (int(pool.checkedout()) if hasattr(pool, "checkedout") else 0, int(size))
+        return use
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
         if self._inserter is not None:

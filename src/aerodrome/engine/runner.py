@@ -28,6 +28,7 @@ from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.leases import LeaseKeeper
 from aerodrome.engine.plan import ExecutionPlan
 from aerodrome.managers.events import EventManager
+from aerodrome.observability.logs import execution_id
 from aerodrome.phases.tables import NODE, TASK, TASK_TERMINAL, WF, WORKFLOW_TERMINAL
 
 if TYPE_CHECKING:
@@ -218,6 +219,7 @@ class Engine:
 
     async def _drive(self, ident: identifier_pb2.WorkflowExecutionIdentifier, row_id: int) -> None:
         key = _key(ident)
+        execution_id.set(":".join(key))  # every log line of this execution's work carries it (JSON logs)
         release = True
         try:
             run, plan, inputs_uri, phase = await self._load(ident)
@@ -232,7 +234,9 @@ class Engine:
                 await run.report.workflow(WF.RUNNING)
             outputs_url = self.store.url(f"{layout.execution_key(ident.project, ident.domain, ident.name)}/outputs.pb")
             frame = self.graphs.frame(run, plan.graph, Scope(), inputs_uri, outputs_url, top=True)
+            log.debug("driving the graph from phase %s", WF.Phase.Name(phase))
             result = await self.graphs.run_graph(frame)
+            log.debug("graph finished: %s", "succeeded" if isinstance(result, Succeeded) else "failed")
             if isinstance(result, Succeeded):
                 await run.report.workflow(WF.SUCCEEDED, output_uri=result.output_uri)
             else:

@@ -11,6 +11,7 @@ from aerodrome.db.models import ResourceRow
 from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.errors import InvalidArgument, NotFound, missing
 from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.validation.enums import known_name
 
 # The oneof field of MatchingAttributes that carries each resource type.
 FIELD_TYPES = {
@@ -128,7 +129,7 @@ class AttributeManager:
 
     async def get(self, target: Target, resource_type: int, *, exact: bool = False) -> mr.MatchingAttributes:
         """The most specific row matching the target (exact level only when ``exact``)."""
-        name = str(mr.MatchableResource.Name(resource_type))
+        name = known_name(mr.MatchableResource, resource_type, "resource_type")
         target.validate()
         async with self.db.transaction() as uow:
             lookup = uow.resources.find_exact if exact else uow.resources.most_specific
@@ -139,18 +140,18 @@ class AttributeManager:
 
     async def view(self, uow: UnitOfWork, project: str, domain: str, workflow: str, resource_type: int) -> View:
         """Every row of one type that could match the workflow, read at once, to answer several ``get``s."""
-        name = str(mr.MatchableResource.Name(resource_type))
+        name = known_name(mr.MatchableResource, resource_type, "resource_type")
         return View(await uow.resources.candidates(project, domain, workflow, name))
 
     async def delete(self, target: Target, resource_type: int) -> None:
-        name = str(mr.MatchableResource.Name(resource_type))
+        name = known_name(mr.MatchableResource, resource_type, "resource_type")
         target.validate()
         async with self.db.transaction(write=True) as uow:
             if not await uow.resources.delete_exact(target.project, target.domain, target.workflow, "", name):
                 raise NotFound(f"Resource [{target.describe(name)}] not found")
 
     async def list(self, request: mr.ListMatchableAttributesRequest) -> mr.ListMatchableAttributesResponse:
-        name = str(mr.MatchableResource.Name(request.resource_type))
+        name = known_name(mr.MatchableResource, request.resource_type, "resource_type")
         async with self.db.transaction() as uow:
             rows = await uow.resources.list_type(name)
         return mr.ListMatchableAttributesResponse(

@@ -28,6 +28,7 @@ from aerodrome.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskEx
 from aerodrome.db.prototext import compact
 from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.errors import InvalidArgument, NotFound, ResourceExhausted, missing
+from aerodrome.managers.validation.enums import name_or_number
 from aerodrome.notifications.outbox import Outbox
 from aerodrome.phases.policies import NODE_POLICY, TASK_POLICY, WORKFLOW_POLICY, decide
 from aerodrome.phases.rules import Transition
@@ -202,7 +203,7 @@ class EventManager:
             closure.outputs.uri = event.output_uri or output_uri
         if event.HasField("error"):
             closure.error.CopyFrom(event.error)
-            row.error_kind = core_exec.ExecutionError.ErrorKind.Name(event.error.kind)
+            row.error_kind = name_or_number(core_exec.ExecutionError.ErrorKind, event.error.kind)
             row.error_code = event.error.code
         row.closure = closure.SerializeToString()
 
@@ -319,7 +320,7 @@ class EventManager:
             closure.output_uri = event.output_uri or output_uri
         if event.HasField("error"):
             closure.error.CopyFrom(event.error)
-            row.error_kind = core_exec.ExecutionError.ErrorKind.Name(event.error.kind)
+            row.error_kind = name_or_number(core_exec.ExecutionError.ErrorKind, event.error.kind)
             row.error_code = event.error.code
         if event.HasField("workflow_node_metadata") and not closure.HasField("workflow_node_metadata"):
             closure.workflow_node_metadata.executionId.CopyFrom(event.workflow_node_metadata.execution_id)
@@ -328,7 +329,7 @@ class EventManager:
             closure.task_node_metadata.cache_status = tnm.cache_status
             if tnm.HasField("catalog_key"):
                 closure.task_node_metadata.catalog_key.CopyFrom(tnm.catalog_key)
-                row.cache_status = catalog_pb2.CatalogCacheStatus.Name(tnm.cache_status)
+                row.cache_status = name_or_number(catalog_pb2.CatalogCacheStatus, tnm.cache_status)
             if tnm.checkpoint_uri:
                 closure.task_node_metadata.checkpoint_uri = tnm.checkpoint_uri
             if tnm.HasField("dynamic_workflow") and tnm.dynamic_workflow.dynamic_job_spec_uri:

@@ -12,6 +12,7 @@ from aerodrome.db.pagination import next_token, page
 from aerodrome.db.repositories.named_entities import NamedEntity
 from aerodrome.errors import InvalidArgument, invalid, missing
 from aerodrome.managers.listing import sort_of
+from aerodrome.managers.validation.enums import name_or_number
 from aerodrome.managers.validation.identifiers import validate_named_identifier
 
 _STATEFUL = {identifier_pb2.TASK, identifier_pb2.WORKFLOW, identifier_pb2.LAUNCH_PLAN}
@@ -49,9 +50,8 @@ class NamedEntityManager:
             raise missing("metadata")
         state = request.metadata.state
         if state != common_pb2.NAMED_ENTITY_ACTIVE and request.resource_type not in _STATEFUL:
-            raise InvalidArgument(
-                f"Resource [{identifier_pb2.ResourceType.Name(request.resource_type)}] cannot have its state updated"
-            )
+            kind = name_or_number(identifier_pb2.ResourceType, request.resource_type)
+            raise InvalidArgument(f"Resource [{kind}] cannot have its state updated")
         if len(request.metadata.description) > 300:
             raise InvalidArgument("description cannot exceed 300 characters")
         i = request.id

@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 
 from aerodrome.blobstore.failures import store_full, store_unreachable
 from aerodrome.errors import AdminError
+from aerodrome.observability.logs import request_id as current_request_id
 
 log = logging.getLogger("aerodrome.errors")
 
@@ -55,7 +56,7 @@ def failure_from(exc: BaseException, method: str) -> Failure:
     """Map an exception raised while serving ``method`` to the failure the caller sees."""
     if isinstance(exc, AdminError):
         return Failure(exc.code, exc.message, exc.details)
-    request_id = uuid.uuid4().hex[:16]
+    request_id = current_request_id.get() or uuid.uuid4().hex[:16]
     storage = _storage_failure(exc, request_id)
     if storage is not None:
         log.warning("storage failure in %s (request id %s): %s", method, request_id, exc)

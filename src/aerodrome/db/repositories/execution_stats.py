@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from aerodrome.db.models import ExecutionRow, LaunchPlanRow
+from aerodrome.db.models import ExecutionRow, LaunchPlanRow, TaskExecutionRow
 from aerodrome.db.repositories.base import Repository
 
 
@@ -21,6 +21,16 @@ class ExecutionStatsRepository(Repository[ExecutionRow]):
             .where(e.execution_project == project, e.execution_domain == domain, e.execution_created_at >= since)
             .group_by(e.phase)
         )
+        return {phase: int(count) for phase, count in (await self.session.execute(query)).all()}
+
+    async def all_phase_counts(self) -> dict[str, int]:
+        """Executions in each phase across the whole server (the /metrics gauges)."""
+        query = select(ExecutionRow.phase, func.count()).group_by(ExecutionRow.phase)
+        return {phase: int(count) for phase, count in (await self.session.execute(query)).all()}
+
+    async def task_attempt_phase_counts(self) -> dict[str, int]:
+        """Task attempts in each phase across the whole server (the /metrics gauges)."""
+        query = select(TaskExecutionRow.phase, func.count()).group_by(TaskExecutionRow.phase)
         return {phase: int(count) for phase, count in (await self.session.execute(query)).all()}
 
     async def failing_launch_plans(

@@ -94,6 +94,12 @@ class LeaseRepository(Repository[ExecutionRow]):
             query = query.where(e.id.in_(list(ids)))
         await self.session.execute(query, execution_options={"synchronize_session": False})
 
+    async def held_by_owner(self) -> dict[str, int]:
+        """How many unexpired leases each process holds (the /metrics gauge)."""
+        e = ExecutionRow
+        query = select(e.lease_owner, func.count()).where(e.lease_expires_at > self.now()).group_by(e.lease_owner)
+        return {owner: int(count) for owner, count in (await self.session.execute(query)).all()}
+
     async def release_all_others(self, owner: str) -> None:
         """Free every lease not held by ``owner`` (SQLite: the one process that can run holds the lock)."""
         e = ExecutionRow

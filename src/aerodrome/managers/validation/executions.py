@@ -10,6 +10,7 @@ from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2
 from aerodrome.compiler import is_castable, literal_type_of
 from aerodrome.db.prototext import compact
 from aerodrome.errors import InvalidArgument, missing
+from aerodrome.managers.validation.enums import name_or_number
 
 _NAME = re.compile(r"^[a-z][a-z\-0-9]*$")
 MAX_NAME = 63
@@ -39,10 +40,8 @@ def validate_request(request: execution_pb2.ExecutionCreateRequest) -> None:
         if not getattr(ref, field):
             raise missing(field)
     if ref.resource_type not in (identifier_pb2.LAUNCH_PLAN, identifier_pb2.TASK):
-        raise InvalidArgument(
-            f"Invalid reference entity resource type [{identifier_pb2.ResourceType.Name(ref.resource_type)}], "
-            f"only [LAUNCH_PLAN TASK] allowed"
-        )
+        kind = name_or_number(identifier_pb2.ResourceType, ref.resource_type)
+        raise InvalidArgument(f"Invalid reference entity resource type [{kind}], only [LAUNCH_PLAN TASK] allowed")
 
 
 def validate_literal_map(inputs: literals_pb2.LiteralMap, field: str = "inputs") -> None:

@@ -7,11 +7,12 @@ from flyteidl.core import identifier_pb2
 
 from aerodrome.db.prototext import compact
 from aerodrome.errors import InvalidArgument, missing
+from aerodrome.managers.validation.enums import name_or_number
 
 
 def type_name(resource_type: int) -> str:
     """``TASK`` → ``task`` as the reference prints resource types in messages."""
-    return str(identifier_pb2.ResourceType.Name(resource_type)).lower()
+    return name_or_number(identifier_pb2.ResourceType, resource_type).lower()
 
 
 def validate_identifier(ident: identifier_pb2.Identifier, expected: int, *, present: bool = True) -> None:

@@ -10,23 +10,47 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 from grpc import aio
 
+from aerodrome.errors import InvalidArgument
 from aerodrome.transport.errors import failure_from
+from aerodrome.transport.grpc.interceptors import Handler, WrappingInterceptor, method_name
 
 log = logging.getLogger("aerodrome.grpc")
-Handler = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """A request whose bytes protobuf refused (e.g. nested deeper than its 100 levels); handed to the
+    handler so the refusal becomes INVALID_ARGUMENT: grpc answers a deserializer's exception with UNKNOWN,
+    which flytekit takes for an expired login."""
+
+    error: str
+
+
+def _lenient(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    def parse(raw: bytes) -> Any:
+        try:
+            return deserialize(raw)
+        except Exception as exc:
+            return Undecodable(str(exc))
+
+    return parse
 
 
 def _wrap(method: str, behavior: Handler) -> Handler:
     async def guarded(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
         started = time.perf_counter()
         try:
+            if isinstance(request, Undecodable):
+                hint = "; messages nest at most 100 levels deep" if "Depth" in request.error else ""
+                raise InvalidArgument(f"the {method} request cannot be decoded ({request.error}){hint}")
             return await behavior(request, context)
         except NotImplementedError:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented by aerodrome yet")
@@ -45,40 +69,11 @@ def _wrap(method: str, behavior: Handler) -> Handler:
     return guarded
 
 
-class ErrorInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
-    """Wraps every unary-unary handler with ``_wrap`` (once per method, then cached)."""
+class ErrorInterceptor(WrappingInterceptor):
+    """Wraps every unary-unary handler with ``_wrap``."""
 
-    def __init__(self) -> None:
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+    def wrap(self, full_name: str, behavior: Handler) -> Handler:
+        return _wrap(method_name(full_name), behavior)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        full_name = handler_call_details.method
-        cached = self._wrapped.get(full_name)
-        if cached is not None:
-            return cached
-        handler: Any = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler  # type: ignore[no-any-return]
-        wrapped: grpc.RpcMethodHandler = grpc.unary_unary_rpc_method_handler(
-            _wrap(full_name.rsplit("/", 1)[-1], _as_async(handler.unary_unary)),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-        self._wrapped[full_name] = wrapped
-        return wrapped
-
-
-def _as_async(behavior: Callable[..., Any]) -> Handler:
-    """Generated base-class methods are synchronous; make every behaviour awaitable."""
-
-    async def call(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-        result = behavior(request, context)
-        if hasattr(result, "__await__"):
-            return await result
-        return result
-
-    return call
+    def deserializer(self, deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+        return _lenient(deserialize) if deserialize is not None else None

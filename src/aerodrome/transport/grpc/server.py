@@ -44,18 +44,23 @@ REGISTRARS: dict[str, tuple[Any, Any]] = {
 
 
 def build_grpc_server(
-    servicers: Mapping[str, object], *, max_message_bytes: int, interceptors: Sequence[aio.ServerInterceptor] = ()
+    servicers: Mapping[str, object],
+    *,
+    max_message_bytes: int,
+    interceptors: Sequence[aio.ServerInterceptor] = (),
+    outer: Sequence[aio.ServerInterceptor] = (),
 ) -> aio.Server:
     """A server with the given servicers (keyed by full service name), health and reflection.
 
-    ``interceptors`` run inside the ErrorInterceptor, so the errors they raise get proper status codes."""
+    ``interceptors`` run inside the ErrorInterceptor, so the errors they raise get proper status codes;
+    ``outer`` ones run outside it, so they see the status each call ended with."""
     options = [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_ping_interval_without_data_ms", 5000),
     ]
-    server: aio.Server = aio.server(interceptors=[ErrorInterceptor(), *interceptors], options=options)
+    server: aio.Server = aio.server(interceptors=[*outer, ErrorInterceptor(), *interceptors], options=options)
     for name, servicer in servicers.items():
         REGISTRARS[name][0](servicer, server)
     health_servicer = HealthServicer()

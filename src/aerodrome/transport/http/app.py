@@ -12,8 +12,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from aerodrome.auth.resolver import Authenticator
+from aerodrome.observability.metrics import Metrics
 from aerodrome.transport.http.authz import AuthMiddleware, gateway_guard
 from aerodrome.transport.http.gateway import gateway_routes
+from aerodrome.transport.http.observe import ObserveMiddleware
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -25,14 +27,19 @@ def build_http_app(
     extra_routes: Sequence[BaseRoute] = (),
     lifespan: Any = None,
     authenticator: Authenticator | None = None,
+    metrics: Metrics | None = None,
+    open_paths: tuple[str, ...] = (),
+    max_body_bytes: int = 32 * 1024 * 1024,
 ) -> Starlette:
-    """No body-buffering middleware: signed uploads stream straight to the blob store (the auth middleware,
-    installed only when authentication is on, is pure ASGI)."""
+    """No body-buffering middleware: signed uploads stream straight to the blob store (the observation and
+    auth middlewares are pure ASGI). ``open_paths`` stay open when authentication is on."""
     enabled = authenticator is not None and authenticator.enabled
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         *extra_routes,
-        *gateway_routes(servicers, gateway_guard if enabled else None),
+        *gateway_routes(servicers, gateway_guard if enabled else None, max_body_bytes),
     ]
-    middleware = [Middleware(AuthMiddleware, authenticator=authenticator)] if authenticator and enabled else []
+    middleware = [Middleware(ObserveMiddleware, metrics=metrics)] if metrics is not None else []
+    if authenticator and enabled:
+        middleware.append(Middleware(AuthMiddleware, authenticator=authenticator, open_paths=open_paths))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -33,12 +33,13 @@ OPEN_PREFIXES = ("/healthz", "/auth/", "/oauth2/", "/.well-known/", "/config/v1/
 class AuthMiddleware:
     """Pure ASGI (no body buffering, so signed uploads still stream)."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, open_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.authenticator = authenticator
+        self.open_paths = frozenset(open_paths)  # exact paths also open (e.g. /metrics, unless it needs auth)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(OPEN_PREFIXES):
+        if scope["type"] != "http" or scope["path"].startswith(OPEN_PREFIXES) or scope["path"] in self.open_paths:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -83,8 +84,8 @@ def _check_route(identity: Identity, scope: Scope) -> None:
             return
         if not identity.server_admin:
             raise PermissionDenied("listing schedules needs ?project=<one you can view> or the server-wide admin role")
-    elif path.startswith("/api/v1/processes") and not identity.server_admin:
-        raise PermissionDenied("the process list needs the server-wide admin role")
+    elif (path.startswith("/api/v1/processes") or path == "/metrics") and not identity.server_admin:
+        raise PermissionDenied(f"{path} needs the server-wide admin role")
     elif _is_registry_write(path, verb) and not identity.server_admin:
         raise PermissionDenied(f"{verb} {path} needs the server-wide admin role")
 

@@ -8,7 +8,6 @@ give that code (400, 404, 400, 500), so both scripts reading ``code`` and HTTP c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,7 +17,10 @@ from starlette.responses import JSONResponse
 
 from aerodrome.errors import InvalidArgument
 from aerodrome.transport.errors import failure_from
+from aerodrome.transport.http.bodies import BodyTooLarge, parse_json, read_body
 from aerodrome.transport.http.gateway import HTTP_STATUS
+
+JSON_BODY_LIMIT = 4 * 1024 * 1024  # registry bodies are small documents (a provider, a start request)
 
 Handler = Callable[[Request], Awaitable[Any]]
 
@@ -31,18 +33,15 @@ def failure(exc: BaseException, operation: str) -> JSONResponse:
     found = failure_from(exc, operation)
     code: grpc.StatusCode = found.code
     body = {"code": code.value[0], "message": found.message, "data": None}
-    return JSONResponse(body, status_code=HTTP_STATUS.get(code, 500))
+    return JSONResponse(body, status_code=413 if isinstance(exc, BodyTooLarge) else HTTP_STATUS.get(code, 500))
 
 
 async def json_body(request: Request) -> Any:
     """The parsed request body; an empty body is an empty object."""
-    raw = await request.body()
+    raw = await read_body(request, JSON_BODY_LIMIT)
     if not raw.strip():
         return {}
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidArgument(f"the request body is not valid JSON: {exc}") from None
+    return parse_json(raw)
 
 
 def flag(request: Request, name: str) -> bool:

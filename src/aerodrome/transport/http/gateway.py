@@ -9,7 +9,6 @@ with its error body ``{"code", "message", "details"}``.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from aerodrome.errors import InvalidArgument
 from aerodrome.transport.errors import failure_from
+from aerodrome.transport.http.bodies import BodyTooLarge, parse_json, read_body
 
 # google.golang.org/grpc-gateway runtime.HTTPStatusFromCode
 HTTP_STATUS = {
@@ -146,7 +146,10 @@ def _assign(target: dict[str, Any], descriptor: Descriptor, path: str, values: l
         field = _field(descriptor, name)
         if field.message_type is None:
             raise InvalidArgument(f"field {name!r} of {descriptor.name} has no sub-fields")
-        target = target.setdefault(field.name, {})
+        nested = target.get(field.name)
+        if not isinstance(nested, dict):  # the body set it to a scalar or null: path and query values win
+            nested = target[field.name] = {}
+        target = nested
         descriptor = field.message_type
     field = _field(descriptor, leaf)
     repeated = bool(getattr(field, "is_repeated", False))
@@ -154,16 +157,13 @@ def _assign(target: dict[str, Any], descriptor: Descriptor, path: str, values: l
     target[field.name] = converted if repeated else converted[-1]
 
 
-async def _fill(binding: Binding, request: Request, message: Message) -> None:
+async def _fill(binding: Binding, request: Request, message: Message, max_body_bytes: int) -> None:
     descriptor: Descriptor = message.DESCRIPTOR  # type: ignore[assignment]
     document: dict[str, Any] = {}
     if binding.body:
-        raw = await request.body()
+        raw = await read_body(request, max_body_bytes)
         if raw.strip():
-            try:
-                body = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise InvalidArgument(f"the request body is not valid JSON: {exc}") from None
+            body = parse_json(raw)
             if binding.body == "*":
                 if not isinstance(body, dict):
                     raise InvalidArgument("the request body must be a JSON object")
@@ -188,21 +188,21 @@ def error_response(exc: BaseException, method: str) -> Response:
         failure = failure_from(exc, method)
         code, message = failure.code, failure.message
     body = {"code": code.value[0], "message": message, "details": []}
-    return JSONResponse(body, status_code=HTTP_STATUS.get(code, 500))
+    return JSONResponse(body, status_code=413 if isinstance(exc, BodyTooLarge) else HTTP_STATUS.get(code, 500))
 
 
 # Optional authorization hook: (request, service, method, message) → filter for the response.
 Guard = Callable[[Request, str, str, Message], Callable[[Any], Any]]
 
 
-def _endpoint(binding: Binding, servicer: object, guard: Guard | None = None) -> Callable[[Request], Any]:
+def _endpoint(binding: Binding, servicer: object, guard: Guard | None, max_body_bytes: int) -> Callable[[Request], Any]:
     request_class = GetMessageClass(binding.method.input_type)
     name = binding.method.name
 
     async def endpoint(request: Request) -> Response:
         message = request_class()
         try:
-            await _fill(binding, request, message)
+            await _fill(binding, request, message, max_body_bytes)
             after = guard(request, binding.service, name, message) if guard is not None else None
             handler = getattr(servicer, name, None)
             if handler is None:
@@ -220,10 +220,18 @@ def _endpoint(binding: Binding, servicer: object, guard: Guard | None = None) ->
     return endpoint
 
 
-def gateway_routes(servicers: Mapping[str, object], guard: Guard | None = None) -> list[BaseRoute]:
-    """Routes for every HTTP rule of the given servicers (keyed by full service name)."""
+def gateway_routes(
+    servicers: Mapping[str, object], guard: Guard | None = None, max_body_bytes: int = 32 * 1024 * 1024
+) -> list[BaseRoute]:
+    """Routes for every HTTP rule of the given servicers (keyed by full service name); request bodies over
+    ``max_body_bytes`` (the gRPC message limit) are refused with 413 before they are read."""
     found = sorted(bindings(servicers), key=lambda b: b.specificity())
     return [
-        Route(b.path, _endpoint(b, servicers[b.service], guard), methods=[b.verb], name=f"{b.method.name}:{b.template}")
+        Route(
+            b.path,
+            _endpoint(b, servicers[b.service], guard, max_body_bytes),
+            methods=[b.verb],
+            name=f"{b.method.name}:{b.template}",
+        )
         for b in found
     ]

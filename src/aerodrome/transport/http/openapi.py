@@ -1,19 +1,22 @@
 """The OpenAPI 3.1 document of aerodrome's own JSON API, served at ``/api/v1/openapi.json``.
 
-The Flyte admin routes are documented by flyteidl's own swagger; this covers what aerodrome adds: the
-provider registry, the product-workflow registry and the schedules listing, all answering in the
-``{code, message, data}`` envelope.
+It describes what aerodrome adds (the provider registry, the product-workflow registry, the schedules
+and processes listings, all answering in the ``{code, message, data}`` envelope) and, generated from the
+same ``google.api.http`` rules as the routes themselves, every Flyte gateway route
+(``openapi_gateway``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from aerodrome import __version__
+from aerodrome.transport.http.openapi_gateway import gateway_paths
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -246,23 +249,29 @@ PATHS: dict[str, Any] = {
     },
 }
 
-DOCUMENT: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {
-        "title": "aerodrome registries API",
-        "version": __version__,
-        "description": "Providers (name:version@device), product workflows and schedules. "
-        "Every response is the envelope "
-        '{"code": 0, "message": "success", "data": …}; failures carry a non-zero code and a message.',
-    },
-    "paths": PATHS,
-    "components": {"schemas": SCHEMAS},
-}
+
+def document(servicers: Mapping[str, object]) -> dict[str, Any]:
+    """The whole document: aerodrome's own routes and the gateway routes of the served services."""
+    gateway, messages = gateway_paths(servicers)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "aerodrome API",
+            "version": __version__,
+            "description": "Providers (name:version@device), product workflows, schedules and processes answer "
+            'in the envelope {"code": 0, "message": "success", "data": …} (failures: a non-zero code and a '
+            "message). The Flyte admin, data-proxy, signal and auth-metadata routes answer protobuf JSON, and "
+            'their failures {"code", "message", "details"} with the HTTP status grpc-gateway gives the code.',
+        },
+        "paths": {**gateway, **PATHS},
+        "components": {"schemas": {**messages, **SCHEMAS}},
+    }
 
 
-async def openapi(request: Request) -> JSONResponse:
-    return JSONResponse(DOCUMENT)
+def openapi_routes(servicers: Mapping[str, object]) -> list[BaseRoute]:
+    body = JSONResponse(document(servicers)).body  # built once: the routes do not change while serving
 
+    async def openapi(request: Request) -> Response:
+        return Response(body, media_type="application/json")
 
-def openapi_routes() -> list[BaseRoute]:
     return [Route("/api/v1/openapi.json", openapi, methods=["GET"])]
