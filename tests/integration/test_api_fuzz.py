@@ -8,6 +8,7 @@ operation keep it bounded for CI (about a minute); ``AERODROME_FUZZ_SCALE`` mult
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -30,7 +31,12 @@ from tests.support.fuzz import examples
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # No scheduler: a fuzzed launch plan activation must not start firing executions in the background.
-    server = start_server(tmp_path_factory.mktemp("fuzzed"), "", "sqlite", {"AERODROME_SCHEDULER_ENABLED": "false"})
+    server = start_server(
+        tmp_path_factory.mktemp("fuzzed"),
+        "",
+        "sqlite",
+        {"AERODROME_SCHEDULER_ENABLED": "false", "AERODROME_LOG_FORMAT": "json"},
+    )
     try:
         yield server
     finally:
@@ -87,7 +93,11 @@ def test_no_server_errors_and_answers_match_the_document(
             fuzz_operation(operation, mode)
         except (Exception, BaseExceptionGroup) as exc:  # collect them all: one run shows every defect
             failures[operation.label] = str(exc)[:3000]
-    internal = [line for line in (fuzzed.home / "server.log").read_text().splitlines() if "internal error" in line]
+    internal = [  # the JSON log line of each INTERNAL, with the end of its traceback
+        f"{r['message']}: {r.get('exception', '')[-600:]}"
+        for r in map(json.loads, (fuzzed.home / "server.log").read_text().splitlines())
+        if "internal error" in r["message"]
+    ]
     assert not failures and not internal, "\n\n".join(
         [*(f"{label}:\n{text}" for label, text in failures.items()), *internal]
     )

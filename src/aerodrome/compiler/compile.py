@@ -41,6 +41,17 @@ def _children(node: workflow_pb2.Node) -> list[workflow_pb2.Node]:
     return []
 
 
+def count_nodes(templates: Sequence[workflow_pb2.WorkflowTemplate]) -> int:
+    """Every node of the templates, nested ones included (iterative: nesting depth cannot overflow it)."""
+    stack = [n for t in templates for n in t.nodes]
+    total = 0
+    while stack:
+        node = stack.pop()
+        total += 1
+        stack.extend(_children(node))
+    return total
+
+
 def workflow_requirements(
     template: workflow_pb2.WorkflowTemplate, sub_workflows: Sequence[workflow_pb2.WorkflowTemplate]
 ) -> Requirements:

@@ -10,22 +10,47 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 from grpc import aio
 
+from aerodrome.errors import InvalidArgument
 from aerodrome.transport.errors import failure_from
 from aerodrome.transport.grpc.interceptors import Handler, WrappingInterceptor, method_name
 
 log = logging.getLogger("aerodrome.grpc")
 
 
+@dataclass(frozen=True)
+class Undecodable:
+    """A request whose bytes protobuf refused (e.g. nested deeper than its 100 levels); handed to the
+    handler so the refusal becomes INVALID_ARGUMENT: grpc answers a deserializer's exception with UNKNOWN,
+    which flytekit takes for an expired login."""
+
+    error: str
+
+
+def _lenient(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    def parse(raw: bytes) -> Any:
+        try:
+            return deserialize(raw)
+        except Exception as exc:
+            return Undecodable(str(exc))
+
+    return parse
+
+
 def _wrap(method: str, behavior: Handler) -> Handler:
     async def guarded(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
         started = time.perf_counter()
         try:
+            if isinstance(request, Undecodable):
+                hint = "; messages nest at most 100 levels deep" if "Depth" in request.error else ""
+                raise InvalidArgument(f"the {method} request cannot be decoded ({request.error}){hint}")
             return await behavior(request, context)
         except NotImplementedError:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented by aerodrome yet")
@@ -49,3 +74,6 @@ class ErrorInterceptor(WrappingInterceptor):
 
     def wrap(self, full_name: str, behavior: Handler) -> Handler:
         return _wrap(method_name(full_name), behavior)
+
+    def deserializer(self, deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+        return _lenient(deserialize) if deserialize is not None else None

@@ -38,6 +38,10 @@ class WrappingInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
         """The wrapped behaviour of ``full_name`` (``/package.Service/Method``), or None to leave it as it is."""
         raise NotImplementedError
 
+    def deserializer(self, deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+        """The request deserializer to use instead of ``deserialize`` (by default, the same)."""
+        return deserialize
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -51,12 +55,13 @@ class WrappingInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None or handler.unary_unary is None:
             return handler  # type: ignore[no-any-return]
         behavior = self.wrap(full_name, as_async(handler.unary_unary))
+        deserialize = self.deserializer(handler.request_deserializer)
         wrapped: grpc.RpcMethodHandler = (
             handler
-            if behavior is None
+            if behavior is None and deserialize is handler.request_deserializer
             else grpc.unary_unary_rpc_method_handler(
-                behavior,
-                request_deserializer=handler.request_deserializer,
+                behavior or as_async(handler.unary_unary),
+                request_deserializer=deserialize,
                 response_serializer=handler.response_serializer,
             )
         )
