@@ -2,8 +2,10 @@
 
 Every operation of ``/api/v1/openapi.json`` (the generated gateway routes and aerodrome's registries)
 gets a few generated requests, valid and invalid: no answer may be a 5xx (an INTERNAL would be 500),
-and every answer must match the document (status code, content type, body schema). A few examples per
-operation keep it bounded for CI (about a minute); ``AERODROME_FUZZ_SCALE`` multiplies them.
+and every answer must match the document (status code, content type, body schema). Two valid examples
+and one invalid example per operation keep it bounded for CI (about 90 s on a busy 2-core machine);
+``AERODROME_FUZZ_SCALE`` multiplies them (at 4 it found the five defects whose regressions are in
+test_limits.py).
 """
 
 from __future__ import annotations
