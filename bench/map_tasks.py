@@ -2,7 +2,7 @@
 CPU, the task processes' CPU and the server's RSS growth per item, next to two baselines measured in the
 same run: a fresh ``import flytekit`` and a fork (+ exit) of a process that has imported flytekit.
 
-Run: ``.venv/bin/python bench/map_tasks.py [--repeat N] [--only map1000|map10000] [--cold]``; ``--cold``
+Run: ``.venv/bin/python bench/map_tasks.py [--repeat N] [--only map100|map1000|map10000] [--cold]``; ``--cold``
 starts the server with ``AERODROME_ENGINE_WARM_PROCESSES=false``; ``--env K=V`` adds server settings
 (e.g. ``AERODROME_ENGINE_MAP_BATCH_SIZE=0`` for one forked process per item). Medians of N rounds.
 Targets: map over 1,000 items ≤ 5 s, over 10,000 items ≤ 50 s (a shared 2-core machine: read the load
@@ -29,7 +29,8 @@ from _harness import aerodrome_server, cpu_seconds, median
 
 HERE = Path(__file__).parent
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
-SIZES = {"map1000": 1000, "map10000": 10000}
+SIZES = {"map100": 100, "map1000": 1000, "map10000": 10000}
+DEFAULT = ["map1000", "map10000"]  # map100 on request (--only map100: a cold server's figure)
 FORK = (
     "import os, time, flytekit\n"
     "from flytekit.bin import entrypoint\n"
@@ -117,7 +118,7 @@ def main(args: argparse.Namespace) -> None:
                 default_domain="development",
             )
             start_rss = rss_bytes(server.pid)
-            for workflow in args.only or list(SIZES):
+            for workflow in args.only or DEFAULT:
                 results[workflow] = []
                 for round_ in range(args.repeat):
                     figures = run_once(remote, version, workflow, server.pid)

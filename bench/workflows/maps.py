@@ -1,4 +1,4 @@
-"""Workflows of bench/map_tasks.py: a map over 1,000 and over 10,000 tiny items (engine overhead per item)."""
+"""Workflows of bench/map_tasks.py: a map over 100, 1,000 and 10,000 tiny items (engine overhead per item)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ def square(x: int) -> int:
 @task
 def add_up(xs: list[int]) -> int:
     return sum(xs)
+
+
+@workflow
+def map100(n: int = 100) -> int:
+    return add_up(xs=map_task(square)(x=list(range(100))))
 
 
 @workflow

@@ -156,9 +156,7 @@ class Engine:
 
     # The driver -------------------------------------------------------------------------------------
 
-    async def _load(
-        self, ident: identifier_pb2.WorkflowExecutionIdentifier
-    ) -> tuple[Run, ExecutionPlan, str, int]:
+    async def _load(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> tuple[Run, ExecutionPlan, str, int]:
         async with self.db.transaction() as uow:
             row = await uow.executions.get(ident)
             workflow = await uow.workflows.by_id(row.workflow_id)

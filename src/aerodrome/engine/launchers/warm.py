@@ -68,7 +68,13 @@ class Zygote:
                     limit=STREAM_LIMIT,
                 )
             assert process.stdout is not None
-            ready = await process.stdout.readline()
+            try:
+                ready = await process.stdout.readline()
+            except BaseException:  # cancelled while it starts: it must not live on untracked
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
+                raise
             if b"ready" not in ready:
                 raise WarmUnavailable(f"the warm task process did not start (see {self.log_path})")
             self.process = process
