@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
 import signal
 import socket
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +26,8 @@ from aerodrome.db import migrate
 from aerodrome.db.batching import InsertBatcher
 from aerodrome.db.engine import Database
 from aerodrome.engine.graph import GraphRunner
-from aerodrome.engine.launchers.distributions import DistributionCache
-from aerodrome.engine.launchers.local import LocalLauncher
-from aerodrome.engine.launchers.on_ray.launcher import RayClusterCheck, RayConfigError, RayLauncher, RayOptions
+from aerodrome.engine.launchers.assembly import launchers_from_settings
 from aerodrome.engine.launchers.protocol import Launcher
-from aerodrome.engine.launchers.router import LauncherRouter
-from aerodrome.engine.launchers.warm import Zygote
 from aerodrome.engine.leases import LeaseKeeper
 from aerodrome.engine.runner import Engine
 from aerodrome.lifecycle import BackgroundService
@@ -122,25 +116,11 @@ def build(settings: Settings) -> Services:
     events = EventManager(
         db, store, max_inline_bytes=settings.blob.inline_limit_bytes, outbox=notifications.outbox(settings)
     )
-    launcher = LocalLauncher(
-        store,
-        python=settings.engine.python,
-        platform_url=f"{settings.server.host}:{settings.server.grpc_port}",
-        extra_env=task_storage_env(settings),
-        keep_workdirs=settings.engine.keep_workdirs,
-        kept_log_bytes=settings.engine.kept_log_bytes,
-        distributions=DistributionCache(store, settings.work_dir / ".distributions"),
-        max_processes=settings.engine.max_processes,
-        warm=Zygote(settings.engine.python or sys.executable, settings.work_dir / "zygote.log")
-        if settings.engine.warm_processes
-        else None,
-        secrets=SecretManager.from_settings(db, settings),
-        map_batch_size=settings.engine.map_batch_size,
-    )
-    if auth.tokens is not None or settings.auth.tls_cert_file:
-        launcher.credentials = TaskCredentials(auth.tokens, settings.auth).env_for
     signals = SignalManager(db)
-    launchers, ray_check = build_launchers(settings, store, launcher)
+    tasks_auth = auth.tokens is not None or bool(settings.auth.tls_cert_file)
+    credentials = TaskCredentials(auth.tokens, settings.auth).env_for if tasks_auth else None
+    secrets = SecretManager.from_settings(db, settings)
+    launchers, ray_check = launchers_from_settings(settings, store, secrets, credentials)
     graphs = GraphRunner(
         db, store, launchers, settings.work_dir, signals=signals, catalog=CatalogManager(db), workflows=workflows
     )
@@ -228,50 +208,6 @@ def observe(
     http_routes.extend(metrics_routes(Sampler(metrics, db, lambda: launcher.running)))
     background.append(LoopLagMonitor(metrics, settings.metrics.loop_lag_interval_seconds))
     return metrics
-
-
-def build_launchers(
-    settings: Settings, store: BlobStore, local: LocalLauncher
-) -> tuple[LauncherRouter, RayClusterCheck | None]:
-    """The router over the local launcher and, when Ray is installed, the Ray launcher: providers with
-    device ``ray`` go there, and with a default cluster flytekit Ray tasks too (and every task when it is
-    the default launcher)."""
-    engine = settings.engine
-    if importlib.util.find_spec("ray") is None:
-        if engine.launcher == "ray" or engine.ray_address:
-            raise RayConfigError("the Ray launcher is configured, but Ray is not installed (aerodrome[ray])")
-        return LauncherRouter({"local": local}), None
-    if engine.launcher == "ray" and not engine.ray_address:
-        raise RayConfigError("AERODROME_ENGINE_LAUNCHER=ray needs a cluster: set AERODROME_ENGINE_RAY_ADDRESS")
-    options = RayOptions(
-        address=engine.ray_address,
-        max_attempts=engine.ray_max_attempts,
-        scratch_dir=engine.ray_scratch_dir,
-        connect_seconds=engine.ray_connect_seconds,
-        log_dir=settings.work_dir,
-        store_is_local=not settings.blob_url.startswith("s3://"),
-        keep_workdirs=engine.keep_workdirs,
-        warm=engine.warm_processes,
-    )
-    ray = RayLauncher(store, options, platform_url=local.platform_url, extra_env=local.extra_env)
-    ray.credentials = local.credentials
-    task_types = {"ray": "ray"} if engine.ray_address else {}
-    router = LauncherRouter({"local": local, "ray": ray}, default=engine.launcher, task_types=task_types)
-    return router, RayClusterCheck(ray) if engine.ray_address else None
-
-
-def task_storage_env(settings: Settings) -> dict[str, str]:
-    """What a task process needs to reach an S3-compatible store (nothing for a local directory)."""
-    blob = settings.blob
-    if not settings.blob_url.startswith("s3://"):
-        return {}
-    env = {
-        "FLYTE_AWS_ENDPOINT": blob.s3_endpoint,
-        "FLYTE_AWS_ACCESS_KEY_ID": blob.s3_access_key,
-        "FLYTE_AWS_SECRET_ACCESS_KEY": blob.s3_secret_key,
-        "AWS_REGION": blob.s3_region,
-    }
-    return {k: v for k, v in env.items() if v}
 
 
 def data_migrations(settings: Settings) -> Path | None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from aerodrome.blobstore.store import BlobStore
+from aerodrome.engine.launchers.assembly import build_launchers
 from aerodrome.engine.launchers.local import LocalLauncher
 from aerodrome.engine.launchers.on_ray.launcher import RayConfigError, RayLauncher
 from aerodrome.settings import EngineSettings, Settings
-from aerodrome.wiring import build_launchers
 
 pytest.importorskip("ray")
 
