@@ -113,6 +113,12 @@ def _wait_for_nodes(count: int, processes: list[subprocess.Popen[bytes]], logs: 
     raise RuntimeError("the Ray cluster did not come up:\n" + "\n".join(log.read_text()[-2000:] for log in logs))
 
 
+def _session_logs(temp: str) -> str:
+    """The tails of the Ray processes' own logs, for a cluster that did not start."""
+    found = sorted(Path(temp).glob("session_*/logs/*.err")) + sorted(Path(temp).glob("session_*/logs/raylet.out"))
+    return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-1500:]}" for path in found)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM the ``ray start`` process (it stops what it started), then SIGKILL its session."""
     with contextlib.suppress(ProcessLookupError):
@@ -146,6 +152,8 @@ def ray_cluster(workdir: Path) -> Iterator[RayCluster]:
         started.append(_start(worker_args, WORKER_PORTS, logs[1], env))
         _wait_for_nodes(2, started, logs, 240)
         yield RayCluster(ADDRESS, DASHBOARD, tuple(started))
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}\n{_session_logs(temp)}") from None
     finally:
         for process in reversed(started):
             stop(process)
