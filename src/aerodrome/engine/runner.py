@@ -154,9 +154,7 @@ class Engine:
 
     # The driver -------------------------------------------------------------------------------------
 
-    async def _load(
-        self, ident: identifier_pb2.WorkflowExecutionIdentifier
-    ) -> tuple[Run, ExecutionPlan, str, int]:
+    async def _load(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> tuple[Run, ExecutionPlan, str, int]:
         async with self.db.transaction() as uow:
             row = await uow.executions.get(ident)
             workflow = await uow.workflows.by_id(row.workflow_id)
@@ -228,7 +226,7 @@ class Engine:
                 run.aborting = True
                 raise asyncio.CancelledError
             if phase in (WF.UNDEFINED, WF.QUEUED):
-                await run.report.workflow(WF.RUNNING)
+                await run.report.workflow(WF.RUNNING, hold=True)  # sent with the start node's event
             outputs_url = self.store.url(f"{layout.execution_key(ident.project, ident.domain, ident.name)}/outputs.pb")
             frame = self.graphs.frame(run, plan.graph, Scope(), inputs_uri, outputs_url, top=True)
             result = await self.graphs.run_graph(frame)
