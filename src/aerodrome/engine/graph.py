@@ -237,7 +237,8 @@ class GraphRunner:
             recovered = await self._recovered(job)
             if recovered is not None:
                 return recovered
-            await self.store.write_proto(job.inputs_url, inputs)
+            # Not fsynced: a run of the node (a resumed one too) writes them again before its task reads them.
+            await self.store.write_proto(job.inputs_url, inputs, durable=False)
             return await self._dispatch(job)
         except BindingError as exc:
             return await self.fail(job, error("BindingResolutionFailure", f"node {node.id}: {exc}"))

@@ -286,9 +286,15 @@ class LocalLauncher:
                 out.write(f"{listed}\n")
 
     async def _keep_log(self, attempt: Attempt, log_path: Path) -> str:
+        """The attempt's log, kept in the store; a small one in one read and one write, not fsynced (a log
+        is for reading, and losing its tail in a power cut is acceptable where a result's is not)."""
         url = f"{attempt.output_prefix}/task.log"
         with contextlib.suppress(OSError):
-            await self.store.write_stream(url, _file_chunks(log_path))
+            small = await asyncio.to_thread(_read_small, log_path)
+            if small is not None:
+                await self.store.write_bytes(url, small, durable=False)
+            else:
+                await self.store.write_stream(url, _file_chunks(log_path))
             return url
         return ""
 
@@ -346,6 +352,13 @@ async def _file_chunks(path: Path, size: int = 1024 * 1024) -> AsyncIterator[byt
     with path.open("rb") as handle:
         while chunk := await asyncio.to_thread(handle.read, size):
             yield chunk
+
+
+def _read_small(path: Path, limit: int = 256 * 1024) -> bytes | None:
+    """The file's bytes when it is at most ``limit`` long, else None (streamed instead)."""
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    return data if len(data) <= limit else None
 
 
 def _tail(path: Path) -> str:
