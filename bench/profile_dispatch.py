@@ -135,21 +135,23 @@ def run_profile(kind: str, args: argparse.Namespace) -> None:
                 remote = FlyteRemote(
                     Config.for_endpoint(address, insecure=True), default_project=PROJECT, default_domain=DOMAIN
                 )
-                lp = remote.fetch_launch_plan(name="workflows.shapes.one", version=version)
+                workflow = args.workflow
+                lp = remote.fetch_launch_plan(name=f"workflows.shapes.{workflow}", version=version)
                 walls, child = [], []
                 for _ in range(args.runs):
                     begun = time.perf_counter()
-                    done = remote.wait(remote.execute(lp, inputs={"x": 0}), timeout=600, poll_interval=0.02)
+                    done = wait_terminal(remote.client, remote.execute(lp, inputs={"x": 0}).id)
                     walls.append(time.perf_counter() - begun)
-                    done = remote.sync_execution(done, sync_nodes=True)
+                    done = remote.sync_execution(remote.fetch_execution(name=done.id.name), sync_nodes=True)
                     for node in done.node_executions.values():
                         for attempt in node.task_executions or []:
                             child.append(attempt.closure.duration.total_seconds())
                 wall = time.perf_counter() - started
-                timeline(tmp / "home" / "aerodrome.db", done.id.name)
+                if workflow == "one":
+                    timeline(tmp / "home" / "aerodrome.db", done.id.name)
                 print(
-                    f"\n== 1-task workflow x {args.runs}: median {median(walls) * 1000:.0f} ms CreateExecution → "
-                    f"SUCCEEDED (client polls every 20 ms); task attempt RUNNING → SUCCEEDED (the child) median "
+                    f"\n== {workflow} x {args.runs}: median {median(walls) * 1000:.0f} ms CreateExecution → "
+                    f"SUCCEEDED (GetExecution every 5 ms); task attempt RUNNING → SUCCEEDED (the child) median "
                     f"{median(child) * 1000:.0f} ms; the rest is engine, database and dispatch"
                 )
         finally:
@@ -277,6 +279,7 @@ if __name__ == "__main__":
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--keep", default="")
     parser.add_argument("--only", choices=["create", "node", "spans"], default=None)
+    parser.add_argument("--workflow", default="one", help="node: the workflow of workflows/shapes.py to run")
     parser.add_argument(
         "--before-src", default="", help="spans: also trace a server run from this src directory (an older revision)"
     )

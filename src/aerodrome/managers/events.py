@@ -48,6 +48,7 @@ class Recorded:
     phase: str
     node_id: str = ""
     retry_attempt: int = 0
+    outboxed: bool = False  # the event's transaction added outbox rows (the dispatcher has work)
 
 
 Watcher = Callable[[Recorded], None]
@@ -175,11 +176,12 @@ class EventManager:
                 raise verdict.error
             rows.apply_workflow(row, event, output_uri)
             rows.log_event(uow, "workflow", ident, row.phase, event)
+            added = 0
             if self.outbox is not None:
-                self.outbox.add_event(uow, "workflow", row, row.phase, event)
+                added = self.outbox.add_event(uow, "workflow", row, row.phase, event)
                 if event.phase in WORKFLOW_TERMINAL:
-                    self.outbox.add_notifications(uow, row, event.phase)
-            return Recorded("workflow", ident, row.phase)
+                    added += self.outbox.add_notifications(uow, row, event.phase)
+            return Recorded("workflow", ident, row.phase, outboxed=added > 0)
 
         return apply
 
@@ -224,9 +226,10 @@ class EventManager:
             if row.id is None:
                 uow.session.add(row)
             rows.log_event(uow, "node", exec_id, row.phase, event, node_id=ident.node_id)
+            added = 0
             if self.outbox is not None:
-                self.outbox.add_event(uow, "node", execution, row.phase, event, node_id=ident.node_id)
-            return Recorded("node", exec_id, row.phase, node_id=ident.node_id)
+                added = self.outbox.add_event(uow, "node", execution, row.phase, event, node_id=ident.node_id)
+            return Recorded("node", exec_id, row.phase, node_id=ident.node_id, outboxed=added > 0)
 
         return apply
 
@@ -279,10 +282,12 @@ class EventManager:
                 uow.session.add(row)
             attempt = event.retry_attempt
             rows.log_event(uow, "task", exec_id, row.phase, event, node_id=node_id.node_id, retry_attempt=attempt)
+            added = 0
             if self.outbox is not None:
-                self.outbox.add_event(
+                added = self.outbox.add_event(
                     uow, "task", execution, row.phase, event, node_id=node_id.node_id, retry_attempt=attempt
                 )
-            return Recorded("task", exec_id, row.phase, node_id=node_id.node_id, retry_attempt=attempt)
+            where = node_id.node_id
+            return Recorded("task", exec_id, row.phase, node_id=where, retry_attempt=attempt, outboxed=added > 0)
 
         return apply

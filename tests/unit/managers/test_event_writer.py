@@ -5,6 +5,7 @@ committed events."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from flyteidl.admin import execution_pb2
 from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.core import identifier_pb2
 from flyteidl.event import event_pb2
+from google.protobuf import timestamp_pb2
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
@@ -25,9 +27,10 @@ from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.errors import AlreadyExists, FailedPrecondition, NotFound
 from aerodrome.managers.event_writer import EventWriter
 from aerodrome.managers.events import EventManager, Recorded
-from tests.unit.managers.test_events import EXEC, T0, ts
 
 NODE, TASK = core_exec.NodeExecution, core_exec.TaskExecution
+EXEC = identifier_pb2.WorkflowExecutionIdentifier(project="p", domain="development", name="abc")
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TASK_ID = identifier_pb2.Identifier(
     resource_type=identifier_pb2.TASK, project="p", domain="development", name="t", version="v1"
 )
@@ -50,6 +53,12 @@ async def _database(tmp_path: Path) -> Database:
             )
         )
     return db
+
+
+def ts(seconds: float) -> timestamp_pb2.Timestamp:
+    out = timestamp_pb2.Timestamp()
+    out.FromDatetime(T0 + timedelta(seconds=seconds))
+    return out
 
 
 def _count_commits(db: Database) -> list[int]:
