@@ -13,6 +13,7 @@ on SQLite run in aiosqlite's thread and show as the main thread waiting (event-l
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pstats
 import shutil
@@ -37,6 +38,7 @@ from _harness import READY, median
 from create_execution import DOMAIN, PROJECT, spec_for
 
 HERE = Path(__file__).parent
+TERMINAL = (4, 6, 7, 8)  # SUCCEEDED, FAILED, ABORTED, TIMED_OUT
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
 LAYERS = [
     ("database", ("sqlalchemy", "aiosqlite", "asyncpg", "sqlite3")),
@@ -133,21 +135,23 @@ def run_profile(kind: str, args: argparse.Namespace) -> None:
                 remote = FlyteRemote(
                     Config.for_endpoint(address, insecure=True), default_project=PROJECT, default_domain=DOMAIN
                 )
-                lp = remote.fetch_launch_plan(name="workflows.shapes.one", version=version)
+                workflow = args.workflow
+                lp = remote.fetch_launch_plan(name=f"workflows.shapes.{workflow}", version=version)
                 walls, child = [], []
                 for _ in range(args.runs):
                     begun = time.perf_counter()
-                    done = remote.wait(remote.execute(lp, inputs={"x": 0}), timeout=600, poll_interval=0.02)
+                    done = wait_terminal(remote.client, remote.execute(lp, inputs={"x": 0}).id)
                     walls.append(time.perf_counter() - begun)
-                    done = remote.sync_execution(done, sync_nodes=True)
+                    done = remote.sync_execution(remote.fetch_execution(name=done.id.name), sync_nodes=True)
                     for node in done.node_executions.values():
                         for attempt in node.task_executions or []:
                             child.append(attempt.closure.duration.total_seconds())
                 wall = time.perf_counter() - started
-                timeline(tmp / "home" / "aerodrome.db", done.id.name)
+                if workflow == "one":
+                    timeline(tmp / "home" / "aerodrome.db", done.id.name)
                 print(
-                    f"\n== 1-task workflow x {args.runs}: median {median(walls) * 1000:.0f} ms CreateExecution → "
-                    f"SUCCEEDED (client polls every 20 ms); task attempt RUNNING → SUCCEEDED (the child) median "
+                    f"\n== {workflow} x {args.runs}: median {median(walls) * 1000:.0f} ms CreateExecution → "
+                    f"SUCCEEDED (GetExecution every 5 ms); task attempt RUNNING → SUCCEEDED (the child) median "
                     f"{median(child) * 1000:.0f} ms; the rest is engine, database and dispatch"
                 )
         finally:
@@ -159,14 +163,129 @@ def run_profile(kind: str, args: argparse.Namespace) -> None:
             shutil.copy(out, f"{args.keep}.{kind}")
 
 
+def traced_server(home: Path, out: Path, src: str) -> tuple[subprocess.Popen[str], str]:
+    """The server under ``_traced_server.py``; ``src`` runs another checkout's ``src`` (before/after)."""
+    env = {**os.environ, "AERODROME_HOME": str(home)}
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    cmd = [sys.executable, str(HERE / "_traced_server.py"), str(out), "start"]
+    cmd += ["--grpc-port", "0", "--http-port", "0", "--log-level", "ERROR"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        match = READY.search(line)
+        if match:
+            return proc, match.group(1)
+    raise RuntimeError("aerodrome did not start")
+
+
+def wait_terminal(client: SynchronousFlyteClient, ident: object, poll: float = 0.005) -> object:
+    """GetExecution every ``poll`` seconds until the execution is terminal (no node listing)."""
+    while True:
+        execution = client.get_execution(ident)
+        if execution.closure.phase in TERMINAL:
+            return execution
+        time.sleep(poll)
+
+
+class Traced:
+    """One traced server with the bench workflows registered and warmed up (its first task started the
+    warm process); ``spans`` are what it recorded since the warm-up."""
+
+    def __init__(self, label: str, src: str, tmp: Path) -> None:
+        self.label, self.tmp, self.out = label, tmp, tmp / "spans.json"
+        self.proc, address = traced_server(tmp / "home", self.out, src)
+        self.remote = FlyteRemote(
+            Config.for_endpoint(address, insecure=True), default_project=PROJECT, default_domain=DOMAIN
+        )
+        self.lp = self.remote.fetch_launch_plan(name="workflows.shapes.one", version=register(address, tmp))
+        self.walls: list[float] = []
+        self.last = ""
+        self.run()
+        self.skip = self.dump()  # what the warm-up recorded is left out
+        self.walls.clear()
+
+    def run(self) -> None:
+        begun = time.perf_counter()
+        execution = self.remote.execute(self.lp, inputs={"x": 0})
+        done = wait_terminal(self.remote.client, execution.id)
+        self.walls.append(time.perf_counter() - begun)
+        assert done.closure.phase == 4, done.closure  # type: ignore[attr-defined]
+        self.last = execution.id.name
+
+    def dump(self) -> dict[str, list[float]]:
+        self.out.unlink(missing_ok=True)
+        os.kill(self.proc.pid, signal.SIGUSR1)
+        while not self.out.exists():
+            time.sleep(0.05)
+        time.sleep(0.3)
+        return dict(json.loads(self.out.read_text()))
+
+    def spans(self) -> dict[str, list[float]]:
+        return {k: v[len(self.skip.get(k, [])) :] for k, v in self.dump().items()}
+
+    def stop(self) -> None:
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            print(f"  the server did not stop within 60 s; killing PID {self.proc.pid}")
+            self.proc.kill()
+            self.proc.wait()
+
+
+def report_spans(traced: Traced, runs: int) -> None:
+    spans = traced.spans()
+    timeline(traced.tmp / "home" / "aerodrome.db", traced.last)
+    print(
+        f"== {traced.label}: 1-task workflow x {runs}, CreateExecution → SUCCEEDED median "
+        f"{median(traced.walls) * 1000:.0f} ms (GetExecution polled every 5 ms)"
+    )
+    print(
+        f"  {'step (spans nest: a node holds its events)':<36} {'per execution':>13} {'median ms':>10} {'ms/exec':>8}"
+    )
+    for name, values in sorted(spans.items(), key=lambda kv: -sum(kv[1])):
+        if values:
+            per = sum(values) / runs * 1000
+            print(f"  {name:<36} {len(values) / runs:>13.1f} {median(values) * 1000:>10.1f} {per:>8.1f}")
+
+
+def run_spans(args: argparse.Namespace) -> None:
+    """The 1-task workflow ``--runs`` times, one execution at a time, on a traced server of this checkout and
+    (``--before-src``) one of another revision, started side by side and taking turns, so both see the same
+    load; per server, how many times each step ran per execution and its median wall time."""
+    sources = [("before", args.before_src)] if args.before_src else []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        servers: list[Traced] = []
+        try:
+            for i, (label, src) in enumerate([*sources, ("this checkout", "")]):
+                (Path(tmp_name) / str(i)).mkdir()
+                servers.append(Traced(label, src, Path(tmp_name) / str(i)))
+            for _ in range(args.runs):
+                for traced in servers:
+                    traced.run()
+            print(f"\nload average {os.getloadavg()[0]:.1f} (2 cores)")
+            for traced in servers:
+                report_spans(traced, args.runs)
+        finally:
+            for traced in servers:
+                traced.stop()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--creates", type=int, default=300)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--keep", default="")
-    parser.add_argument("--only", choices=["create", "node"], default=None)
+    parser.add_argument("--only", choices=["create", "node", "spans"], default=None)
+    parser.add_argument("--workflow", default="one", help="node: the workflow of workflows/shapes.py to run")
+    parser.add_argument(
+        "--before-src", default="", help="spans: also trace a server run from this src directory (an older revision)"
+    )
     arguments = parser.parse_args()
     for which in ("create", "node"):
         if arguments.only in (None, which):
             run_profile(which, arguments)
+    if arguments.only in (None, "spans"):
+        run_spans(arguments)

@@ -142,7 +142,10 @@ class BlobStore(ABC):
         """A URL signed by the store itself and the headers its request must carry (object stores only)."""
         raise NotImplementedError("the local store is signed with the server's key, see blobstore.signing")
 
-    async def write_bytes(self, url: str, data: bytes) -> Written:
+    async def write_bytes(self, url: str, data: bytes, *, durable: bool = True) -> Written:
+        """``durable=False``: the object may be lost in a power cut (never torn) because whoever needs it
+        writes it again (a node's inputs are derived from its upstream's outputs on every run)."""
+
         async def one() -> AsyncIterator[bytes]:
             yield data
 
@@ -153,8 +156,8 @@ class BlobStore(ABC):
         message.ParseFromString(await self.read_bytes(url))
         return message
 
-    async def write_proto(self, url: str, message: Message) -> Written:
-        return await self.write_bytes(url, message.SerializeToString(deterministic=True))
+    async def write_proto(self, url: str, message: Message, *, durable: bool = True) -> Written:
+        return await self.write_bytes(url, message.SerializeToString(deterministic=True), durable=durable)
 
     async def close(self) -> None:  # noqa: B027 - optional hook, a no-op for the local store
         """Release connections."""
@@ -243,22 +246,22 @@ class LocalStore(BlobStore):
             raise
         return written
 
-    async def write_bytes(self, url: str, data: bytes) -> Written:
+    async def write_bytes(self, url: str, data: bytes, *, durable: bool = True) -> Written:
         """Small objects (the protos of inputs and outputs every node writes) in ONE hop to a worker thread:
         write, fsync and rename there, instead of a hop per step (each hop waits for a thread and then for
         the GIL on a busy machine). Larger ones stream."""
         if len(data) > SMALL_WRITE:
             return await super().write_bytes(url, data)
-        return await asyncio.to_thread(self._write_small, self.path(url), data)
+        return await asyncio.to_thread(self._write_small, self.path(url), data, durable and self.fsync)
 
-    def _write_small(self, target: Path, data: bytes) -> Written:
+    def _write_small(self, target: Path, data: bytes, fsync: bool) -> Written:
         self.staging.mkdir(parents=True, exist_ok=True)
         temp = self.staging / f"{uuid.uuid4().hex}.part"
         try:
             with temp.open("xb") as handle:
                 handle.write(data)
                 handle.flush()
-                if self.fsync:
+                if fsync:
                     os.fsync(handle.fileno())
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp, target)  # atomic, as for streamed writes

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from flyteidl.admin import event_pb2 as admin_event_pb2
@@ -15,7 +13,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 
 from aerodrome.db.engine import is_disconnect
 from aerodrome.errors import AlreadyExists
-from aerodrome.managers.events import EventManager
+from aerodrome.managers.events import EventManager, EventRequest
 
 PRODUCER = "aerodrome"
 RETRY_SECONDS = (0.5, 1.0, 2.0, 2.0, 4.0, 4.0, 8.0, 8.0)  # about 30 s: a database restart, not an outage
@@ -29,40 +27,55 @@ def now() -> timestamp_pb2.Timestamp:
 
 
 class Reporter:
-    """Sends workflow, node and task events through the EventManager; duplicates count as delivered."""
+    """Sends workflow, node and task events through the EventManager; duplicates count as delivered.
+
+    An event sent with ``hold=True`` is not sent alone: it goes with the next event of its node (or, for a
+    workflow event, of any node), in the same transaction, so a node's RUNNING and its first attempt's
+    RUNNING, or an attempt's SUCCEEDED and its node's, cost one commit. Only events that another event of
+    the same node always follows at once are held; a held event is durable no sooner than that one.
+    """
 
     def __init__(self, events: EventManager, execution: identifier_pb2.WorkflowExecutionIdentifier) -> None:
         self.events = events
         self.execution = execution
+        self._held: list[tuple[str, EventRequest]] = []  # (node id, "" for the workflow) in the order sent
 
-    @staticmethod
-    async def _deliver(call: Callable[[], Awaitable[Any]]) -> None:
-        """Record one event; while the database is unreachable (a restart) retry for a while, so a short
-        outage delays the execution instead of failing it."""
-        for wait in RETRY_SECONDS:
-            try:
-                with contextlib.suppress(AlreadyExists):
-                    await call()
+    async def _send(self, key: str | None, request: EventRequest, *, hold: bool = False) -> None:
+        """Hold the event, or deliver it after the held events of its node and of the workflow (all held
+        events, for a workflow event: ``key`` None)."""
+        if hold:
+            self._held.append((key or "", request))
+            return
+        going = [r for k, r in self._held if key is None or k in ("", key)]
+        self._held = [(k, r) for k, r in self._held if not (key is None or k in ("", key))]
+        await self._deliver([*going, request])
+
+    async def _deliver(self, requests: list[EventRequest]) -> None:
+        """Record events in order; while the database is unreachable (a restart) retry for a while, so a
+        short outage delays the execution instead of failing it."""
+        for wait in [*RETRY_SECONDS, None]:
+            outcomes = await self.events.record_many(requests)
+            failed = [(r, e) for r, e in zip(requests, outcomes, strict=True) if e and not isinstance(e, AlreadyExists)]
+            if not failed:
                 return
-            except Exception as exc:
-                if not is_disconnect(exc):
-                    raise
-                log.warning("recording an event failed (%s); retrying in %.1f s", exc, wait)
-                await asyncio.sleep(wait)
-        with contextlib.suppress(AlreadyExists):
-            await call()
+            exc = failed[0][1]
+            if wait is None or not is_disconnect(exc):
+                raise exc
+            log.warning("recording an event failed (%s); retrying in %.1f s", exc, wait)
+            await asyncio.sleep(wait)
+            requests = [r for r, _ in failed]
 
-    async def workflow(self, phase: int, **fields: Any) -> None:
+    async def workflow(self, phase: int, *, hold: bool = False, **fields: Any) -> None:
         event = event_pb2.WorkflowExecutionEvent(
             execution_id=self.execution, phase=cast(Any, phase), occurred_at=now(), producer_id=PRODUCER, **fields
         )
         request = admin_event_pb2.WorkflowExecutionEventRequest(event=event)
-        await self._deliver(lambda: self.events.record_workflow_event(request))
+        await self._send("" if hold else None, request, hold=hold)
 
     def node_id(self, node_id: str) -> identifier_pb2.NodeExecutionIdentifier:
         return identifier_pb2.NodeExecutionIdentifier(node_id=node_id, execution_id=self.execution)
 
-    async def node(self, node_id: str, phase: int, **fields: Any) -> None:
+    async def node(self, node_id: str, phase: int, *, hold: bool = False, **fields: Any) -> None:
         fields.setdefault("spec_node_id", node_id)
         fields.setdefault("node_name", node_id)
         event = event_pb2.NodeExecutionEvent(
@@ -73,8 +86,14 @@ class Reporter:
             event_version=2,
             **fields,
         )
-        request = admin_event_pb2.NodeExecutionEventRequest(event=event)
-        await self._deliver(lambda: self.events.record_node_event(request))
+        await self._send(node_id, admin_event_pb2.NodeExecutionEventRequest(event=event), hold=hold)
+
+    async def flush(self, node_id: str) -> None:
+        """Deliver the held events of a node (before it waits for something that may take long)."""
+        going = [r for k, r in self._held if k in ("", node_id)]
+        if going:
+            self._held = [(k, r) for k, r in self._held if k not in ("", node_id)]
+            await self._deliver(going)
 
     async def task(
         self,
@@ -85,6 +104,7 @@ class Reporter:
         *,
         usage: dict[str, float] | None = None,
         phase_version: int = 0,
+        hold: bool = False,
         **fields: Any,
     ) -> None:
         event = event_pb2.TaskExecutionEvent(
@@ -101,8 +121,7 @@ class Reporter:
             info = struct_pb2.Struct()
             info.update(usage)
             event.custom_info.CopyFrom(info)
-        request = admin_event_pb2.TaskExecutionEventRequest(event=event)
-        await self._deliver(lambda: self.events.record_task_event(request))
+        await self._send(node_id, admin_event_pb2.TaskExecutionEventRequest(event=event), hold=hold)
 
 
 def error(code: str, message: str, *, user: bool = False) -> execution_pb2.ExecutionError:

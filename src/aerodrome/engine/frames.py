@@ -15,6 +15,7 @@ from aerodrome.engine.active import ActiveExecution
 from aerodrome.engine.events import Reporter
 from aerodrome.engine.ids import node_unique_id
 from aerodrome.engine.plan import Catalog, Graph, PlannedNode
+from aerodrome.values.provider_runtime import ProviderRuntime
 
 Execution = identifier_pb2.WorkflowExecutionIdentifier
 
@@ -60,6 +61,8 @@ class Run:
     # unique node id -> (attempt, output URI) of an attempt recorded SUCCEEDED before this drive: the server
     # may have stopped after the task's event and before its node's, and that attempt must not run again.
     succeeded_attempts: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # top-level node id -> the provider it was resolved to at creation (immutable, so read once per drive)
+    providers: dict[str, ProviderRuntime | None] = field(default_factory=dict)
 
 
 @dataclass

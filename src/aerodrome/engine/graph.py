@@ -98,10 +98,12 @@ class GraphRunner:
 
     # Events -------------------------------------------------------------------------------------------
 
-    async def emit(self, job: Job, phase: int, **fields: Any) -> None:
-        """Record a node event; every event of a node carries the same kind flags (flytekit reads the node's
-        metadata from whichever event created the record, even one that failed the node early)."""
-        await job.run.report.node(job.unique, phase, **{**node_fields(job.frame.scope, job.node), **fields})
+    async def emit(self, job: Job, phase: int, *, hold: bool = False, **fields: Any) -> None:
+        """Record a node event (``hold``: with the node's next one, see ``Reporter``); every event of a node
+        carries the same kind flags (flytekit reads the node's metadata from whichever event created the
+        record, even one that failed the node early)."""
+        fields = {**node_fields(job.frame.scope, job.node), **fields}
+        await job.run.report.node(job.unique, phase, hold=hold, **fields)
 
     async def succeed(self, job: Job, output_uri: str, **fields: Any) -> Outcome:
         await self.emit(job, NODE.SUCCEEDED, output_uri=output_uri, **fields)
@@ -117,10 +119,11 @@ class GraphRunner:
         return url
 
     async def provider_runtime(self, job: Job) -> ProviderRuntime | None:
-        ident = job.run.ident
-        return await frozen_runtime(
-            self.db, ident.project, ident.domain, ident.name, job.frame.scope.root or job.unique
-        )
+        ident, root = job.run.ident, job.frame.scope.root or job.unique
+        providers = job.run.providers  # frozen at creation: read once per top-level node and drive
+        if root not in providers:
+            providers[root] = await frozen_runtime(self.db, ident.project, ident.domain, ident.name, root)
+        return providers[root]
 
     async def execution(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> admin_exec.Execution:
         async with self.db.transaction() as uow:
@@ -215,7 +218,8 @@ class GraphRunner:
         outputs = resolve(bindings, await self.outputs_of(frame, sources))
         await self.store.write_proto(frame.outputs_url, outputs)
         if frame.top:
-            await frame.run.report.node(END, NODE.SUCCEEDED, input_uri=frame.outputs_url)
+            # Sent with the workflow's SUCCEEDED, in one transaction.
+            await frame.run.report.node(END, NODE.SUCCEEDED, input_uri=frame.outputs_url, hold=True)
         return frame.outputs_url
 
     # Nodes --------------------------------------------------------------------------------------------
@@ -234,7 +238,8 @@ class GraphRunner:
             recovered = await self._recovered(job)
             if recovered is not None:
                 return recovered
-            await self.store.write_proto(job.inputs_url, inputs)
+            # Not fsynced: a run of the node (a resumed one too) writes them again before its task reads them.
+            await self.store.write_proto(job.inputs_url, inputs, durable=False)
             return await self._dispatch(job)
         except BindingError as exc:
             return await self.fail(job, error("BindingResolutionFailure", f"node {node.id}: {exc}"))
@@ -257,7 +262,9 @@ class GraphRunner:
         flags: dict[str, Any] = {"input_uri": job.inputs_url}
         if job.node.task is not None:
             flags["target_entity"] = job.node.task.id
-        await self.emit(job, NODE.RUNNING, **flags)
+        # A task node's RUNNING goes with its first attempt's RUNNING (or its end, for a cache hit), in one
+        # transaction; every path of run_task sends another event of the node right after.
+        await self.emit(job, NODE.RUNNING, hold=kind == "task", **flags)
         if kind == "task":
             return await task.run_task(self, job)
         if kind == "workflow":

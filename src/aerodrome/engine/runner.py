@@ -229,7 +229,7 @@ class Engine:
                 run.aborting = True
                 raise asyncio.CancelledError
             if phase in (WF.UNDEFINED, WF.QUEUED):
-                await run.report.workflow(WF.RUNNING)
+                await run.report.workflow(WF.RUNNING, hold=True)  # sent with the start node's event
             outputs_url = self.store.url(f"{layout.execution_key(ident.project, ident.domain, ident.name)}/outputs.pb")
             frame = self.graphs.frame(run, plan.graph, Scope(), inputs_uri, outputs_url, top=True)
             log.debug("driving the graph from phase %s", WF.Phase.Name(phase))

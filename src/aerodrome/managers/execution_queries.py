@@ -94,9 +94,7 @@ class ExecutionQueries:
         by_node: dict[str, list[task_execution_pb2.TaskExecution]] = {}
         for attempt in attempts:
             by_node.setdefault(attempt.node_id, []).append(task_execution_from_row(attempt))
-        return ExecutionOverview(
-            execution_from_row(row), [node_execution_from_row(n) for n in nodes], by_node
-        )
+        return ExecutionOverview(execution_from_row(row), [node_execution_from_row(n) for n in nodes], by_node)
 
     # Node executions ------------------------------------------------------------------------------
 

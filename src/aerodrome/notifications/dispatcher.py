@@ -69,8 +69,14 @@ class Dispatcher:
             async with self.db.transaction(write=True) as uow:
                 await uow.outbox.release_all()
         if self._watch is not None:
-            self._unwatch = self._watch(lambda _recorded: self._wake.set())
+            self._unwatch = self._watch(self._on_event)
         self._task = asyncio.create_task(self._run(), name=self.name)
+
+    def _on_event(self, recorded: Recorded) -> None:
+        """Wake up for events whose transaction added outbox rows; the others give it nothing to send (and a
+        round costs two reads, for every event of every node)."""
+        if recorded.outboxed:
+            self._wake.set()
 
     async def stop(self) -> None:
         if self._unwatch is not None:

@@ -69,24 +69,25 @@ class Outbox:
         *,
         node_id: str = "",
         retry_attempt: int = 0,
-    ) -> None:
-        """One row per event sink, all carrying the same CloudEvent (and id)."""
+    ) -> int:
+        """One row per event sink, all carrying the same CloudEvent (and id); returns how many."""
         if not self.sinks or kind not in self.kinds:
-            return
+            return 0
         ident = event_id(kind, execution, phase, node_id, retry_attempt)
         payload = cloud_event(kind, execution, phase, event, ident=ident, source=self.events.source)
         now = datetime.now(UTC)
         for sink in self.sinks:
             uow.session.add(_row(sink, kind, execution, ident, payload, now))
+        return len(self.sinks)
 
-    def add_notifications(self, uow: UnitOfWork, execution: ExecutionRow, phase: int) -> None:
+    def add_notifications(self, uow: UnitOfWork, execution: ExecutionRow, phase: int) -> int:
         """The resolved notifications of the execution that name this terminal phase (reference §8): every
         kind is an e-mail to its recipients, one per notification; Slack and PagerDuty ones also go to their
-        webhook when one is configured."""
+        webhook when one is configured. Returns how many rows were added."""
         closure = execution_pb2.ExecutionClosure.FromString(execution.closure)
         chosen = [n for n in closure.notifications if phase in n.phases]
         if not chosen:
-            return
+            return 0
         phase_name = WF.Phase.Name(phase)
         values = placeholders(
             execution,
@@ -95,12 +96,15 @@ class Outbox:
         )
         subject, body = self.texts.render(values)
         now = datetime.now(UTC)
+        added = 0
         for index, notification in enumerate(chosen):
             kind = notification.WhichOneof("type") or "email"
             base = f"{execution_key(execution)}.{phase_name}.notification.{index}"
             for sink, message in self._messages(kind, notification, subject, body, values, phase_name):
                 payload = json.dumps(message).encode()
                 uow.session.add(_row(sink, "notification", execution, f"{base}.{sink}", payload, now))
+                added += 1
+        return added
 
     def _messages(
         self,

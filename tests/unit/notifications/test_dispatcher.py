@@ -172,3 +172,18 @@ async def test_an_idle_dispatcher_sleeps_until_a_lane_head_is_due(sqlite_db: Dat
         assert await uow.outbox.next_due() == later
     async with sqlite_db.transaction(write=True) as uow:
         assert await uow.outbox.claim(datetime.now(UTC), later, 10) == []
+
+
+def test_only_events_that_added_outbox_rows_wake_the_dispatcher(tmp_path: Path) -> None:
+    """An event stored without outbox rows (no sink, no notification) gives the dispatcher nothing to send;
+    waking it anyway cost two reads per event of every node."""
+    from flyteidl.core import identifier_pb2
+
+    from aerodrome.managers.events import Recorded
+
+    dispatcher = Dispatcher(Database(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}"), {}, EventSettings())
+    ex = identifier_pb2.WorkflowExecutionIdentifier(project="p", domain="d", name="e")
+    dispatcher._on_event(Recorded("node", ex, "RUNNING", node_id="n0"))
+    assert not dispatcher._wake.is_set()
+    dispatcher._on_event(Recorded("workflow", ex, "SUCCEEDED", outboxed=True))
+    assert dispatcher._wake.is_set()

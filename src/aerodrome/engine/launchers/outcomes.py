@@ -25,9 +25,22 @@ async def keep_log(store: BlobStore, attempt: Attempt, log_path: Path, limit: in
     ``task_logs.py``); '' when it cannot be kept."""
     url = f"{attempt.output_prefix}/task.log"
     with contextlib.suppress(OSError):
-        await store.write_stream(url, kept_chunks(log_path, limit))
+        small = await asyncio.to_thread(read_small, log_path)
+        if small is not None and (not limit or len(small) <= limit):
+            # One read and one write, not fsynced: a log is for reading, and losing its tail in a power cut
+            # is acceptable where a result's is not.
+            await store.write_bytes(url, small, durable=False)
+        else:
+            await store.write_stream(url, kept_chunks(log_path, limit))
         return url
     return ""
+
+
+def read_small(path: Path, limit: int = 256 * 1024) -> bytes | None:
+    """The file's bytes when it is at most ``limit`` long, else None (streamed instead)."""
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    return data if len(data) <= limit else None
 
 
 async def outcome(

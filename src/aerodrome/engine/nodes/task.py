@@ -149,8 +149,15 @@ async def attempts(g: NodeContext, job: Job) -> Done:
         logs = [core_exec.TaskLog(name="task log", uri=result.log_url)] if result.log_url else []
         usage = {"cpu_seconds": result.cpu_seconds, "peak_rss_bytes": float(result.peak_rss_bytes)}
         if result.ok:
-            await run.report.task(
-                job.unique, task_id, attempt, TASK.SUCCEEDED, logs=logs, usage=usage, output_uri=result.outputs_url
+            await run.report.task(  # held: sent with the node's next event, in one transaction
+                job.unique,
+                task_id,
+                attempt,
+                TASK.SUCCEEDED,
+                logs=logs,
+                usage=usage,
+                output_uri=result.outputs_url,
+                hold=True,
             )
             return Done(result, attempt, task_execution_id(job, attempt))
         failure = result.error
@@ -181,6 +188,7 @@ def exhausted(job: Job, done: Done) -> core_exec.ExecutionError:
 async def reservation(g: NodeContext, job: Job, key: CacheKey) -> AsyncIterator[None]:
     """Hold the cache reservation of ``key`` (renewed while held); waits while another run holds it."""
     owner = f"{job.run.ident.name}-{job.unique}"
+    await job.run.report.flush(job.unique)  # the node shows RUNNING while it waits for the reservation
     while not await g.catalog.reserve(key, owner, RESERVATION_TTL):
         await asyncio.sleep(1.0)
         if not job.run.spec.overwrite_cache and await g.catalog.get(key) is not None:

@@ -3,7 +3,8 @@
 A subworkflow is a nested graph under the node (``n1-0-n0``). A launch-plan node creates a child
 execution through the ExecutionManager, exactly as an API caller would, under a name derived from the
 parent's name, node and attempt, so after a restart the same child is found instead of launched twice;
-then it follows the child to its end and takes its outputs. Aborting the parent terminates the child.
+then it waits for the child's end (woken by its terminal event) and takes its outputs. Aborting the
+parent terminates the child.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from aerodrome.engine.events import error
 from aerodrome.engine.ids import child_execution_name
 from aerodrome.engine.plan import Graph
 from aerodrome.errors import AdminError, AlreadyExists
+from aerodrome.managers.events import Recorded
 from aerodrome.phases.tables import NODE, WF, WORKFLOW_TERMINAL
 
 if TYPE_CHECKING:
     from aerodrome.engine.context import NodeContext
     from aerodrome.engine.frames import Job
 
-POLL_SECONDS = (0.2, 0.5, 1.0)
+POLL_SECONDS = (0.5, 1.0)  # only for a child driven by another process
 
 
 async def run_subworkflow(g: NodeContext, job: Job) -> Outcome:
@@ -87,7 +89,7 @@ async def run_launch_plan(g: NodeContext, job: Job) -> Outcome:
         return await g.fail(job, error("RuntimeExecutionError", str(exc), user=True))
     await g.emit(job, NODE.RUNNING, workflow_node_metadata=event_pb2.WorkflowNodeMetadata(execution_id=child))
     try:
-        execution = await _follow(g, child)
+        execution = await _follow(g, job, child)
     except asyncio.CancelledError:
         if run.aborting:
             with contextlib.suppress(AdminError):
@@ -105,11 +107,27 @@ async def run_launch_plan(g: NodeContext, job: Job) -> Outcome:
     return await g.fail(job, core_exec.ExecutionError(code="LaunchPlanExecutionFailed", message="Unknown Error"))
 
 
-async def _follow(g: NodeContext, child: identifier_pb2.WorkflowExecutionIdentifier) -> admin_exec.Execution:
-    """Poll the child until it is terminal (it may be driven by another process sharing the database)."""
-    waits = iter(POLL_SECONDS)
-    while True:
-        execution = await g.execution(child)
-        if execution.closure.phase in WORKFLOW_TERMINAL:
-            return execution
-        await asyncio.sleep(next(waits, POLL_SECONDS[-1]))
+async def _follow(g: NodeContext, job: Job, child: identifier_pb2.WorkflowExecutionIdentifier) -> admin_exec.Execution:
+    """Wait until the child is terminal: woken by its terminal event when this process records it (the
+    EventManager tells its watchers after the commit), else (another process sharing the database drives
+    it) found by a read every POLL_SECONDS."""
+    ended = asyncio.Event()
+    key = (child.project, child.domain, child.name)
+
+    def watcher(recorded: Recorded) -> None:
+        ident = recorded.execution
+        same = recorded.kind == "workflow" and (ident.project, ident.domain, ident.name) == key
+        if same and WF.Phase.Value(recorded.phase) in WORKFLOW_TERMINAL:
+            ended.set()
+
+    stop = job.run.report.events.watch(watcher)
+    try:
+        waits = iter(POLL_SECONDS)
+        while True:
+            execution = await g.execution(child)
+            if execution.closure.phase in WORKFLOW_TERMINAL:
+                return execution
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), next(waits, POLL_SECONDS[-1]))
+    finally:
+        stop()
