@@ -49,6 +49,11 @@ class FailedPrecondition(AdminError):
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
+class AbortRequested(FailedPrecondition):
+    """The engine's own end of an execution (SUCCEEDED, FAILED) arrived after TerminateExecution recorded
+    ABORTING: the abort the caller was told of wins, and the engine reports ABORTED instead."""
+
+
 class AlreadyInTerminalState(FailedPrecondition):
     """An event or request targets an execution that already ended."""
 

@@ -247,7 +247,7 @@ def test_terminate_racing_completion(race_server: tuple[Server, str], gated: ide
             ).node_executions
         phase = final.closure.phase
         seen.add(phase)
-        assert phase in WF_TERMINAL, phase
+        assert phase in WF_TERMINAL, (phase, final.closure.error)
         assert got_signal.code in {OK, "FAILED_PRECONDITION", "NOT_FOUND"}, got_signal
         if got_stop.code == OK:
             assert phase == ABORTED

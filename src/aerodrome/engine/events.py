@@ -40,7 +40,9 @@ class Reporter:
         self.execution = execution
         self._held: list[tuple[str, EventRequest]] = []  # (node id, "" for the workflow) in the order sent
 
-    async def _send(self, key: str | None, request: EventRequest, *, hold: bool = False) -> None:
+    async def _send(
+        self, key: str | None, request: EventRequest, *, hold: bool = False, yield_to_abort: bool = False
+    ) -> None:
         """Hold the event, or deliver it after the held events of its node and of the workflow (all held
         events, for a workflow event: ``key`` None)."""
         if hold:
@@ -48,13 +50,13 @@ class Reporter:
             return
         going = [r for k, r in self._held if key is None or k in ("", key)]
         self._held = [(k, r) for k, r in self._held if not (key is None or k in ("", key))]
-        await self._deliver([*going, request])
+        await self._deliver([*going, request], yield_to_abort)
 
-    async def _deliver(self, requests: list[EventRequest]) -> None:
+    async def _deliver(self, requests: list[EventRequest], yield_to_abort: bool = False) -> None:
         """Record events in order; while the database is unreachable (a restart) retry for a while, so a
         short outage delays the execution instead of failing it."""
         for wait in [*RETRY_SECONDS, None]:
-            outcomes = await self.events.record_many(requests)
+            outcomes = await self.events.record_many(requests, yield_to_abort=yield_to_abort)
             failed = [(r, e) for r, e in zip(requests, outcomes, strict=True) if e and not isinstance(e, AlreadyExists)]
             if not failed:
                 return
@@ -65,12 +67,14 @@ class Reporter:
             await asyncio.sleep(wait)
             requests = [r for r, _ in failed]
 
-    async def workflow(self, phase: int, *, hold: bool = False, **fields: Any) -> None:
+    async def workflow(self, phase: int, *, hold: bool = False, final: bool = False, **fields: Any) -> None:
+        """A workflow event; ``final`` marks the engine's own end of the run, which yields to an abort
+        recorded before it (``AbortRequested``)."""
         event = event_pb2.WorkflowExecutionEvent(
             execution_id=self.execution, phase=cast(Any, phase), occurred_at=now(), producer_id=PRODUCER, **fields
         )
         request = admin_event_pb2.WorkflowExecutionEventRequest(event=event)
-        await self._send("" if hold else None, request, hold=hold)
+        await self._send("" if hold else None, request, hold=hold, yield_to_abort=final)
 
     def node_id(self, node_id: str) -> identifier_pb2.NodeExecutionIdentifier:
         return identifier_pb2.NodeExecutionIdentifier(node_id=node_id, execution_id=self.execution)

@@ -11,6 +11,7 @@ inside a dynamic task inside a branch works the same way as a top-level node.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from aerodrome.engine.inputs import BindingError, resolve
 from aerodrome.engine.launchers.protocol import Launcher
 from aerodrome.engine.nodes import array, branch, gate, task, workflow
 from aerodrome.engine.plan import END, START, Graph, PlannedNode, promise_sources
+from aerodrome.errors import AlreadyInTerminalState
 from aerodrome.managers.provider_resolution import frozen_runtime
 from aerodrome.phases.tables import NODE, WF
 from aerodrome.values.provider_runtime import ProviderRuntime
@@ -192,7 +194,10 @@ class GraphRunner:
         for node_id in running:
             if report:
                 with_scope = node_fields(frame.scope, frame.graph.nodes[node_id])
-                await frame.run.report.node(frame.scope.unique(node_id), NODE.ABORTED, **with_scope)
+                # A node whose end was committed as the cancellation came (its events were already in a
+                # group commit) keeps that end: the execution is aborted all the same.
+                with contextlib.suppress(AlreadyInTerminalState):
+                    await frame.run.report.node(frame.scope.unique(node_id), NODE.ABORTED, **with_scope)
             frame.state.handle(Aborted(node_id))
         running.clear()
 

@@ -27,6 +27,7 @@ from aerodrome.engine.frames import Run, Scope
 from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.leases import LeaseKeeper
 from aerodrome.engine.plan import ExecutionPlan
+from aerodrome.errors import AbortRequested
 from aerodrome.managers.events import EventManager
 from aerodrome.observability.logs import execution_id
 from aerodrome.phases.tables import NODE, TASK, TASK_TERMINAL, WF, WORKFLOW_TERMINAL
@@ -235,10 +236,13 @@ class Engine:
             log.debug("driving the graph from phase %s", WF.Phase.Name(phase))
             result = await self.graphs.run_graph(frame)
             log.debug("graph finished: %s", "succeeded" if isinstance(result, Succeeded) else "failed")
-            if isinstance(result, Succeeded):
-                await run.report.workflow(WF.SUCCEEDED, output_uri=result.output_uri)
-            else:
-                await run.report.workflow(WF.FAILED, error=result.error)
+            try:
+                if isinstance(result, Succeeded):
+                    await run.report.workflow(WF.SUCCEEDED, final=True, output_uri=result.output_uri)
+                else:
+                    await run.report.workflow(WF.FAILED, final=True, error=result.error)
+            except AbortRequested:  # TerminateExecution was answered first: the execution ends ABORTED
+                await Reporter(self.events, ident).workflow(WF.ABORTED)
         except asyncio.CancelledError:
             if key in self._aborting and key not in self._dropped:
                 await Reporter(self.events, ident).workflow(WF.ABORTED)

@@ -25,7 +25,7 @@ from aerodrome.db.engine import Database
 from aerodrome.db.models import ExecutionRow
 from aerodrome.db.prototext import compact
 from aerodrome.db.unit_of_work import UnitOfWork
-from aerodrome.errors import InvalidArgument, NotFound, ResourceExhausted, missing
+from aerodrome.errors import AbortRequested, InvalidArgument, NotFound, ResourceExhausted, missing
 from aerodrome.managers import event_rows as rows
 from aerodrome.managers.event_writer import EventWriter
 from aerodrome.notifications.outbox import Outbox
@@ -127,15 +127,18 @@ class EventManager:
         await self.writer.write(await self._task_unit(request))
         return admin_event_pb2.TaskExecutionEventResponse()
 
-    async def record_many(self, requests: Sequence[EventRequest]) -> list[Exception | None]:
+    async def record_many(
+        self, requests: Sequence[EventRequest], *, yield_to_abort: bool = False
+    ) -> list[Exception | None]:
         """Record several events in order, in one transaction as a rule (the engine's node RUNNING with its
         first attempt's RUNNING, an attempt's end with its node's); each gets its own outcome, in order:
-        None once durable, else the error recording it alone would have raised."""
+        None once durable, else the error recording it alone would have raised. ``yield_to_abort``: a
+        workflow end other than ABORTED is refused (``AbortRequested``) on an execution already ABORTING."""
         outcomes: list[Exception | None] = [None] * len(requests)
         units: list[tuple[int, Unit]] = []
         for i, request in enumerate(requests):
             try:
-                units.append((i, await self._unit_of(request)))
+                units.append((i, await self._unit_of(request, yield_to_abort)))
             except Exception as exc:
                 outcomes[i] = exc
         done = self.writer.submit([unit for _, unit in units])
@@ -147,16 +150,18 @@ class EventManager:
                 outcomes[i] = result
         return outcomes
 
-    async def _unit_of(self, request: EventRequest) -> Unit:
+    async def _unit_of(self, request: EventRequest, yield_to_abort: bool = False) -> Unit:
         if isinstance(request, admin_event_pb2.WorkflowExecutionEventRequest):
-            return await self._workflow_unit(request)
+            return await self._workflow_unit(request, yield_to_abort)
         if isinstance(request, admin_event_pb2.NodeExecutionEventRequest):
             return await self._node_unit(request)
         return await self._task_unit(request)
 
     # Workflow events -------------------------------------------------------------------------------
 
-    async def _workflow_unit(self, request: admin_event_pb2.WorkflowExecutionEventRequest) -> Unit:
+    async def _workflow_unit(
+        self, request: admin_event_pb2.WorkflowExecutionEventRequest, yield_to_abort: bool = False
+    ) -> Unit:
         """Checks what needs no record and offloads inline data; the returned unit does the rest."""
         if not request.HasField("event"):
             raise InvalidArgument("Workflow event handler was called without event")
@@ -172,7 +177,10 @@ class EventManager:
             )
 
         async def apply(uow: UnitOfWork) -> Recorded:
-            return self.apply_workflow_event(uow, await uow.executions.get_for_update(ident), event, output_uri)
+            row = await uow.executions.get_for_update(ident)
+            if yield_to_abort and row.phase == "ABORTING" and event.phase != WF.ABORTED:
+                raise AbortRequested(f"workflow execution {compact(ident)} is being aborted")
+            return self.apply_workflow_event(uow, row, event, output_uri)
 
         return apply
 
