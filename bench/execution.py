@@ -5,8 +5,9 @@ local execution of the same workflows, all measured in the same run.
 Run: ``.venv/bin/python bench/execution.py`` (``--repeat N`` rounds per figure; medians are reported;
 ``--only map1000`` runs one workflow; ``--cold`` also runs every workflow on a second server started with
 ``AERODROME_ENGINE_WARM_PROCESSES=false``, fresh interpreters per task, in the same run).
-The end of an execution is seen by a GetExecution every 10 ms (no node listing), so the client's figure
-is at most ~10 ms late; the server's own figure (the execution's ``created_at`` → its SUCCEEDED event,
+The end of an execution is seen by GetExecution (no node listing) every 10 ms, or every 2% of the time
+elapsed once that is longer (fewer calls to load the server with), so the client's figure is at most
+max(10 ms, 2%) late; the server's own figure (the execution's ``created_at`` → its SUCCEEDED event,
 engine-side timestamps, without the CreateExecution call and the last commit) is printed beside it.
 Baselines from the same run: a fresh ``import flytekit``, a fork (and exit) of a process with flytekit
 loaded, and flytekit's local run of each workflow (``python -c "from workflows.shapes import one; one()"``,
@@ -77,7 +78,7 @@ def remote_run(remote: FlyteRemote, version: str, workflow: str) -> tuple[float,
         done = remote.client.get_execution(execution.id)
         if done.closure.phase in TERMINAL or time.perf_counter() > deadline:
             break
-        time.sleep(POLL_SECONDS)
+        time.sleep(max(POLL_SECONDS, (time.perf_counter() - started) / 50))
     elapsed = time.perf_counter() - started
     if done.closure.phase != 4:
         raise RuntimeError(f"{workflow} ended in phase {done.closure.phase}: {done.closure.error.message}")
@@ -162,7 +163,7 @@ def main(repeat: int, only: list[str], cold: bool, before_src: str) -> None:
     )
     print(
         f"medians of {repeat}; client: CreateExecution → SUCCEEDED seen by GetExecution every "
-        f"{POLL_SECONDS * 1000:.0f} ms"
+        f"max({POLL_SECONDS * 1000:.0f} ms, 2% of the time elapsed)"
     )
     header = f"{'mode':>6} {'workflow':>10} {'tasks':>5} {'client s':>9} {'server s':>9} {'per task ms':>12}"
     print(f"{header} {'server CPU ms/task':>18} {'÷ import':>9} {'local s':>8}")

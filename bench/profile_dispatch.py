@@ -180,12 +180,14 @@ def traced_server(home: Path, out: Path, src: str) -> tuple[subprocess.Popen[str
 
 
 def wait_terminal(client: SynchronousFlyteClient, ident: object, poll: float = 0.005) -> object:
-    """GetExecution every ``poll`` seconds until the execution is terminal (no node listing)."""
+    """GetExecution (no node listing) every ``poll`` seconds, or 2% of the time elapsed once that is longer,
+    until the execution is terminal."""
+    started = time.perf_counter()
     while True:
         execution = client.get_execution(ident)
         if execution.closure.phase in TERMINAL:
             return execution
-        time.sleep(poll)
+        time.sleep(max(poll, (time.perf_counter() - started) / 50))
 
 
 class Traced:
