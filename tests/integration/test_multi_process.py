@@ -70,7 +70,8 @@ class Cluster:
 
     def rows(self, names: list[str]) -> dict[str, Any]:
         query = (
-            "SELECT execution_name, phase, lease_owner, lease_expires_at FROM executions WHERE execution_name = ANY($1)"
+            "SELECT execution_name, phase, error_code, lease_owner, lease_expires_at FROM executions"
+            " WHERE execution_name = ANY($1)"
         )
         return {r["execution_name"]: r for r in fetch(self.url, query, names)}
 
@@ -80,7 +81,8 @@ class Cluster:
         while True:
             rows = self.rows(names)
             if all(r["phase"] in ("SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT") for r in rows.values()):
-                assert {r["phase"] for r in rows.values()} <= set(phases), Counter(r["phase"] for r in rows.values())
+                ends = Counter((r["phase"], r["error_code"]) for r in rows.values())
+                assert {r["phase"] for r in rows.values()} <= set(phases), ends
                 return rows
             assert time.monotonic() < deadline, Counter(r["phase"] for r in rows.values())
             time.sleep(0.5)

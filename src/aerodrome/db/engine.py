@@ -45,6 +45,22 @@ def is_disconnect(exc: BaseException) -> bool:
     return False
 
 
+def is_conflict(exc: BaseException) -> bool:
+    """Whether an error means the transaction lost a lock conflict (PostgreSQL chose it as the victim of a
+    deadlock, or a serialization failure): running it again is the remedy, not failing the work."""
+    pending: list[BaseException] = [exc]
+    for _ in range(8):
+        if not pending:
+            return False
+        current = pending.pop()
+        if getattr(current, "sqlstate", None) in _CONFLICT_STATES or type(current).__name__ in _DRIVER_CONFLICTS:
+            return True
+        pending += [e for e in (getattr(current, "orig", None), current.__cause__) if isinstance(e, BaseException)]
+    return False
+
+
+_CONFLICT_STATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+_DRIVER_CONFLICTS = {"DeadlockDetectedError", "SerializationError"}
 _DRIVER_DISCONNECTS = {
     "CannotConnectNowError",
     "ConnectionDoesNotExistError",

@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import random
 import secrets
 import socket
 import time
@@ -29,7 +30,7 @@ from typing import IO, Protocol
 
 from sqlalchemy.engine import make_url
 
-from aerodrome.db.engine import Database, is_disconnect
+from aerodrome.db.engine import Database, is_conflict, is_disconnect
 from aerodrome.db.models import EngineProcessRow
 from aerodrome.db.notify import Listener, notify
 from aerodrome.db.repositories.leases import Leased
@@ -41,6 +42,7 @@ TERMINAL = [WF.Phase.Name(p) for p in WORKFLOW_TERMINAL]
 ABORTING = WF.Phase.Name(WF.ABORTING)
 ABORT_BATCH = 20
 CLAIM_GAP_SECONDS = 0.02
+RENEW_RETRIES = 5  # a renewal that lost a deadlock is run again at once, this many times at most
 
 
 class DatabaseInUse(OSError):
@@ -232,13 +234,26 @@ class LeaseKeeper:
         if claimed:
             log.debug("claimed %d execution(s)", len(claimed))  # every new execution: not for the console
 
+    async def _renew(self, ids: list[int]) -> list[Leased]:
+        """Extend this process's leases; a renewal that lost a lock conflict (PostgreSQL's deadlock victim,
+        against event writes locking the same execution rows) is run again at once: waiting for the next
+        beat could let the leases expire and another process take executions still driven here."""
+        for retry in range(RENEW_RETRIES):
+            try:
+                async with self.db.transaction(write=True) as uow:
+                    return await uow.leases.renew(self.owner, self.ttl, ids)
+            except Exception as exc:
+                if not is_conflict(exc) or retry == RENEW_RETRIES - 1:
+                    raise
+                await asyncio.sleep(random.uniform(0.01, 0.05))
+        raise AssertionError("unreachable")
+
     async def heartbeat(self) -> None:
         """Renew the leases of what this process drives; drop lost ones, abort ABORTING ones, beat."""
         assert self._driver is not None
         ids = self._driver.driving()
         try:
-            async with self.db.transaction(write=True) as uow:
-                held = await uow.leases.renew(self.owner, self.ttl, ids)
+            held = await self._renew(ids)
             await self.beat()
         except Exception as exc:
             if is_disconnect(exc) and time.monotonic() - self._last_beat > self.settings.ttl_seconds:

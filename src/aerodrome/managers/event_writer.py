@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from aerodrome.db.engine import Database
+from aerodrome.db.engine import Database, is_conflict
 from aerodrome.db.models import NodeExecutionRow, TaskExecutionRow
 from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.errors import AdminError
 
 log = logging.getLogger("aerodrome.events")
 R = TypeVar("R")
+CONFLICT_RETRIES = 5  # a deadlock victim is written again this many times before its caller hears of it
 Unit = Callable[[UnitOfWork], Awaitable[R]]
 
 
@@ -113,12 +115,19 @@ class EventWriter(Generic[R]):
         return True
 
     async def _write_alone(self, pending: _Pending[R]) -> None:
-        try:
-            async with self.db.transaction(write=True) as uow:
-                result = await pending.unit(uow)
-        except Exception as exc:
-            _settle(pending.done, exc=exc)
-            return
+        for retry in range(CONFLICT_RETRIES + 1):
+            try:
+                async with self.db.transaction(write=True) as uow:
+                    result = await pending.unit(uow)
+                break
+            except Exception as exc:
+                # Another process's transaction (a lease heartbeat, its own events) locked the same rows in
+                # another order and PostgreSQL picked this one to fail: run it again after a short pause.
+                if is_conflict(exc) and retry < CONFLICT_RETRIES:
+                    await asyncio.sleep(random.uniform(0.01, 0.05) * (retry + 1))
+                    continue
+                _settle(pending.done, exc=exc)
+                return
         self._committed(result)
         _settle(pending.done, result)
 
