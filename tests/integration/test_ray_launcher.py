@@ -167,7 +167,7 @@ def test_a_ray_provider_routes_its_node_to_ray_and_a_local_one_runs_locally(setu
 
 # The figure is 200 items (AERODROME_RAY_MAP_ITEMS=200 runs it, in about 4-5 min); CI runs fewer
 # so that .ci/run stays within its 30 minutes while a Ray map item still costs about a second.
-MAP_ITEMS = int(os.environ.get("AERODROME_RAY_MAP_ITEMS", "40"))
+MAP_ITEMS = int(os.environ.get("AERODROME_RAY_MAP_ITEMS", "30"))
 
 
 def test_a_map_on_ray(setup: Setup) -> None:
