@@ -8,6 +8,8 @@ the same behaviour whichever services are switched on.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Protocol
 
 
@@ -21,3 +23,12 @@ class BackgroundService(Protocol):
 
     async def stop(self) -> None:
         """Stop work and wait for it; must not raise on a service that never started."""
+
+
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel a service's own task and wait until it has ended (nothing to do if it never started)."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -21,6 +21,7 @@ from aerodrome.db.engine import Database
 from aerodrome.db.models import OutboxRow
 from aerodrome.db.repositories.outbox import Failure
 from aerodrome.db.unit_of_work import UnitOfWork
+from aerodrome.lifecycle import cancel
 from aerodrome.managers.events import Recorded
 from aerodrome.notifications.rounds import Outcome, Unwritten
 from aerodrome.notifications.sinks import PermanentError, Sink
@@ -82,16 +83,10 @@ class Dispatcher:
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+        await cancel(self._task)
+        self._task = None
+        await cancel(self._writer)
+        self._writer = None
         try:
             await self.flush()  # what was delivered is recorded, so a clean restart does not resend it
         except Exception:

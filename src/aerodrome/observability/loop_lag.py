@@ -7,8 +7,8 @@ blocking call anywhere shows here first, before it shows as slow RPCs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
+from aerodrome.lifecycle import cancel
 from aerodrome.observability.metrics import Metrics
 
 
@@ -26,11 +26,7 @@ class LoopLagMonitor:
         self._task = asyncio.create_task(self._run(), name="aerodrome-loop-lag")
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel(self._task)
         self._task = None
 
     async def _run(self) -> None:

@@ -22,6 +22,7 @@ from aerodrome.db.engine import Database
 from aerodrome.db.models import LaunchPlanRow, ScheduleRow
 from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.errors import AlreadyExists
+from aerodrome.lifecycle import cancel
 from aerodrome.managers.executions import ExecutionManager
 from aerodrome.scheduler.requests import fire_request
 from aerodrome.scheduler.schedules import Cadence, ScheduleError, cadence_of, due, next_fire, policy_of
@@ -69,11 +70,7 @@ class Scheduler:
         self._task = asyncio.create_task(self._run(), name="scheduler")
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel(self._task)
         self._task = None
 
     async def _run(self) -> None:
