@@ -18,6 +18,7 @@ from aerodrome.errors import AdminError, AlreadyExists, InvalidArgument, NotFoun
 from aerodrome.managers.digest import diff, digest
 from aerodrome.managers.listing import list_names, list_versions, sort_of
 from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.storing import insert_or_find
 from aerodrome.managers.validation.identifiers import validate_identifier, validate_named_identifier
 from aerodrome.managers.validation.launch_plans import has_schedule, schedule_type, validate_schedule, validate_spec
 
@@ -87,33 +88,23 @@ class LaunchPlanManager:
     ) -> LaunchPlanRow | None:
         """Insert the launch plan (INACTIVE), or return the row already stored under its id."""
         i = plan.id
-        try:
-            async with self.db.transaction(write=True) as uow:
-                existing = await uow.launch_plans.find(i.project, i.domain, i.name, i.version)
-                if existing is None:
-                    await uow.launch_plans.add(
-                        LaunchPlanRow(
-                            project=i.project,
-                            domain=i.domain,
-                            name=i.name,
-                            version=i.version,
-                            spec=plan.spec.SerializeToString(),
-                            workflow_id=workflow_id,
-                            closure=plan.closure.SerializeToString(),
-                            state=INACTIVE,
-                            digest=lp_digest,
-                            schedule_type=schedule_type(plan.spec),
-                        )
-                    )
-                return existing
-        except AlreadyExists:
-            # Another caller stored this id between our read and our insert (PostgreSQL runs both at once):
-            # answer as if we had come second, from what it stored.
-            async with self.db.transaction() as uow:
-                existing = await uow.launch_plans.find(i.project, i.domain, i.name, i.version)
-            if existing is None:
-                raise
-            return existing
+        row = LaunchPlanRow(
+            project=i.project,
+            domain=i.domain,
+            name=i.name,
+            version=i.version,
+            spec=plan.spec.SerializeToString(),
+            workflow_id=workflow_id,
+            closure=plan.closure.SerializeToString(),
+            state=INACTIVE,
+            digest=lp_digest,
+            schedule_type=schedule_type(plan.spec),
+        )
+        return await insert_or_find(
+            self.db,
+            lambda uow: uow.launch_plans.find(i.project, i.domain, i.name, i.version),
+            lambda uow: uow.launch_plans.add(row),
+        )
 
     async def get(self, request: common_pb2.ObjectGetRequest) -> launch_plan_pb2.LaunchPlan:
         validate_identifier(request.id, identifier_pb2.LAUNCH_PLAN, present=request.HasField("id"))

@@ -19,6 +19,7 @@ from aerodrome.errors import AdminError, AlreadyExists, InvalidArgument, NotFoun
 from aerodrome.managers.digest import diff, digest
 from aerodrome.managers.listing import list_names, list_versions
 from aerodrome.managers.projects import ProjectManager
+from aerodrome.managers.storing import insert_or_find
 from aerodrome.managers.validation.identifiers import validate_identifier
 
 NESTED_FACTOR = 100  # all nodes, nested and in sub-workflows, may be this many times the top-level limit
@@ -139,21 +140,12 @@ class WorkflowManager:
         wf_digest: bytes,
     ) -> WorkflowRow | None:
         """Insert the workflow, or return the row already stored under its id."""
-        ident = request.id
-        try:
-            async with self.db.transaction(write=True) as uow:
-                existing = await uow.workflows.find(ident.project, ident.domain, ident.name, ident.version)
-                if existing is None:
-                    await self._insert(uow, request, closure, wf_digest)
-                return existing
-        except AlreadyExists:
-            # Another caller stored this id between our read and our insert (PostgreSQL runs both at once):
-            # answer as if we had come second, from what it stored.
-            async with self.db.transaction() as uow:
-                existing = await uow.workflows.find(ident.project, ident.domain, ident.name, ident.version)
-            if existing is None:
-                raise
-            return existing
+        i = request.id
+        return await insert_or_find(
+            self.db,
+            lambda uow: uow.workflows.find(i.project, i.domain, i.name, i.version),
+            lambda uow: self._insert(uow, request, closure, wf_digest),
+        )
 
     @staticmethod
     async def _insert(
