@@ -1,9 +1,10 @@
 """The workflow compiler and type checker (pure: no I/O, no database)."""
 
-from aerodrome.compiler.compile import Requirements, compile_workflow, workflow_requirements
+from aerodrome.compiler.compile import compile_workflow
 from aerodrome.compiler.errors import CompileError, CompileErrors
 from aerodrome.compiler.interfaces import LaunchPlanInterface
 from aerodrome.compiler.launch_plans import expected_launch_plan_inputs, validate_default_inputs
+from aerodrome.compiler.requirements import Requirements, workflow_requirements
 from aerodrome.compiler.tasks import compile_task
 from aerodrome.compiler.types import is_castable, literal_type_of
 

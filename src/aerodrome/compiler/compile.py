@@ -1,4 +1,5 @@
-"""Workflow compilation: requirements, start/end injection, bindings, connections and graph checks.
+"""Workflow compilation: start/end injection, node interfaces, connections and graph checks (the bindings
+are checked by ``bindings.py``, the requirements found by ``requirements.py``).
 
 Reproduces PC/workflow_compiler.go: every problem is collected (not only the first) with the
 reference's code, node id and text, and the output closure is what the engine runs.
@@ -6,232 +7,28 @@ reference's code, node id and text, and the output closure is what the engine ru
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from flyteidl.core import compiler_pb2, identifier_pb2, interface_pb2, literals_pb2, types_pb2, workflow_pb2
+from flyteidl.core import compiler_pb2, interface_pb2, literals_pb2, workflow_pb2
 
+from aerodrome.compiler.bindings import BindingChecker
 from aerodrome.compiler.errors import Collector, CompileErrors
 from aerodrome.compiler.graph import END, START, Edges, find_cycle, reachable
 from aerodrome.compiler.interfaces import Index, LaunchPlanInterface, id_key, id_text, node_interface
-from aerodrome.compiler.types import describe, is_castable, is_optional, literal_type_of
-
-_VAR = re.compile(r"^(\[(\d+)\]\.)?(\w+)$")
-
-
-@dataclass(frozen=True)
-class Requirements:
-    """Tasks and launch plans a workflow needs, in discovery order."""
-
-    task_ids: list[identifier_pb2.Identifier] = field(default_factory=list)
-    launch_plan_ids: list[identifier_pb2.Identifier] = field(default_factory=list)
+from aerodrome.compiler.requirements import Requirements, nested_nodes, workflow_requirements
+from aerodrome.compiler.types import literal_type_of
 
 
-def _children(node: workflow_pb2.Node) -> list[workflow_pb2.Node]:
-    """Nodes nested in a branch or array node."""
-    if node.HasField("branch_node"):
-        ie = node.branch_node.if_else
-        nested = [ie.case.then_node, *(c.then_node for c in ie.other)]
-        if ie.HasField("else_node"):
-            nested.append(ie.else_node)
-        return nested
-    if node.HasField("array_node"):
-        return [node.array_node.node]
-    return []
-
-
-def count_nodes(templates: Sequence[workflow_pb2.WorkflowTemplate]) -> int:
-    """Every node of the templates, nested ones included (iterative: nesting depth cannot overflow it)."""
-    stack = [n for t in templates for n in t.nodes]
-    total = 0
-    while stack:
-        node = stack.pop()
-        total += 1
-        stack.extend(_children(node))
-    return total
-
-
-def workflow_requirements(
-    template: workflow_pb2.WorkflowTemplate, sub_workflows: Sequence[workflow_pb2.WorkflowTemplate]
-) -> Requirements:
-    """Walk nodes, the failure node, branches, array nodes and subworkflows for task and launch-plan ids."""
-    subs = {id_key(s.id): s for s in sub_workflows}
-    errors = Collector()
-    tasks: dict[tuple[str, str, str, str], identifier_pb2.Identifier] = {}
-    plans: dict[tuple[str, str, str, str], identifier_pb2.Identifier] = {}
-    visited: set[tuple[str, str, str, str]] = set()
-
-    def walk(nodes: Sequence[workflow_pb2.Node]) -> None:
-        for node in nodes:
-            if node.HasField("task_node"):
-                tasks.setdefault(id_key(node.task_node.reference_id), node.task_node.reference_id)
-            elif node.HasField("workflow_node"):
-                wn = node.workflow_node
-                if wn.HasField("launchplan_ref"):
-                    plans.setdefault(id_key(wn.launchplan_ref), wn.launchplan_ref)
-                elif wn.HasField("sub_workflow_ref"):
-                    key = id_key(wn.sub_workflow_ref)
-                    sub = subs.get(key)
-                    if sub is None:
-                        errors.add(
-                            "WorkflowReferenceNotFound",
-                            node.id,
-                            f"Referenced Workflow [{id_text(wn.sub_workflow_ref)}] not found.",
-                        )
-                    elif key not in visited:
-                        visited.add(key)
-                        walk([*sub.nodes, *([sub.failure_node] if sub.HasField("failure_node") else [])])
-            walk(_children(node))
-
-    walk([*template.nodes, *([template.failure_node] if template.HasField("failure_node") else [])])
-    errors.raise_if_any()
-    return Requirements(list(tasks.values()), list(plans.values()))
-
-
-class _WorkflowCompiler:
+class _WorkflowCompiler(BindingChecker):
     """Compiles one workflow template (the primary or a subworkflow) against an index."""
 
     def __init__(self, template: workflow_pb2.WorkflowTemplate, index: Index, errors: Collector) -> None:
         self.template = template
         self.index = index
         self.errors = errors
-        self.interfaces: dict[str, interface_pb2.TypedInterface] = {}
-        self.names: dict[str, str] = {}  # node id -> metadata name, for messages
+        self.interfaces = {}
+        self.names = {}  # node id -> metadata name, for messages
         self.edges = Edges()
-
-    # Bindings ------------------------------------------------------------------------------------
-
-    def _promise_type(self, node_id: str, promise: types_pb2.OutputReference) -> types_pb2.LiteralType | None:
-        source = promise.node_id or START
-        promise.node_id = source
-        interface = self.interfaces.get(source)
-        if interface is None:
-            self.errors.add("NodeReferenceNotFound", source, f"Referenced node [{source}] not found.")
-            return None
-        match = _VAR.match(promise.var)
-        name = match.group(3) if match else promise.var
-        variable = interface.outputs.variables.get(name)
-        if variable is None:
-            self.errors.variable_not_found(source, promise.var)
-            return None
-        t = variable.type
-        if match and match.group(2) is not None:
-            t = t.collection_type
-        for step in promise.attr_path:
-            if t.HasField("collection_type"):
-                t = t.collection_type
-            elif t.HasField("map_value_type"):
-                t = t.map_value_type
-            elif t.structure.dataclass_type:
-                key = step.string_value
-                if key not in t.structure.dataclass_type:
-                    self.errors.add(
-                        "FieldNotFound",
-                        node_id,
-                        f"Variable [{promise.var}] (type [{describe(t)}]) doesn't have field [{key}].",
-                    )
-                    return None
-                t = t.structure.dataclass_type[key]
-        return t
-
-    def _check(
-        self, node_id: str, var: str, data: literals_pb2.BindingData, expected: types_pb2.LiteralType, sources: set[str]
-    ) -> None:
-        kind = data.WhichOneof("value")
-        if kind == "scalar":
-            found = literal_type_of(literals_pb2.Literal(scalar=data.scalar))
-            if found.WhichOneof("type") is None:
-                self.errors.add("UnrecognizedValue", node_id, f"Unrecognized value [{data.scalar}].")
-            elif not is_castable(found, expected):
-                self.errors.add(
-                    "MismatchingTypes",
-                    node_id,
-                    f"Variable [{var}] (type [{describe(found)}]) doesn't match expected type [{describe(expected)}].",
-                )
-            elif expected.HasField("enum_type") and data.scalar.primitive.string_value not in expected.enum_type.values:
-                self.errors.add(
-                    "IllegalEnumValue",
-                    node_id,
-                    f"Input [{var}] on node [{node_id}] is an Enum and "
-                    f"expects value to be one of [{list(expected.enum_type.values)}].  Received "
-                    f"[{data.scalar.primitive.string_value}]",
-                )
-        elif kind in ("collection", "map"):
-            if expected.HasField("union_type"):
-                matches = [v for v in expected.union_type.variants if self._fits(data, v)]
-                if len(matches) != 1:
-                    code = "AmbiguousBindingUnionValue" if matches else "IncompatibleBindingUnionValue"
-                    self.errors.add(
-                        code,
-                        node_id,
-                        f"Input [{var}] on node [{node_id}] expects bindings of union "
-                        f"type [{describe(expected)}].  Received [{kind}] which "
-                        + ("is ambiguous." if matches else "does not match any of the variants."),
-                    )
-                    return
-                expected = matches[0]
-            inner_field = "collection_type" if kind == "collection" else "map_value_type"
-            if not expected.HasField(inner_field):
-                self.errors.add(
-                    "MismatchingBindings",
-                    node_id,
-                    f"Input [{var}] on node [{node_id}] expects bindings "
-                    f"of type [{describe(expected)}].  Received [{kind}]",
-                )
-                return
-            inner = getattr(expected, inner_field)
-            items = data.collection.bindings if kind == "collection" else data.map.bindings.values()
-            for item in items:
-                self._check(node_id, var, item, inner, sources)
-        elif kind == "promise":
-            found_type = self._promise_type(node_id, data.promise)
-            sources.add(data.promise.node_id)
-            if found_type is not None and not is_castable(found_type, expected):
-                source_name = self.names.get(data.promise.node_id)
-                out = f"{source_name}.{data.promise.var}" if source_name else data.promise.var
-                self.errors.add(
-                    "MismatchingTypes",
-                    node_id,
-                    f"The output variable '{out}' has type "
-                    f"[{describe(found_type)}], but it's assigned to the input variable '{var}' which has "
-                    f"type type [{describe(expected)}].",
-                )
-
-    def _fits(self, data: literals_pb2.BindingData, expected: types_pb2.LiteralType) -> bool:
-        probe = Collector()
-        saved, self.errors = self.errors, probe
-        try:
-            self._check("", "", data, expected, set())
-        finally:
-            self.errors = saved
-        return not probe.errors
-
-    def bind(
-        self, node_id: str, bindings: Sequence[literals_pb2.Binding], params: interface_pb2.VariableMap
-    ) -> set[str]:
-        """Validate a node's bindings against its inputs; returns the nodes they read from."""
-        sources: set[str] = set()
-        seen: set[str] = set()
-        for binding in bindings:
-            if binding.var in seen:
-                self.errors.add(
-                    "ParameterBoundMoreThanOnce", node_id, f"Input [{binding.var}] is bound more than once."
-                )
-                continue
-            seen.add(binding.var)
-            variable = params.variables.get(binding.var)
-            if variable is None:
-                self.errors.variable_not_found(node_id, binding.var)
-                continue
-            if not binding.HasField("binding"):
-                self.errors.value_required(node_id, "Binding")
-                continue
-            self._check(node_id, binding.var, binding.binding, variable.type, sources)
-        for name, variable in params.variables.items():
-            if name not in seen and not is_optional(variable.type):
-                self.errors.parameter_not_bound(node_id, name)
-        return sources
 
     # Nodes ---------------------------------------------------------------------------------------
 
@@ -264,7 +61,7 @@ class _WorkflowCompiler:
         if not ie.case.HasField("condition"):
             self.errors.add("BranchNodeHasNoCondition", node.id, node.id)
         outputs: dict[str, interface_pb2.Variable] | None = None
-        for child in _children(node):
+        for child in nested_nodes(node):
             if not child.id:
                 self.errors.add("BranchNodeIdNotFound", node.id, "BranchNode not assigned")
                 continue

@@ -7,8 +7,8 @@ from flyteidl.core import compiler_pb2, identifier_pb2, tasks_pb2
 from flyteidl.core import workflow_pb2 as core_workflow_pb2
 
 from aerodrome.compiler import CompileErrors, LaunchPlanInterface, compile_workflow, workflow_requirements
-from aerodrome.compiler.compile import count_nodes
 from aerodrome.compiler.graph import END, START
+from aerodrome.compiler.requirements import count_nodes
 from aerodrome.compiler.tasks import compile_task
 from aerodrome.db.engine import Database
 from aerodrome.db.models import WorkflowRow
