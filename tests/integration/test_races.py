@@ -20,23 +20,30 @@ from flyteidl.admin import (
     execution_pb2,
     launch_plan_pb2,
     node_execution_pb2,
-    signal_pb2,
     task_execution_pb2,
 )
 from flyteidl.core import execution_pb2 as core_exec
-from flyteidl.core import identifier_pb2, literals_pb2
+from flyteidl.core import identifier_pb2
 from flyteidl.event import event_pb2 as ev
 from flyteidl.service import signal_pb2_grpc
-from google.protobuf import timestamp_pb2
 
 from tests.integration.conftest import Server, start_server, stop_server
 from tests.support.clients import admin_stub
 from tests.support.entities import DOMAIN, PROJECT, gate_workflow, ident, launch_plan, task, task_workflow
+from tests.support.gated import (
+    WF_TERMINAL,
+    node_event,
+    now,
+    signal_request,
+    start_gated,
+    task_event,
+    wait_for_signal,
+    wait_terminal,
+)
 from tests.support.postgres import fresh_database
 from tests.support.races import OK, Outcome, at_once, codes, event_log
 
 N = 32
-WF_TERMINAL = {core_exec.WorkflowExecution.SUCCEEDED, core_exec.WorkflowExecution.ABORTED}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -147,45 +154,6 @@ def test_concurrent_activations(race_server: tuple[Server, str], unique: str) ->
         assert [s["version"] for s in _schedules(server, name)] == mine
 
 
-def _now() -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.GetCurrentTime()
-    return ts
-
-
-def _start_gated(stub: Any, lp: identifier_pb2.Identifier) -> identifier_pb2.WorkflowExecutionIdentifier:
-    created = stub.CreateExecution(
-        execution_pb2.ExecutionCreateRequest(
-            project=PROJECT,
-            domain=DOMAIN,
-            spec=execution_pb2.ExecutionSpec(launch_plan=lp),
-            inputs=literals_pb2.LiteralMap(),
-        )
-    )
-    return created.id  # type: ignore[no-any-return]
-
-
-def _wait_for_signal(server: Server, execution: identifier_pb2.WorkflowExecutionIdentifier) -> None:
-    with grpc.insecure_channel(server.grpc) as channel:
-        signals = signal_pb2_grpc.SignalServiceStub(channel)
-        deadline = time.monotonic() + 60
-        while not signals.ListSignals(signal_pb2.SignalListRequest(workflow_execution_id=execution, limit=5)).signals:
-            assert time.monotonic() < deadline, "the gate never started waiting"
-            time.sleep(0.05)
-
-
-def _wait_terminal(
-    stub: Any, execution: identifier_pb2.WorkflowExecutionIdentifier, poll: float = 0.05
-) -> execution_pb2.Execution:
-    deadline = time.monotonic() + 60
-    while True:
-        got = stub.GetExecution(execution_pb2.WorkflowExecutionGetRequest(id=execution))
-        if got.closure.phase in WF_TERMINAL or got.closure.phase == core_exec.WorkflowExecution.FAILED:
-            return got
-        assert time.monotonic() < deadline, f"stuck in {got.closure.phase}"
-        time.sleep(poll)
-
-
 @pytest.fixture(scope="module")
 def gated(race_server: tuple[Server, str]) -> identifier_pb2.Identifier:
     """A launch plan whose workflow waits on a boolean signal ``go``."""
@@ -195,24 +163,17 @@ def gated(race_server: tuple[Server, str]) -> identifier_pb2.Identifier:
     return ident(identifier_pb2.LAUNCH_PLAN, "race-gated", "v1")
 
 
-YES = literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(boolean=True)))
 ABORTED, SUCCEEDED = core_exec.WorkflowExecution.ABORTED, core_exec.WorkflowExecution.SUCCEEDED
-
-
-def _signal(execution: identifier_pb2.WorkflowExecutionIdentifier) -> signal_pb2.SignalSetRequest:
-    return signal_pb2.SignalSetRequest(
-        id=identifier_pb2.SignalIdentifier(signal_id="go", execution_id=execution), value=YES
-    )
 
 
 def _completion_time(server: Server, gated: identifier_pb2.Identifier) -> float:
     """Seconds from SetSignal to the execution's SUCCEEDED on this server now (the race window to aim at)."""
     with admin_stub(server.grpc) as stub, grpc.insecure_channel(server.grpc) as channel:
-        execution = _start_gated(stub, gated)
-        _wait_for_signal(server, execution)
+        execution = start_gated(stub, gated)
+        wait_for_signal(server, execution)
         started = time.monotonic()
-        signal_pb2_grpc.SignalServiceStub(channel).SetSignal(_signal(execution))
-        assert _wait_terminal(stub, execution, poll=0.005).closure.phase == SUCCEEDED
+        signal_pb2_grpc.SignalServiceStub(channel).SetSignal(signal_request(execution))
+        assert wait_terminal(stub, execution, poll=0.005).closure.phase == SUCCEEDED
         return time.monotonic() - started
 
 
@@ -228,9 +189,9 @@ def test_terminate_racing_completion(race_server: tuple[Server, str], gated: ide
         if i >= 10 and seen == WF_TERMINAL:
             break
         with admin_stub(server.grpc) as stub:
-            execution = _start_gated(stub, gated)
-        _wait_for_signal(server, execution)
-        signal = _signal(execution)
+            execution = start_gated(stub, gated)
+        wait_for_signal(server, execution)
+        signal = signal_request(execution)
         stop = execution_pb2.ExecutionTerminateRequest(id=execution, cause=f"race {i}")
         lead = window * i / 6
         got_signal, got_stop = at_once(
@@ -241,7 +202,7 @@ def test_terminate_racing_completion(race_server: tuple[Server, str], gated: ide
             ],
         )
         with admin_stub(server.grpc) as stub:
-            final = _wait_terminal(stub, execution)
+            final = wait_terminal(stub, execution)
             nodes = stub.ListNodeExecutions(
                 node_execution_pb2.NodeExecutionListRequest(workflow_execution_id=execution, limit=100)
             ).node_executions
@@ -271,33 +232,6 @@ def test_terminate_racing_completion(race_server: tuple[Server, str], gated: ide
     assert seen == WF_TERMINAL, "the delays did not make both sides win"
 
 
-def _node_event(execution: Any, node: str, phase: int) -> event_pb2.NodeExecutionEventRequest:
-    return event_pb2.NodeExecutionEventRequest(
-        request_id=f"{node}-{phase}",
-        event=ev.NodeExecutionEvent(
-            id=identifier_pb2.NodeExecutionIdentifier(node_id=node, execution_id=execution),
-            phase=phase,
-            occurred_at=_now(),
-            producer_id="propeller",
-            input_uri="s3://bucket/in.pb",
-        ),
-    )
-
-
-def _task_event(execution: Any, node: str, phase: int, version: int = 0) -> event_pb2.TaskExecutionEventRequest:
-    return event_pb2.TaskExecutionEventRequest(
-        event=ev.TaskExecutionEvent(
-            task_id=ident(identifier_pb2.TASK, "race-ev-task", "v1"),
-            parent_node_execution_id=identifier_pb2.NodeExecutionIdentifier(node_id=node, execution_id=execution),
-            retry_attempt=0,
-            phase=phase,
-            phase_version=version,
-            producer_id="propeller",
-            occurred_at=_now(),
-        )
-    )
-
-
 def test_duplicate_and_out_of_order_events(race_server: tuple[Server, str], gated: identifier_pb2.Identifier) -> None:
     """Events of an external executor through CreateWorkflowEvent/CreateNodeEvent/CreateTaskEvent, 32 copies
     at once and out of order: the first of each is recorded, copies get ALREADY_EXISTS, changes out of a
@@ -306,12 +240,12 @@ def test_duplicate_and_out_of_order_events(race_server: tuple[Server, str], gate
     node = core_exec.NodeExecution
     te = core_exec.TaskExecution
     with admin_stub(server.grpc) as stub:
-        execution = _start_gated(stub, gated)
-    _wait_for_signal(server, execution)  # the engine has recorded RUNNING and waits: it sends nothing now
+        execution = start_gated(stub, gated)
+    wait_for_signal(server, execution)  # the engine has recorded RUNNING and waits: it sends nothing now
 
     running = event_pb2.WorkflowExecutionEventRequest(
         event=ev.WorkflowExecutionEvent(execution_id=execution, phase=core_exec.WorkflowExecution.RUNNING,
-                                        occurred_at=_now(), producer_id="propeller")
+                                        occurred_at=now(), producer_id="propeller")
     )  # fmt: skip
     got = at_once(server.grpc, [lambda a, _s: a.CreateWorkflowEvent(running)] * N)
     assert codes(got) == {"ALREADY_EXISTS": N}, {o.details for o in got}
@@ -321,25 +255,25 @@ def test_duplicate_and_out_of_order_events(race_server: tuple[Server, str], gate
     got = at_once(server.grpc, [lambda a, _s: a.CreateWorkflowEvent(queued)] * 4)
     assert codes(got) == {"FAILED_PRECONDITION": 4}, got
 
-    first = _node_event(execution, "ext", node.RUNNING)
+    first = node_event(execution, "ext", node.RUNNING)
     got = at_once(server.grpc, [lambda a, _s: a.CreateNodeEvent(first)] * N)
     assert codes(got) == {OK: 1, "ALREADY_EXISTS": N - 1}, {o.details for o in got}
-    task_running = _task_event(execution, "ext", te.RUNNING, version=1)
+    task_running = task_event(execution, "ext", te.RUNNING, version=1)
     got = at_once(server.grpc, [lambda a, _s: a.CreateTaskEvent(task_running)] * N)
     assert codes(got) == {OK: 1, "ALREADY_EXISTS": N - 1}, {o.details for o in got}
     with admin_stub(server.grpc) as stub:
-        older = _task_event(execution, "ext", te.RUNNING, version=0)  # an older progress update arrives late
+        older = task_event(execution, "ext", te.RUNNING, version=0)  # an older progress update arrives late
         assert at_once(server.grpc, [lambda a, _s: a.CreateTaskEvent(older)])[0].code == "ALREADY_EXISTS"
-        stub.CreateTaskEvent(_task_event(execution, "ext", te.QUEUED))  # admin does not order non-terminal phases
-        done = _task_event(execution, "ext", te.SUCCEEDED)
-        late = _task_event(execution, "ext", te.RUNNING, version=5)
+        stub.CreateTaskEvent(task_event(execution, "ext", te.QUEUED))  # admin does not order non-terminal phases
+        done = task_event(execution, "ext", te.SUCCEEDED)
+        late = task_event(execution, "ext", te.RUNNING, version=5)
         got = at_once(server.grpc, [lambda a, _s: a.CreateTaskEvent(done)] * (N // 2))
         assert codes(got) == {OK: 1, "ALREADY_EXISTS": N // 2 - 1}, {o.details for o in got}
         assert at_once(server.grpc, [lambda a, _s: a.CreateTaskEvent(late)])[0].code == "FAILED_PRECONDITION"
 
         # A node whose first event is terminal, then an older RUNNING: recorded, then refused.
-        stub.CreateNodeEvent(_node_event(execution, "ext2", node.SUCCEEDED))
-        late_node = _node_event(execution, "ext2", node.RUNNING)
+        stub.CreateNodeEvent(node_event(execution, "ext2", node.SUCCEEDED))
+        late_node = node_event(execution, "ext2", node.RUNNING)
         got = at_once(server.grpc, [lambda a, _s: a.CreateNodeEvent(late_node)] * 4)
         assert codes(got) == {"FAILED_PRECONDITION": 4}, got
         got_nodes = stub.ListNodeExecutions(
