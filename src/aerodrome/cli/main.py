@@ -68,7 +68,7 @@ def start(log_level: str, log_format: str, **kwargs: Any) -> None:
     from aerodrome.auth.setup import AuthConfigError
     from aerodrome.db.migrate import MigrationError
     from aerodrome.engine.launchers.on_ray.launcher import RayConfigError
-    from aerodrome.wiring import Addresses, serve
+    from aerodrome.serving import Addresses, serve
 
     def ready(addresses: Addresses) -> None:
         print(
