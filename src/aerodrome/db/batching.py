@@ -55,7 +55,9 @@ class InsertBatcher:
     async def _drain(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-            if len(batch) == 1 or not await self._write_together(batch):
+            if len(batch) == 1:
+                await self._write_alone(batch[0])
+            elif not await self._write_together(batch) and not await self._write_each(batch):
                 for pending in batch:
                     await self._write_alone(pending)
 
@@ -66,6 +68,15 @@ class InsertBatcher:
             return False
         for pending in batch:
             _settle(pending.done)
+        return True
+
+    async def _write_each(self, batch: list[_Pending]) -> bool:
+        try:
+            outcomes = await self.db.insert_each([pending.rows for pending in batch])
+        except Exception:
+            return False
+        for pending, exc in zip(batch, outcomes, strict=True):
+            _settle(pending.done, exc)
         return True
 
     async def _write_alone(self, pending: _Pending) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from aerodrome.db.inserts import NewRow, SqliteInserter, insert_rows
+from aerodrome.db.inserts import NewRow, SqliteInserter, insert_each_rows, insert_rows
 from aerodrome.db.unit_of_work import UnitOfWork
 
 
@@ -146,6 +146,15 @@ class Database:
             return
         async with self._write_engine.connect() as conn:
             await insert_rows(conn, rows)
+
+    async def insert_each(self, groups: Sequence[Sequence[NewRow]]) -> list[Exception | None]:
+        """Insert each group of new rows in one write transaction, each group all or nothing: a duplicate
+        undoes only its own group. Returns per group its AlreadyExists, or None where it was written."""
+        if self._write_lock is not None and self._inserter is not None:
+            async with self._write_lock:
+                return await self._inserter.insert_each(groups)
+        async with self._write_engine.connect() as conn:
+            return await insert_each_rows(conn, groups)
 
     @asynccontextmanager
     async def _unit(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:

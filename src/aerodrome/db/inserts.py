@@ -143,19 +143,57 @@ def _write_in_driver_thread(conn: sqlite3.Connection, work: list[tuple[str, list
         raise
 
 
-Runner = Callable[[list[tuple[str, list[tuple[Any, ...]]]]], Awaitable[None]]
+Work = list[tuple[str, list[tuple[Any, ...]]]]
+"""The statements of one caller's rows: per table, the INSERT and its parameter rows."""
 
 
-def _driver_thread(driver: Any) -> Runner | None:
-    """aiosqlite's "run this function on the connection thread" entry and its sqlite3 connection, bound."""
+def _write_each_in_driver_thread(conn: sqlite3.Connection, groups: list[Work]) -> list[Exception | None]:
+    """Runs on aiosqlite's connection thread: one transaction, each group in a savepoint of its own, so a
+    duplicate undoes only its own group; returns each group's IntegrityError, or None where it was written."""
+    conn.execute("BEGIN IMMEDIATE")
+    outcomes: list[Exception | None] = []
+    try:
+        for work in groups:
+            conn.execute("SAVEPOINT caller")
+            try:
+                for sql, parameters in work:
+                    conn.executemany(sql, parameters)
+            except sqlite3.IntegrityError as exc:
+                conn.execute("ROLLBACK TO caller")
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+            conn.execute("RELEASE caller")
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return outcomes
+
+
+Runner = Callable[[Work], Awaitable[None]]
+EachRunner = Callable[[list[Work]], Awaitable[list[Exception | None]]]
+
+
+def _driver_thread(driver: Any) -> tuple[Runner, EachRunner] | None:
+    """aiosqlite's "run this function on the connection thread" entry and its sqlite3 connection, bound
+    to the all-or-nothing writer and to the one-savepoint-per-caller writer."""
     submit, sqlite_conn = getattr(driver, "_execute", None), getattr(driver, "_connection", None)
     if submit is None or not isinstance(sqlite_conn, sqlite3.Connection):
         return None
 
-    def run(work: list[tuple[str, list[tuple[Any, ...]]]]) -> Awaitable[None]:
+    def run(work: Work) -> Awaitable[None]:
         return submit(_write_in_driver_thread, sqlite_conn, work)  # type: ignore[no-any-return]
 
-    return run
+    def run_each(groups: list[Work]) -> Awaitable[list[Exception | None]]:
+        return submit(_write_each_in_driver_thread, sqlite_conn, groups)  # type: ignore[no-any-return]
+
+    return run, run_each
+
+
+def _already_exists(exc: IntegrityError | sqlite3.IntegrityError) -> AlreadyExists:
+    reason = exc.orig if isinstance(exc, IntegrityError) else exc
+    return AlreadyExists(f"value with matching already exists ({reason})")
 
 
 @contextmanager
@@ -163,8 +201,7 @@ def _duplicates_as_already_exists() -> Iterator[None]:
     try:
         yield
     except (IntegrityError, sqlite3.IntegrityError) as exc:
-        reason = exc.orig if isinstance(exc, IntegrityError) else exc
-        raise AlreadyExists(f"value with matching already exists ({reason})") from None
+        raise _already_exists(exc) from None
 
 
 async def insert_rows(conn: AsyncConnection, rows: Sequence[NewRow]) -> None:
@@ -173,6 +210,23 @@ async def insert_rows(conn: AsyncConnection, rows: Sequence[NewRow]) -> None:
         async with conn.begin():
             for table, given in _by_table(rows).items():
                 await conn.execute(insert(table), [row_values(table, g) for g in given])
+
+
+async def insert_each_rows(conn: AsyncConnection, groups: Sequence[Sequence[NewRow]]) -> list[Exception | None]:
+    """Insert each group of rows in a savepoint of one transaction on ``conn``; each group's AlreadyExists,
+    or None where it was written."""
+    outcomes: list[Exception | None] = []
+    async with conn.begin():
+        for rows in groups:
+            try:
+                async with conn.begin_nested():
+                    for table, given in _by_table(rows).items():
+                        await conn.execute(insert(table), [row_values(table, g) for g in given])
+            except IntegrityError as exc:
+                outcomes.append(_already_exists(exc))
+            else:
+                outcomes.append(None)
+    return outcomes
 
 
 class SqliteInserter:
@@ -186,26 +240,42 @@ class SqliteInserter:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
-        self._run: Runner | None = None
+        self._runners: tuple[Runner, EachRunner] | None = None
+
+    async def _connect(self) -> AsyncConnection:
+        if self._conn is None:
+            self._conn = await self._engine.connect()
+            self._runners = _driver_thread((await self._conn.get_raw_connection()).driver_connection)
+        return self._conn
+
+    @staticmethod
+    def _work(conn: AsyncConnection, rows: Sequence[NewRow]) -> Work:
+        work = []
+        for table, given in _by_table(rows).items():
+            compiled = _compile(conn.dialect, table)
+            work.append((compiled.sql, compiled.parameters(given)))
+        return work
 
     async def insert(self, rows: Sequence[NewRow]) -> None:
         """Insert ``rows`` in one transaction; a duplicate raises AlreadyExists and writes nothing."""
-        if self._conn is None:
-            self._conn = await self._engine.connect()
-            self._run = _driver_thread((await self._conn.get_raw_connection()).driver_connection)
-        if self._run is None:
-            await insert_rows(self._conn, rows)
+        conn = await self._connect()
+        if self._runners is None:
+            await insert_rows(conn, rows)
             return
-        work = []
-        for table, given in _by_table(rows).items():
-            compiled = _compile(self._conn.dialect, table)
-            work.append((compiled.sql, compiled.parameters(given)))
         with _duplicates_as_already_exists():
-            await self._run(work)
+            await self._runners[0](self._work(conn, rows))
+
+    async def insert_each(self, groups: Sequence[Sequence[NewRow]]) -> list[Exception | None]:
+        """Insert each group in a savepoint of one transaction: a duplicate undoes only its own group."""
+        conn = await self._connect()
+        if self._runners is None:
+            return await insert_each_rows(conn, groups)
+        outcomes = await self._runners[1]([self._work(conn, rows) for rows in groups])
+        return [_already_exists(o) if isinstance(o, sqlite3.IntegrityError) else o for o in outcomes]
 
     async def close(self) -> None:
         """Return the connection and close the engine's pool (a later insert opens it again)."""
-        conn, self._conn, self._run = self._conn, None, None
+        conn, self._conn, self._runners = self._conn, None, None
         if conn is not None:
             await conn.close()
         await self._engine.dispose()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from tests.support.postgres import fresh_database
 
 from aerodrome.db.batching import InsertBatcher
 from aerodrome.db.engine import Database
@@ -22,17 +24,45 @@ def task(version: str) -> NewRow:
     return TASKS, {"project": "p", "domain": "d", "name": "t", "version": version, "closure": b"", "digest": b""}
 
 
-def test_concurrent_inserts_with_one_duplicate(tmp_path: Path) -> None:
+class CountingDatabase(Database):
+    """A real database that counts the write transactions the batcher asks of it."""
+
+    writes = 0
+
+    async def insert(self, rows: Sequence[NewRow]) -> None:
+        self.writes += 1
+        await super().insert(rows)
+
+    async def insert_each(self, groups: Sequence[Sequence[NewRow]]) -> list[Exception | None]:
+        self.writes += 1
+        return await super().insert_each(groups)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "postgres":
+        with fresh_database() as pg:
+            yield pg
+        return
+    yield f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+
+
+def test_concurrent_inserts_with_one_duplicate(url: str) -> None:
+    """One duplicate in a batch of ten costs two write transactions (the shared one that failed, then one with
+    a savepoint per caller), not one per caller; each caller still gets its own outcome."""
+
     async def main() -> list[str]:
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+        db = CountingDatabase(url)
         try:
             await upgrade(db)
             batcher = InsertBatcher(db)
             await batcher.insert([task("taken")])
             versions = [f"v{i}" for i in range(10)]
             versions[5] = "taken"
+            db.writes = 0
             outcomes = await asyncio.gather(*(batcher.insert([task(v)]) for v in versions), return_exceptions=True)
             assert [type(o) for o in outcomes] == [type(None)] * 5 + [AlreadyExists] + [type(None)] * 4
+            assert db.writes == 2
             with pytest.raises(AlreadyExists):
                 await batcher.insert([task("v0")])
             async with db.transaction() as uow:

@@ -115,6 +115,27 @@ def test_a_duplicate_writes_nothing_of_its_batch(url: str) -> None:
     run(url, scenario)
 
 
+def test_each_group_of_a_shared_transaction_gets_its_own_outcome(url: str) -> None:
+    """insert_each: a duplicate undoes only its own group (task and description), the others are written."""
+
+    async def scenario(db: Database) -> None:
+        await db.insert([task("taken")])
+        outcomes = await db.insert_each(
+            [[task("v0")], [task("v1"), description("v1"), task("taken")], [task("v2"), description("v2")]]
+        )
+        assert outcomes[0] is None and outcomes[2] is None
+        assert isinstance(outcomes[1], AlreadyExists)
+        assert "value with matching already exists" in str(outcomes[1])
+        assert [r.version for r in await stored(db)] == ["taken", "v0", "v2"]
+        async with db.transaction() as uow:
+            found = await uow.session.scalars(select(DescriptionEntityRow.version))
+            assert found.all() == ["v2"]
+        await db.insert([task("v1")])  # the connection is usable again: no transaction or savepoint left open
+        assert [r.version for r in await stored(db)] == ["taken", "v0", "v1", "v2"]
+
+    run(url, scenario)
+
+
 def test_row_values_fill_every_column_the_same_way() -> None:
     values = row_values(TASKS, task("v1")[1])
     assert set(values) == {c.key for c in TASKS.columns} - {"id"}
@@ -130,7 +151,7 @@ def test_sqlite_batches_take_the_one_hop_path(tmp_path: Path) -> None:
         try:
             await upgrade(db)
             await db.insert([task("v1")])
-            assert db._inserter is not None and db._inserter._run is not None
+            assert db._inserter is not None and db._inserter._runners is not None
         finally:
             await db.dispose()
 
