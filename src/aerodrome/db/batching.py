@@ -55,20 +55,9 @@ class InsertBatcher:
     async def _drain(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-            if len(batch) == 1:
-                await self._write_alone(batch[0])
-            elif not await self._write_together(batch) and not await self._write_each(batch):
+            if not await self._write_each(batch):
                 for pending in batch:
                     await self._write_alone(pending)
-
-    async def _write_together(self, batch: list[_Pending]) -> bool:
-        try:
-            await self.db.insert([row for pending in batch for row in pending.rows])
-        except Exception:
-            return False
-        for pending in batch:
-            _settle(pending.done)
-        return True
 
     async def _write_each(self, batch: list[_Pending]) -> bool:
         try:

@@ -213,8 +213,14 @@ async def insert_rows(conn: AsyncConnection, rows: Sequence[NewRow]) -> None:
 
 
 async def insert_each_rows(conn: AsyncConnection, groups: Sequence[Sequence[NewRow]]) -> list[Exception | None]:
-    """Insert each group of rows in a savepoint of one transaction on ``conn``; each group's AlreadyExists,
-    or None where it was written."""
+    """Insert each group of rows in one transaction on ``conn``: all together first (no savepoint round
+    trips in the common case), else each group in a savepoint; each group's AlreadyExists, or None."""
+    try:
+        await insert_rows(conn, [row for rows in groups for row in rows])
+        return [None] * len(groups)
+    except AlreadyExists as exc:
+        if len(groups) == 1:
+            return [exc]
     outcomes: list[Exception | None] = []
     async with conn.begin():
         for rows in groups:
