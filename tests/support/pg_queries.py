@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -12,11 +13,24 @@ async def _fetch(url: str, sql: str, *args: Any) -> list[Any]:
     import asyncpg
 
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn, timeout=10)
+    conn = await _connect(asyncpg, dsn)
     try:
         return list(await conn.fetch(sql, *args))
     finally:
         await conn.close()
+
+
+async def _connect(asyncpg: Any, dsn: str) -> Any:
+    """A connection, waiting up to a minute while the cluster has no connection to spare (other test runs on
+    the shared cluster can fill ``max_connections`` for a while); the harness must not die of that."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return await asyncpg.connect(dsn, timeout=10)
+        except (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1)
 
 
 def fetch(url: str, sql: str, *args: Any) -> list[Any]:
