@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from aerodrome.blobstore.store import BlobStore
-from aerodrome.engine.launchers import wrapper, zygote
+from aerodrome.engine.launchers import map_batch, wrapper, zygote
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, system_error, user_error
 from aerodrome.engine.launchers.commands import container_args, task_variables
 from aerodrome.engine.launchers.on_ray import jobs
@@ -33,7 +33,8 @@ from aerodrome.engine.launchers.on_ray.resources import QuantityError, ray_optio
 from aerodrome.engine.launchers.outcomes import keep_log, outcome
 
 WRAPPER_SOURCE = Path(wrapper.__file__).read_text()
-ZYGOTE_SOURCE = Path(zygote.__file__).read_text()
+# The zygote and the module it imports from beside itself, written into a directory on the worker.
+ZYGOTE_FILES = {"zygote.py": Path(zygote.__file__).read_text(), "map_batch.py": Path(map_batch.__file__).read_text()}
 log = logging.getLogger("aerodrome.engine")
 
 
@@ -65,6 +66,7 @@ class RayLauncher:
         self.drivers: dict[str, RayDriver] = {}
         self.slots = asyncio.Semaphore(options.max_attempts)
         self.running = 0
+        self.cold_reasons: set[str] = set()  # why Ray workers could not start a warm process (logged once)
 
     def has_free_slot(self) -> bool:
         return self.running < self.options.max_attempts
@@ -137,7 +139,7 @@ class RayLauncher:
             "key": self._key(attempt),
             "scratch_root": self.options.scratch_dir,
             "wrapper": WRAPPER_SOURCE,
-            "zygote": ZYGOTE_SOURCE if self.options.warm else "",
+            "zygote": ZYGOTE_FILES if self.options.warm else {},
         }
         if attempt.provider is not None and attempt.provider.runtime_env not in ("", "{}"):
             options = {**options, "runtime_env": json.loads(attempt.provider.runtime_env)}
@@ -145,6 +147,10 @@ class RayLauncher:
         if "result" not in reply:
             return self._lost(attempt, reply)
         result = reply["result"]
+        cold = result.get("zygote_error", "")
+        if cold and cold not in self.cold_reasons:  # once per reason: it comes back with every attempt
+            self.cold_reasons.add(cold)
+            log.warning("a Ray worker on node %s runs attempts in fresh processes: %s", result["node_id"], cold)
         return await self._finish(attempt, result["log"], result["timed_out"], result["exit_code"], result["usage"])
 
     async def _job(self, driver: RayDriver, cluster: Cluster, attempt: Attempt) -> AttemptResult:

@@ -2,11 +2,12 @@
 
 Standard library only, and shipped to the cluster by value (the driver registers this module with
 cloudpickle), so the workers need Ray, flytekit and the task's own packages, not aerodrome. A flytekit
-command runs as a fork of a warm ``zygote.py`` (sent as text) kept by this worker process, so an attempt
-does not pay flytekit's import; anything else, or a worker where the zygote cannot start, runs under
-``wrapper.py`` (sent as text). Either way CPU seconds and peak RSS are measured, the process group dies
-with the worker, and a cancelled Ray task (``ray.cancel``) stops the group here, SIGTERM then SIGKILL. The
-log comes back in the result, its tail when it is longer than the limit.
+command runs as a fork of a warm ``zygote.py`` (sent as text with ``map_batch.py``, which it imports)
+kept by this worker process, so an attempt does not pay flytekit's import; anything else, or a worker
+where the zygote cannot start, runs under ``wrapper.py`` (sent as text). Either way CPU seconds and peak
+RSS are measured, the process group dies with the worker, and a cancelled Ray task (``ray.cancel``) stops
+the group here, SIGTERM then SIGKILL. The log comes back in the result, its tail when it is longer than
+the limit.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
         code_dir = _code_dir(root, argv)
         argv[0] = _executable(argv[0], env["PATH"])
         log_path = os.path.join(scratch, ".task.log")
-        zygote = _zygote(root, request.get("zygote", "")) if os.path.basename(argv[0]) in FORKABLE else None
+        zygote = _zygote(root, request.get("zygote") or {}) if os.path.basename(argv[0]) in FORKABLE else None
         if zygote is not None and code_dir:  # forks share one unpacked copy of the code per tarball
             argv[argv.index("--dest-dir") + 1] = code_dir
         usage: dict[str, float] = {}
@@ -66,6 +67,8 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
             "usage": usage,
             "log": _read_tail(log_path, int(request.get("log_limit", 16 << 20))),
             "node_id": node_id,
+            "forked": zygote is not None,
+            "zygote_error": _zygotes.get("failed", ""),
         }
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -119,29 +122,33 @@ def _run(
     return False, process.returncode
 
 
-def _zygote(root: str, source: str) -> subprocess.Popen[bytes] | None:
-    """This worker's zygote, started on first use (None when there is no source or it does not start)."""
+def _zygote(root: str, files: dict[str, str]) -> subprocess.Popen[bytes] | None:
+    """This worker's zygote, started on first use from ``files`` (``zygote.py`` and the modules it imports
+    from beside itself); None when there are no files or it did not start (then never tried again by this
+    worker process: the reason is in ``_zygotes["failed"]`` and goes back with every result)."""
     running = _zygotes.get("process")
     if running is not None and running.poll() is None:
         return running  # type: ignore[no-any-return]
-    if not source:
+    if not files or _zygotes.get("failed"):
         return None
-    path = os.path.join(root, f".zygote-{os.getpid()}.py")
-    with open(path, "w") as out:
-        out.write(source)
-    with open(os.path.join(root, f".zygote-{os.getpid()}.log"), "ab") as errors:
+    home = tempfile.mkdtemp(prefix=f".zygote-{os.getpid()}-", dir=root)
+    for name, text in files.items():
+        with open(os.path.join(home, name), "w") as out:
+            out.write(text)
+    errors_path = os.path.join(root, f".zygote-{os.getpid()}.log")
+    with open(errors_path, "ab") as errors:
         process = subprocess.Popen(
-            [sys.executable, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
-            start_new_session=True,
+            [sys.executable, os.path.join(home, "zygote.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=errors, start_new_session=True,
         )
     _zygotes["process"], _zygotes["buffer"] = process, b""
     hello = _message(process, time.monotonic() + 120)
-    with contextlib.suppress(OSError):
-        os.unlink(path)  # the interpreter has read it
+    shutil.rmtree(home, ignore_errors=True)  # the interpreter has read (and imported) them
     if not hello or not hello.get("ready"):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         _zygotes.clear()
+        _zygotes["failed"] = "the warm process did not start: " + _read_tail(errors_path, 2000).strip()
         return None
     return process
 

@@ -16,9 +16,16 @@ def _node() -> str:
     return os.environ.get("AERODROME_RAY_NODE_ID", "")
 
 
+def _parent() -> str:
+    """'zygote' when this process was forked from the Ray worker's warm process, else the parent's command."""
+    with open(f"/proc/{os.getppid()}/cmdline", "rb") as handle:
+        command = [a.decode() for a in handle.read().split(b"\0") if a]
+    return "zygote" if any(os.path.basename(a) == "zygote.py" for a in command) else " ".join(command)
+
+
 @task(requests=Resources(cpu="1"))
 def where(x: int) -> str:
-    return f"{x}:{_node()}:{os.getpid()}"
+    return f"{x}:{_node()}:{os.getpid()}:{_parent()}"
 
 
 @workflow
@@ -123,10 +130,10 @@ def routed() -> tuple[str, str]:
 
 
 @task
-def double(x: int) -> int:
-    return 2 * x
+def double(x: int) -> str:
+    return f"{2 * x}:{_parent()}"
 
 
 @workflow
-def mapped(xs: list[int]) -> list[int]:
+def mapped(xs: list[int]) -> list[str]:
     return map_task(double, concurrency=16)(x=xs)
