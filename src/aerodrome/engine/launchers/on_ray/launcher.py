@@ -87,6 +87,10 @@ class RayLauncher:
             return "tasks that request secrets cannot run on the Ray launcher yet (run them locally)"
         return ""
 
+    def batches_for(self, attempt: Attempt) -> None:
+        """Each map item is one Ray task (forked from the worker's warm process, so it costs little)."""
+        return None
+
     async def cluster(self, address: str) -> tuple[RayDriver, Cluster]:
         """The driver of a cluster, connected, and the cluster checked against the blob store."""
         driver = self.drivers.get(address)
