@@ -35,6 +35,9 @@ from aerodrome.engine.launchers.outcomes import keep_log, outcome
 WRAPPER_SOURCE = Path(wrapper.__file__).read_text()
 # The zygote and the module it imports from beside itself, written into a directory on the worker.
 ZYGOTE_FILES = {"zygote.py": Path(zygote.__file__).read_text(), "map_batch.py": Path(map_batch.__file__).read_text()}
+# Imported by the workers' warm processes before they fork: with an S3 store every attempt reads its inputs
+# with s3fs, whose import (about a second) a fork would otherwise pay each time.
+S3_PRELOAD = ["s3fs"]
 log = logging.getLogger("aerodrome.engine")
 
 
@@ -144,6 +147,7 @@ class RayLauncher:
             "scratch_root": self.options.scratch_dir,
             "wrapper": WRAPPER_SOURCE,
             "zygote": ZYGOTE_FILES if self.options.warm else {},
+            "preload": [] if self.options.store_is_local else S3_PRELOAD,
         }
         if attempt.provider is not None and attempt.provider.runtime_env not in ("", "{}"):
             options = {**options, "runtime_env": json.loads(attempt.provider.runtime_env)}

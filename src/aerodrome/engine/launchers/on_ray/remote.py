@@ -49,7 +49,8 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
         code_dir = _code_dir(root, argv)
         argv[0] = _executable(argv[0], env["PATH"])
         log_path = os.path.join(scratch, ".task.log")
-        zygote = _zygote(root, request.get("zygote") or {}) if os.path.basename(argv[0]) in FORKABLE else None
+        forkable = os.path.basename(argv[0]) in FORKABLE
+        zygote = _zygote(root, request.get("zygote") or {}, request.get("preload", [])) if forkable else None
         if zygote is not None and code_dir:  # forks share one unpacked copy of the code per tarball
             argv[argv.index("--dest-dir") + 1] = code_dir
         usage: dict[str, float] = {}
@@ -122,10 +123,11 @@ def _run(
     return False, process.returncode
 
 
-def _zygote(root: str, files: dict[str, str]) -> subprocess.Popen[bytes] | None:
+def _zygote(root: str, files: dict[str, str], preload: list[str]) -> subprocess.Popen[bytes] | None:
     """This worker's zygote, started on first use from ``files`` (``zygote.py`` and the modules it imports
     from beside itself); None when there are no files or it did not start (then never tried again by this
-    worker process: the reason is in ``_zygotes["failed"]`` and goes back with every result)."""
+    worker process: the reason is in ``_zygotes["failed"]`` and goes back with every result). It imports the
+    ``preload`` modules before its first fork."""
     running = _zygotes.get("process")
     if running is not None and running.poll() is None:
         return running  # type: ignore[no-any-return]
@@ -138,7 +140,7 @@ def _zygote(root: str, files: dict[str, str]) -> subprocess.Popen[bytes] | None:
     errors_path = os.path.join(root, f".zygote-{os.getpid()}.log")
     with open(errors_path, "ab") as errors:
         process = subprocess.Popen(
-            [sys.executable, os.path.join(home, "zygote.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, os.path.join(home, "zygote.py"), *preload], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=errors, start_new_session=True,
         )
     _zygotes["process"], _zygotes["buffer"] = process, b""
