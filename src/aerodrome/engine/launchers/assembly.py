@@ -70,6 +70,7 @@ def build_launchers(
         store_is_local=not settings.blob_url.startswith("s3://"),
         keep_workdirs=engine.keep_workdirs,
         warm=engine.warm_processes,
+        map_batch_size=engine.map_batch_size,
     )
     ray = RayLauncher(store, options, platform_url=local.platform_url, extra_env=local.extra_env)
     ray.credentials = local.credentials

@@ -96,6 +96,8 @@ def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
         argv = request["argv"]
         if os.path.basename(argv[0]) == FAST:
             argv = _unpacked(argv)
+            if "batch" in request:  # map items of a fast-registered task (Ray workers): a batch of the inner command
+                request["batch"]["args"], argv = argv[1:], [MAP_BATCH]
         name = os.path.basename(argv[0])
         sys.argv = [name, *argv[1:]]
         if name == MAP_BATCH:

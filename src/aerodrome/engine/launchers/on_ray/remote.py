@@ -25,6 +25,8 @@ import tempfile
 import time
 from typing import Any
 
+from aerodrome.engine.launchers.on_ray.remote_batch import run_batch  # shipped by value too (driver.py)
+
 SCRATCH = "@AERODROME_SCRATCH@"  # stands for the attempt's scratch directory in argv
 GRACE_SECONDS = 2.0
 FORKABLE = frozenset({"pyflyte-execute", "pyflyte-map-execute", "pyflyte-fast-execute"})
@@ -53,6 +55,10 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
         zygote = _zygote(root, request.get("zygote") or {}, request.get("preload", [])) if forkable else None
         if zygote is not None and code_dir:  # forks share one unpacked copy of the code per tarball
             argv[argv.index("--dest-dir") + 1] = code_dir
+        where = {"node_id": node_id, "forked": zygote is not None, "zygote_error": _zygotes.get("failed", "")}
+        if "batch" in request:  # map items, one after another in one fork (None: no warm process here)
+            batch = run_batch(request, zygote, lambda by: _message(zygote, by), argv, env, scratch) if zygote else None
+            return {"batch": batch, **where}
         usage: dict[str, float] = {}
         if zygote is not None:
             timed_out, code, usage = _forked(zygote, argv, env, scratch, log_path, request.get("timeout"))
@@ -67,9 +73,7 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
             "timed_out": timed_out,
             "usage": usage,
             "log": _read_tail(log_path, int(request.get("log_limit", 16 << 20))),
-            "node_id": node_id,
-            "forked": zygote is not None,
-            "zygote_error": _zygotes.get("failed", ""),
+            **where,
         }
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -157,18 +161,19 @@ def _zygote(root: str, files: dict[str, str], preload: list[str]) -> subprocess.
 
 def _message(process: subprocess.Popen[bytes], deadline: float | None) -> dict[str, Any] | None:
     """The zygote's next line, waiting in short slices (a cancellation arrives between two of them); None
-    at the deadline or when the zygote is gone."""
+    at the deadline (a deadline already past still reads what is there) or when the zygote is gone."""
     assert process.stdout is not None
     fd = process.stdout.fileno()
     while b"\n" not in _zygotes["buffer"]:
-        if deadline is not None and time.monotonic() > deadline:
-            return None
-        ready, _, _ = select.select([fd], [], [], 0.05)
+        wait = 0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic()))
+        ready, _, _ = select.select([fd], [], [], wait)
         if ready:
             chunk = os.read(fd, 65536)
             if not chunk:
                 return None
             _zygotes["buffer"] += chunk
+        elif deadline is not None and time.monotonic() >= deadline:
+            return None
     line, _, _zygotes["buffer"] = _zygotes["buffer"].partition(b"\n")
     return json.loads(line)  # type: ignore[no-any-return]
 

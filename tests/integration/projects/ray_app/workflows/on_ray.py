@@ -131,9 +131,25 @@ def routed() -> tuple[str, str]:
 
 @task
 def double(x: int) -> str:
-    return f"{2 * x}:{_parent()}"
+    return f"{2 * x}:{_parent()}:{os.getpid()}"
 
 
 @workflow
 def mapped(xs: list[int]) -> list[str]:
     return map_task(double, concurrency=16)(x=xs)
+
+
+@task(retries=1)
+def hazard(x: int) -> str:
+    """Item 3 kills its process and item 5 fails on their first attempt; every item reports its attempt."""
+    attempt = os.environ["FLYTE_ATTEMPT_NUMBER"]
+    if attempt == "0" and x == 3:
+        os._exit(7)
+    if attempt == "0" and x == 5:
+        raise FlyteRecoverableException("item 5 fails its first attempt")
+    return f"{x}:{os.environ['FLYTE_K8S_ARRAY_INDEX']}:{attempt}"
+
+
+@workflow
+def hazards(xs: list[int]) -> list[str]:
+    return map_task(hazard, concurrency=2)(x=xs)
