@@ -11,7 +11,9 @@ Prints medians of N rounds (default 5):
 - aerodrome, once the Ray workers are warm (their zygotes started, the code unpacked): a trivial task's
   attempt in steady state (the task execution's own duration, RUNNING to SUCCEEDED: Ray dispatch, the fork,
   flytekit reading inputs and writing outputs through S3, the outcome read back), the 1-task workflow from
-  CreateExecution to SUCCEEDED around it, and a map over ``--map-items`` items (default 1,000), per item.
+  CreateExecution to SUCCEEDED around it, and a map over ``--map-items`` items (default 1,000), per item;
+- the same map over ``--baseline-items`` items (default 200) in batches and, on a second server with
+  ``AERODROME_ENGINE_MAP_BATCH_SIZE=0``, with one Ray task per item (0 skips the comparison).
 Target: per-attempt overhead <= 2x the remote-subprocess floor; the ratios to both subprocess floors are
 printed. Read with the load average printed beside them.
 """
@@ -27,6 +29,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,10 +74,46 @@ def in_namespace() -> None:
     sys.exit(code)
 
 
-def main(repeat: int, items: int) -> None:
+Runner = Callable[[str, dict[str, object]], tuple[float, float]]
+
+
+@contextmanager
+def served(tmp: Path, name: str, env: dict[str, str]) -> Iterator[Runner]:
+    """``aerodrome start`` with ``env``, the bench workflows registered; yields a runner of a workflow that
+    answers the seconds from CreateExecution to SUCCEEDED and of the (first) task attempt in it."""
     from _harness import aerodrome_server
     from flytekit.configuration import Config
     from flytekit.remote import FlyteRemote
+
+    with aerodrome_server(tmp / name, env_extra=env) as server:
+        app = tmp / f"app-{name}"
+        shutil.copytree(ROOT / "bench" / "workflows", app / "workflows")
+        config = tmp / f"config-{name}.yaml"
+        config.write_text(f"admin:\n  endpoint: dns:///{server.grpc}\n  insecure: true\n")
+        version = f"b{uuid.uuid4().hex[:8]}"
+        pyflyte = str(Path(sys.executable).with_name("pyflyte"))
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("FLYTE")}
+        register = [pyflyte, "-c", str(config), "register", "--version", version, "workflows"]
+        subprocess.run(register, cwd=app, check=True, capture_output=True, env=clean)
+        remote = FlyteRemote(
+            Config.for_endpoint(server.grpc, insecure=True), default_project="flytesnacks", default_domain="development"
+        )
+
+        def run(workflow: str, inputs: dict[str, object]) -> tuple[float, float]:
+            plan = remote.fetch_launch_plan(name=f"workflows.{workflow}", version=version)
+            started = time.perf_counter()
+            done = remote.wait(remote.execute(plan, inputs=inputs), timeout=3600, poll_interval=0.1)
+            elapsed = time.perf_counter() - started
+            if done.closure.phase != 4:
+                raise RuntimeError(f"{workflow}: {done.closure.error.message}")
+            synced = remote.sync_execution(done, sync_nodes=True)
+            tasks = [t for n in synced.node_executions.values() for t in n.task_executions]
+            return elapsed, tasks[0].closure.duration.total_seconds() if tasks else float("nan")
+
+        yield run
+
+
+def main(repeat: int, items: int, baseline_items: int) -> None:
     from tests.support.ray_cluster import ray_cluster
     from tests.support.seaweed import seaweed
 
@@ -86,40 +126,18 @@ def main(repeat: int, items: int) -> None:
             call_s, pass_s, import_s = (float(v) for v in floors[-3:])
             env = {**weed.blob_env(f"bench-{uuid.uuid4().hex[:6]}"), "AERODROME_ENGINE_LAUNCHER": "ray"}
             env["AERODROME_ENGINE_RAY_ADDRESS"] = cluster.address
-            with aerodrome_server(tmp / "home", env_extra=env) as server:
-                app = tmp / "app"
-                shutil.copytree(ROOT / "bench" / "workflows", app / "workflows")
-                config = tmp / "config.yaml"
-                config.write_text(f"admin:\n  endpoint: dns:///{server.grpc}\n  insecure: true\n")
-                version = f"b{uuid.uuid4().hex[:8]}"
-                pyflyte = str(Path(sys.executable).with_name("pyflyte"))
-                clean = {k: v for k, v in os.environ.items() if not k.startswith("FLYTE")}
-                register = [pyflyte, "-c", str(config), "register", "--version", version, "workflows"]
-                subprocess.run(register, cwd=app, check=True, capture_output=True, env=clean)
-                remote = FlyteRemote(
-                    Config.for_endpoint(server.grpc, insecure=True),
-                    default_project="flytesnacks",
-                    default_domain="development",
-                )
-
-                def run(workflow: str, inputs: dict[str, object]) -> tuple[float, float]:
-                    """Seconds from CreateExecution to SUCCEEDED, and of the (first) task attempt in it."""
-                    plan = remote.fetch_launch_plan(name=f"workflows.{workflow}", version=version)
-                    started = time.perf_counter()
-                    done = remote.wait(remote.execute(plan, inputs=inputs), timeout=3600, poll_interval=0.1)
-                    elapsed = time.perf_counter() - started
-                    if done.closure.phase != 4:
-                        raise RuntimeError(f"{workflow}: {done.closure.error.message}")
-                    synced = remote.sync_execution(done, sync_nodes=True)
-                    tasks = [t for n in synced.node_executions.values() for t in n.task_executions]
-                    return elapsed, tasks[0].closure.duration.total_seconds() if tasks else float("nan")
-
+            with served(tmp, "batched", env) as run:
                 for _ in range(3):  # warm: the workers' zygotes and the unpacked code
                     run("shapes.one", {"x": 0})
                 rounds = [run("shapes.one", {"x": 0}) for _ in range(repeat)]
                 one_s = statistics.median(r[0] for r in rounds)
                 attempt_s = statistics.median(r[1] for r in rounds)
+                small_s = run("ray_map.mapped", {"n": baseline_items})[0] if baseline_items else 0.0
                 map_s = run("ray_map.mapped", {"n": items})[0]
+            if baseline_items:  # the same map with one Ray task per item, on the same cluster in the same run
+                with served(tmp, "per-item", {**env, "AERODROME_ENGINE_MAP_BATCH_SIZE": "0"}) as run:
+                    run("shapes.one", {"x": 0})
+                    single_s = run("ray_map.mapped", {"n": baseline_items})[0]
     load = os.getloadavg()
     print(f"Ray trivial remote call        {call_s * 1000:8.1f} ms")
     print(f"Ray remote subprocess.run pass {pass_s * 1000:8.1f} ms")
@@ -129,6 +147,10 @@ def main(repeat: int, items: int) -> None:
     print(f"  ratio to the import-flytekit floor {attempt_s / import_s:5.2f}")
     print(f"aerodrome 1-task workflow on Ray, CreateExecution to SUCCEEDED {one_s * 1000:8.1f} ms")
     print(f"aerodrome map over {items} items on Ray: {map_s:7.1f} s, {map_s / items * 1000:7.1f} ms per item")
+    if baseline_items:
+        for label, seconds in (("in batches", small_s), ("one Ray task per item", single_s)):
+            per_item = seconds / baseline_items * 1000
+            print(f"aerodrome map over {baseline_items} items, {label}: {seconds:7.1f} s, {per_item:7.1f} ms per item")
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (2-core machine)")
 
 
@@ -136,7 +158,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--map-items", type=int, default=1000)
+    parser.add_argument("--baseline-items", type=int, default=200, help="map size of the batched/per-item comparison")
     arguments = parser.parse_args()
     if set(os.listdir("/sys/class/net")) != {"lo"}:
         in_namespace()
-    main(arguments.repeat, arguments.map_items)
+    main(arguments.repeat, arguments.map_items, arguments.baseline_items)

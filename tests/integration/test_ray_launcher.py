@@ -183,7 +183,7 @@ def test_a_map_on_ray_runs_its_items_in_batches_of_warm_forks(setup: Setup) -> N
 def test_map_items_on_ray_keep_their_own_retries_when_one_kills_its_batch(setup: Setup) -> None:
     done = finished(setup, run(setup, "hazards", {"xs": list(range(8))}), timeout=300)
     assert done.closure.phase == Phase.SUCCEEDED, done.closure.error
-    # Items 3 (its process died under it) and 5 (a recoverable error) succeeded on their second attempt;
-    # every other item on its first, including those after 3 in its batch; each saw its own index.
-    expected = [f"{x}:{x}:{1 if x in (3, 5) else 0}" for x in range(8)]
+    # Batches of 4: items 1 (its process died under it) and 5 (a recoverable error) succeeded on their second
+    # attempt, every other item on its first, including 2 and 3 after 1 in its batch; each saw its own index.
+    expected = [f"{x}:{x}:{1 if x in (1, 5) else 0}" for x in range(8)]
     assert done.outputs["o0"] == expected

@@ -141,9 +141,9 @@ def mapped(xs: list[int]) -> list[str]:
 
 @task(retries=1)
 def hazard(x: int) -> str:
-    """Item 3 kills its process and item 5 fails on their first attempt; every item reports its attempt."""
+    """Item 1 kills its process and item 5 fails on their first attempt; every item reports its attempt."""
     attempt = os.environ["FLYTE_ATTEMPT_NUMBER"]
-    if attempt == "0" and x == 3:
+    if attempt == "0" and x == 1:
         os._exit(7)
     if attempt == "0" and x == 5:
         raise FlyteRecoverableException("item 5 fails its first attempt")
