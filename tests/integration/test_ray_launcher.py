@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -58,6 +60,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             **weed.blob_env(unique_prefix()),
             "AERODROME_ENGINE_RAY_ADDRESS": cluster.address,
             "AERODROME_ENGINE_LAUNCHER": "ray",
+            "AERODROME_ENGINE_RAY_SCRATCH_DIR": str(scratch / "on-workers"),
         }
         server = start_server(scratch / "home", "", "sqlite", extra_env=env)
         try:
@@ -187,3 +190,17 @@ def test_map_items_on_ray_keep_their_own_retries_when_one_kills_its_batch(setup:
     # attempt, every other item on its first, including 2 and 3 after 1 in its batch; each saw its own index.
     expected = [f"{x}:{x}:{1 if x in (1, 5) else 0}" for x in range(8)]
     assert done.outputs["o0"] == expected
+
+
+def test_requested_secrets_reach_a_ray_attempt_as_variables_and_files(setup: Setup) -> None:
+    secret = f"ray-secret-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "AERODROME_HOME": str(setup.server.home)}
+    env.pop("AERODROME_DB_URL", None)
+    command = [sys.executable, "-m", "aerodrome", "secrets", "set", "ray-info", "token"]
+    subprocess.run(command, input=secret, env=env, check=True, text=True, capture_output=True)
+    done = finished(setup, run(setup, "with_secrets"))
+    assert done.closure.phase == Phase.SUCCEEDED, done.closure.error
+    from_env, from_file, node = done.outputs["o0"].split("|")
+    assert from_env == from_file == secret and node in setup.cluster.node_ids()
+    assert secret not in (setup.server.home / "server.log").read_text()
+    assert not list((setup.scratch / "on-workers").rglob(".secrets"))  # gone with the attempt's scratch

@@ -74,6 +74,7 @@ def build_launchers(
     )
     ray = RayLauncher(store, options, platform_url=local.platform_url, extra_env=local.extra_env)
     ray.credentials = local.credentials
+    ray.secrets = local.secrets
     task_types = {"ray": "ray"} if engine.ray_address else {}
     router = LauncherRouter({"local": local, "ray": ray}, default=engine.launcher, task_types=task_types)
     return router, RayClusterCheck(ray) if engine.ray_address else None

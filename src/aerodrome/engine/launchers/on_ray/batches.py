@@ -25,6 +25,7 @@ from aerodrome.engine.launchers.on_ray.remote import SCRATCH
 from aerodrome.engine.launchers.on_ray.resources import QuantityError, ray_options, shortfall
 from aerodrome.engine.launchers.outcomes import keep_log, outcome
 from aerodrome.engine.launchers.warm import WarmUnavailable
+from aerodrome.managers.secrets import SecretMissing
 
 if TYPE_CHECKING:
     from aerodrome.engine.launchers.on_ray.launcher import RayLauncher
@@ -65,7 +66,10 @@ class RayBatches:
             raise WarmUnavailable(str(exc)) from None
         if shortfall(options, cluster.resources, cluster.address):
             raise WarmUnavailable("no node can hold the items' resources")
-        request = launcher.request(first)
+        try:
+            request = await launcher.request(first)
+        except SecretMissing as exc:  # each item fails with it, one Ray task each
+            raise WarmUnavailable(str(exc)) from None
         request["batch"] = {"items": [_item(item) for item in items], "recycle_bytes": RECYCLE_BYTES}
         message = {"op": "task", "request": request, "options": launcher.options_of(first, options)}
         async with launcher.slots:

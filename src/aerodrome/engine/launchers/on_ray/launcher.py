@@ -31,7 +31,9 @@ from aerodrome.engine.launchers.on_ray.batches import RayBatches
 from aerodrome.engine.launchers.on_ray.client import Cluster, RayDriver, RayUnavailable, StoreRefused
 from aerodrome.engine.launchers.on_ray.remote import SCRATCH
 from aerodrome.engine.launchers.on_ray.resources import QuantityError, ray_options, shortfall
+from aerodrome.engine.launchers.on_ray.secrets import secret_request
 from aerodrome.engine.launchers.outcomes import keep_log, outcome
+from aerodrome.managers.secrets import SecretManager, SecretMissing
 
 WRAPPER_SOURCE = Path(wrapper.__file__).read_text()
 # The zygote and the module it imports from beside itself, written into a directory on the worker.
@@ -68,6 +70,7 @@ class RayLauncher:
         self.platform_url = platform_url
         self.extra_env = extra_env
         self.credentials: Callable[[Attempt], dict[str, str]] | None = None
+        self.secrets: SecretManager | None = None  # set by the composition root, as for the local launcher
         self.drivers: dict[str, RayDriver] = {}
         self.slots = asyncio.Semaphore(options.max_attempts)
         self.running = 0
@@ -90,8 +93,8 @@ class RayLauncher:
             )
         if not attempt.task.HasField("container"):
             return f"task type {attempt.task.type!r} has no command to run on a Ray cluster (it runs locally)"
-        if attempt.task.security_context.secrets:
-            return "tasks that request secrets cannot run on the Ray launcher yet (run them locally)"
+        if attempt.task.type == "ray" and attempt.task.security_context.secrets:
+            return "Ray job tasks that request secrets cannot run on the Ray launcher yet (run them locally)"
         return ""
 
     def batches_for(self, attempt: Attempt) -> RayBatches | None:
@@ -142,11 +145,13 @@ class RayLauncher:
         ex = attempt.execution
         return f"{ex.name}-{attempt.node_id}-{attempt.attempt}".replace("/", "_")
 
-    def request(self, attempt: Attempt) -> dict[str, Any]:
-        """What ``remote.run_attempt`` needs to run the attempt's command on a worker."""
+    async def request(self, attempt: Attempt) -> dict[str, Any]:
+        """What ``remote.run_attempt`` needs to run the attempt's command on a worker. Raises SecretMissing."""
+        secret_env, secret_files = await secret_request(self.secrets, attempt)
         return {
             "argv": container_args(attempt, SCRATCH),
-            "env": self._variables(attempt),
+            "env": {**self._variables(attempt), **secret_env},
+            "secret_files": secret_files,
             "timeout": attempt.timeout_seconds,
             "key": self._key(attempt),
             "scratch_root": self.options.scratch_dir,
@@ -169,7 +174,11 @@ class RayLauncher:
             log.warning("a Ray worker on node %s runs attempts in fresh processes: %s", result.get("node_id"), cold)
 
     async def _task(self, driver: RayDriver, attempt: Attempt, options: dict[str, Any]) -> AttemptResult:
-        message = {"op": "task", "request": self.request(attempt), "options": self.options_of(attempt, options)}
+        try:
+            request = await self.request(attempt)
+        except SecretMissing as exc:
+            return user_error("SecretNotFound", str(exc))
+        message = {"op": "task", "request": request, "options": self.options_of(attempt, options)}
         reply = await driver.call(message)
         if "result" not in reply:
             return self._lost(attempt, reply)

@@ -47,6 +47,7 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
             out.write(request["wrapper"])
         usage_path = os.path.join(scratch, ".usage.json")
         env = _environment(request["env"], node_id)
+        _write_secrets(os.path.join(scratch, ".secrets"), request.get("secret_files") or {}, env)
         argv = [scratch if a == SCRATCH else a for a in request["argv"]]
         code_dir = _code_dir(root, argv)
         argv[0] = _executable(argv[0], env["PATH"])
@@ -77,6 +78,20 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
         }
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_secrets(root: str, files: dict[str, str], env: dict[str, str]) -> None:
+    """The requested secret files, readable by this user only, in the attempt's scratch directory (removed
+    with it); flytekit finds them through FLYTE_SECRETS_DEFAULT_DIR."""
+    if not files:
+        return
+    for relative, value in files.items():
+        path = os.path.join(root, relative)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+    env.update({"FLYTE_SECRETS_DEFAULT_DIR": root, "FLYTE_SECRETS_FILE_PREFIX": ""})
 
 
 def _code_dir(root: str, argv: list[str]) -> str:

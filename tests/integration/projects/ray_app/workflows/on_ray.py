@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 import ray
-from flytekit import Resources, map_task, task, workflow
+from flytekit import Resources, Secret, current_context, map_task, task, workflow
 from flytekit.exceptions.user import FlyteRecoverableException
 from flytekitplugins.ray import RayJobConfig, WorkerNodeConfig
 
@@ -153,3 +153,23 @@ def hazard(x: int) -> str:
 @workflow
 def hazards(xs: list[int]) -> list[str]:
     return map_task(hazard, concurrency=2)(x=xs)
+
+
+@task(
+    secret_requests=[
+        Secret(group="ray-info", key="token"),
+        Secret(group="ray-info", key="token", mount_requirement=Secret.MountType.FILE),
+    ]
+)
+def secretive() -> str:
+    """The secret from the environment and from its file, and where this ran."""
+    value = current_context().secrets.get("ray-info", "token")
+    directory = os.environ.get("FLYTE_SECRETS_DEFAULT_DIR", "")
+    with open(os.path.join(directory, "ray-info", "token")) as handle:
+        from_file = handle.read()
+    return f"{value}|{from_file}|{_node()}"
+
+
+@workflow
+def with_secrets() -> str:
+    return secretive()
