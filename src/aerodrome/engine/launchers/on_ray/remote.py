@@ -201,6 +201,8 @@ def _forked(
     zygote.stdin.write((json.dumps({"id": 0, "argv": argv, "env": env, "cwd": cwd, "log": log}) + "\n").encode())
     zygote.stdin.flush()
     started = _message(zygote, None)
+    while started is not None and "id" not in started:  # a late exit line of an earlier, stopped fork
+        started = _message(zygote, None)
     if started is None:
         return False, None, {}
     pid = started["pid"]

@@ -84,6 +84,8 @@ def run_batch(
     follower = _Follower([item.get("timeout") for item in spec["items"]])
     try:
         started = messages(None)
+        while started is not None and "id" not in started:  # a late exit line of an earlier, stopped fork
+            started = messages(None)
         if started is None:
             return {"lost": "the warm process ended before the batch started"}
         pid = int(started["pid"])
