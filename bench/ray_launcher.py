@@ -12,8 +12,9 @@ Prints medians of N rounds (default 5):
   attempt in steady state (the task execution's own duration, RUNNING to SUCCEEDED: Ray dispatch, the fork,
   flytekit reading inputs and writing outputs through S3, the outcome read back), the 1-task workflow from
   CreateExecution to SUCCEEDED around it, and a map over ``--map-items`` items (default 1,000), per item;
-- the same map over ``--baseline-items`` items (default 200) in batches and, on a second server with
-  ``AERODROME_ENGINE_MAP_BATCH_SIZE=0``, with one Ray task per item (0 skips the comparison).
+- the same map over ``--baseline-items`` items (default 100) in batches and, on a second server with
+  ``AERODROME_ENGINE_MAP_BATCH_SIZE=0``, with one Ray task per item, interleaved for ``--compare-rounds``
+  rounds (default 3; 0 items skips the comparison).
 Target: per-attempt overhead <= 2x the remote-subprocess floor; the ratios to both subprocess floors are
 printed. Read with the load average printed beside them.
 """
@@ -113,7 +114,7 @@ def served(tmp: Path, name: str, env: dict[str, str]) -> Iterator[Runner]:
         yield run
 
 
-def main(repeat: int, items: int, baseline_items: int) -> None:
+def main(repeat: int, items: int, baseline_items: int, compare_rounds: int) -> None:
     from tests.support.ray_cluster import ray_cluster
     from tests.support.seaweed import seaweed
 
@@ -126,18 +127,21 @@ def main(repeat: int, items: int, baseline_items: int) -> None:
             call_s, pass_s, import_s = (float(v) for v in floors[-3:])
             env = {**weed.blob_env(f"bench-{uuid.uuid4().hex[:6]}"), "AERODROME_ENGINE_LAUNCHER": "ray"}
             env["AERODROME_ENGINE_RAY_ADDRESS"] = cluster.address
-            with served(tmp, "batched", env) as run:
+            per_item_env = {**env, "AERODROME_ENGINE_MAP_BATCH_SIZE": "0"}
+            with served(tmp, "batched", env) as run, served(tmp, "per-item", per_item_env) as single:
                 for _ in range(3):  # warm: the workers' zygotes and the unpacked code
                     run("shapes.one", {"x": 0})
                 rounds = [run("shapes.one", {"x": 0}) for _ in range(repeat)]
                 one_s = statistics.median(r[0] for r in rounds)
                 attempt_s = statistics.median(r[1] for r in rounds)
-                small_s = run("ray_map.mapped", {"n": baseline_items})[0] if baseline_items else 0.0
+                batched, alone = [], []
+                if baseline_items:  # the same map in batches and with one Ray task per item, interleaved
+                    run("ray_map.mapped", {"n": 8})
+                    single("ray_map.mapped", {"n": 8})
+                    for _ in range(compare_rounds):
+                        batched.append(run("ray_map.mapped", {"n": baseline_items})[0])
+                        alone.append(single("ray_map.mapped", {"n": baseline_items})[0])
                 map_s = run("ray_map.mapped", {"n": items})[0]
-            if baseline_items:  # the same map with one Ray task per item, on the same cluster in the same run
-                with served(tmp, "per-item", {**env, "AERODROME_ENGINE_MAP_BATCH_SIZE": "0"}) as run:
-                    run("shapes.one", {"x": 0})
-                    single_s = run("ray_map.mapped", {"n": baseline_items})[0]
     load = os.getloadavg()
     print(f"Ray trivial remote call        {call_s * 1000:8.1f} ms")
     print(f"Ray remote subprocess.run pass {pass_s * 1000:8.1f} ms")
@@ -148,9 +152,12 @@ def main(repeat: int, items: int, baseline_items: int) -> None:
     print(f"aerodrome 1-task workflow on Ray, CreateExecution to SUCCEEDED {one_s * 1000:8.1f} ms")
     print(f"aerodrome map over {items} items on Ray: {map_s:7.1f} s, {map_s / items * 1000:7.1f} ms per item")
     if baseline_items:
-        for label, seconds in (("in batches", small_s), ("one Ray task per item", single_s)):
+        for label, runs in (("in batches", batched), ("one Ray task per item", alone)):
+            seconds = statistics.median(runs)
             per_item = seconds / baseline_items * 1000
-            print(f"aerodrome map over {baseline_items} items, {label}: {seconds:7.1f} s, {per_item:7.1f} ms per item")
+            shown = ", ".join(f"{r:.1f}" for r in runs)
+            print(f"aerodrome map over {baseline_items} items, {label}: median {seconds:7.1f} s ({shown}), "
+                  f"{per_item:7.1f} ms per item")
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (2-core machine)")
 
 
@@ -158,8 +165,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--map-items", type=int, default=1000)
-    parser.add_argument("--baseline-items", type=int, default=200, help="map size of the batched/per-item comparison")
+    parser.add_argument("--baseline-items", type=int, default=100, help="map size of the batched/per-item comparison")
+    parser.add_argument("--compare-rounds", type=int, default=3, help="interleaved rounds of that comparison")
     arguments = parser.parse_args()
     if set(os.listdir("/sys/class/net")) != {"lo"}:
         in_namespace()
-    main(arguments.repeat, arguments.map_items, arguments.baseline_items)
+    main(arguments.repeat, arguments.map_items, arguments.baseline_items, arguments.compare_rounds)
