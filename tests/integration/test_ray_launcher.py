@@ -38,6 +38,7 @@ from tests.support.seaweed import seaweed, unique_prefix
 pytestmark = pytest.mark.slow
 PROJECT_DIR = Path(__file__).parent / "projects" / "ray_app"
 MODULE = "workflows.on_ray"
+MAPS = "workflows.ray_maps"  # without Ray's import, which each batch of map items would pay
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,11 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             stop_server(server)
 
 
-def run(setup: Setup, workflow: str, inputs: dict[str, Any] | None = None, **options: Any) -> FlyteWorkflowExecution:
+def run(
+    setup: Setup, workflow: str, inputs: dict[str, Any] | None = None, module: str = MODULE, **options: Any
+) -> FlyteWorkflowExecution:
     remote = setup.remote()
-    plan = remote.fetch_launch_plan(name=f"{MODULE}.{workflow}", version=setup.version)
+    plan = remote.fetch_launch_plan(name=f"{module}.{workflow}", version=setup.version)
     return remote.execute(plan, inputs=inputs or {}, options=Options(**options) if options else None)
 
 
@@ -174,7 +177,7 @@ MAP_ITEMS = int(os.environ.get("AERODROME_RAY_MAP_ITEMS", "200"))  # the issue's
 
 def test_a_map_on_ray_runs_its_items_in_batches_of_warm_forks(setup: Setup) -> None:
     # Bounded generously so that the module's own `timeout` in .ci/run, not this wait, stops a hung run.
-    done = finished(setup, run(setup, "mapped", {"xs": list(range(MAP_ITEMS))}), timeout=600)
+    done = finished(setup, run(setup, "mapped", {"xs": list(range(MAP_ITEMS))}, MAPS), timeout=600)
     assert done.closure.phase == Phase.SUCCEEDED, done.closure.error
     outputs = [line.split(":") for line in done.outputs["o0"]]
     assert [int(value) for value, _, _ in outputs] == [2 * x for x in range(MAP_ITEMS)]
@@ -184,7 +187,7 @@ def test_a_map_on_ray_runs_its_items_in_batches_of_warm_forks(setup: Setup) -> N
 
 
 def test_map_items_on_ray_keep_their_own_retries_when_one_kills_its_batch(setup: Setup) -> None:
-    done = finished(setup, run(setup, "hazards", {"xs": list(range(8))}), timeout=300)
+    done = finished(setup, run(setup, "hazards", {"xs": list(range(8))}, MAPS), timeout=300)
     assert done.closure.phase == Phase.SUCCEEDED, done.closure.error
     # Batches of 4: items 1 (its process died under it) and 5 (a recoverable error) succeeded on their second
     # attempt, every other item on its first, including 2 and 3 after 1 in its batch; each saw its own index.

@@ -7,25 +7,20 @@ import time
 from datetime import timedelta
 
 import ray
-from flytekit import Resources, Secret, current_context, map_task, task, workflow
+from flytekit import Resources, Secret, current_context, task, workflow
 from flytekit.exceptions.user import FlyteRecoverableException
 from flytekitplugins.ray import RayJobConfig, WorkerNodeConfig
+
+from workflows.ray_maps import parent
 
 
 def _node() -> str:
     return os.environ.get("AERODROME_RAY_NODE_ID", "")
 
 
-def _parent() -> str:
-    """'zygote' when this process was forked from the Ray worker's warm process, else the parent's command."""
-    with open(f"/proc/{os.getppid()}/cmdline", "rb") as handle:
-        command = [a.decode() for a in handle.read().split(b"\0") if a]
-    return "zygote" if any(os.path.basename(a) == "zygote.py" for a in command) else " ".join(command)
-
-
 @task(requests=Resources(cpu="1"))
 def where(x: int) -> str:
-    return f"{x}:{_node()}:{os.getpid()}:{_parent()}"
+    return f"{x}:{_node()}:{os.getpid()}:{parent()}"
 
 
 @workflow
@@ -127,32 +122,6 @@ def node_of(x: int) -> str:
 @workflow
 def routed() -> tuple[str, str]:
     return node_of(x=1), node_of(x=2)
-
-
-@task
-def double(x: int) -> str:
-    return f"{2 * x}:{_parent()}:{os.getpid()}"
-
-
-@workflow
-def mapped(xs: list[int]) -> list[str]:
-    return map_task(double, concurrency=16)(x=xs)
-
-
-@task(retries=1)
-def hazard(x: int) -> str:
-    """Item 1 kills its process and item 5 fails on their first attempt; every item reports its attempt."""
-    attempt = os.environ["FLYTE_ATTEMPT_NUMBER"]
-    if attempt == "0" and x == 1:
-        os._exit(7)
-    if attempt == "0" and x == 5:
-        raise FlyteRecoverableException("item 5 fails its first attempt")
-    return f"{x}:{os.environ['FLYTE_K8S_ARRAY_INDEX']}:{attempt}"
-
-
-@workflow
-def hazards(xs: list[int]) -> list[str]:
-    return map_task(hazard, concurrency=2)(x=xs)
 
 
 @task(
