@@ -90,7 +90,10 @@ class ArrayItems:
         self.batches = g.launcher.batches_for(self.first)
         parallelism = job.node.node.array_node.parallelism
         limit = self.batches.capacity if self.batches is not None else SINGLE_RUNNERS
-        self.runners = max(1, min(progress.size, parallelism if parallelism > 0 else limit))
+        wanted = parallelism if parallelism > 0 else limit
+        if self.batches is not None:  # more batch runners than the launcher's capacity only make smaller batches
+            wanted = min(wanted, limit)
+        self.runners = max(1, min(progress.size, wanted))
 
     def spec(self, item: Pending) -> Attempt:
         """The item's attempt: the node's first one with the item's numbers, prefix and directory."""

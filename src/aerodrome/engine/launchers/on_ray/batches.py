@@ -42,7 +42,11 @@ class RayBatches:
 
     @property
     def capacity(self) -> int:
-        return self.launcher.options.max_attempts
+        """The CPUs of the clusters connected so far (batches beyond what runs at once would only be
+        smaller), at most the launcher's attempts; those attempts before any cluster answered."""
+        drivers = self.launcher.drivers.values()
+        cpus = sum(int(n.get("CPU", 0)) for d in drivers if d.cluster for n in d.cluster.resources)
+        return max(1, min(cpus, self.launcher.options.max_attempts)) if cpus else self.launcher.options.max_attempts
 
     def accepts(self, attempt: Attempt) -> bool:
         """``pyflyte-map-execute`` items (fast-registered or not) that the Ray launcher would run, unless the
