@@ -69,7 +69,8 @@ class EngineSettings(BaseSettings):
         description=(
             "With warm processes, map items (pyflyte-map-execute) run up to this many one after another in one "
             "forked process (each item keeps its own attempt, directory, log and retries; a crash or timeout "
-            "fails only that item); 0 forks one process per item."
+            "fails only that item); 0 forks one process per item. On Ray, the items of one Ray task (0: one Ray "
+            "task per item)."
         ),
     )
 

@@ -26,6 +26,9 @@ class Recording:
     def refusal(self, attempt: Attempt) -> str:
         return self.refuse
 
+    def batches_for(self, attempt: Attempt) -> str | None:  # a marker instead of a batch runner
+        return f"{self.name} batches" if self.name == "local" else None
+
     async def run(self, attempt: Attempt) -> AttemptResult:
         self.ran.append(attempt.node_id)
         return AttemptResult(outputs_url=f"{self.name}://out")
@@ -91,3 +94,15 @@ def test_an_unconfigured_default_is_refused() -> None:
         assert "'ray' is not configured" in str(exc)
     else:
         raise AssertionError("accepted a default launcher that does not exist")
+
+
+def test_map_items_run_in_batches_only_where_the_chosen_launcher_offers_them() -> None:
+    router = LauncherRouter(
+        {"local": Recording("local"), "ray": Recording("ray"), "off": Recording("off", refuse="no")},
+        task_types={"ray": "ray"},
+    )
+    assert router.batches_for(attempt()) == "local batches"
+    assert router.batches_for(attempt(device="ray")) is None
+    assert router.batches_for(attempt(task_type="ray")) is None
+    assert router.batches_for(attempt(device="off")) is None  # refused: its items fail through run
+    assert router.batches_for(attempt(device="gpu-farm")) is None

@@ -70,9 +70,11 @@ def build_launchers(
         store_is_local=not settings.blob_url.startswith("s3://"),
         keep_workdirs=engine.keep_workdirs,
         warm=engine.warm_processes,
+        map_batch_size=engine.map_batch_size,
     )
     ray = RayLauncher(store, options, platform_url=local.platform_url, extra_env=local.extra_env)
     ray.credentials = local.credentials
+    ray.secrets = local.secrets
     task_types = {"ray": "ray"} if engine.ray_address else {}
     router = LauncherRouter({"local": local, "ray": ray}, default=engine.launcher, task_types=task_types)
     return router, RayClusterCheck(ray) if engine.ray_address else None

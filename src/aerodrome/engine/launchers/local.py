@@ -149,6 +149,10 @@ class LocalLauncher:
         """Any attempt can run here: this is the launcher of last resort."""
         return ""
 
+    def batches_for(self, attempt: Attempt) -> MapBatches | None:
+        """Map items run in batches of warm forks when there is a zygote and the item's command fits."""
+        return self.batches if self.batches is not None and self.batches.accepts(attempt) else None
+
     async def close(self) -> None:
         """Stop the warm zygote (running attempts were cancelled by the engine already)."""
         if self.batches is not None:

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Mapping
 
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, system_error
-from aerodrome.engine.launchers.protocol import Launcher
+from aerodrome.engine.launchers.protocol import ItemBatches, Launcher
 from aerodrome.values.provider_runtime import UNAVAILABLE
 
 
@@ -60,6 +60,10 @@ class LauncherRouter:
     def refusal(self, attempt: Attempt) -> str:
         choice = self.choose(attempt)
         return choice if isinstance(choice, str) else ""
+
+    def batches_for(self, attempt: Attempt) -> ItemBatches | None:
+        choice = self.choose(attempt)
+        return None if isinstance(choice, str) else choice.batches_for(attempt)
 
     async def run(self, attempt: Attempt) -> AttemptResult:
         choice = self.choose(attempt)

@@ -13,6 +13,9 @@ child of a tarball downloads and unpacks it into the ``--dest-dir`` it is given 
 every child runs ``pyflyte-execute`` in-process with the arguments ``pyflyte-fast-execute`` would add (the
 local launcher unpacks tarballs once on the server instead).
 
+Modules named on its command line (``zygote.py s3fs``: the blob store's client, which flytekit imports
+only when a task first reads its inputs) are imported before the first fork too, so no child pays for them.
+
 It runs under the task interpreter, so it uses only the standard library and flytekit. Both threads
 write with ``os.write`` under one lock and never touch ``sys.stdout``, so no buffered-stream lock can be
 held at the moment of a fork.
@@ -20,6 +23,7 @@ held at the moment of a fork.
 
 import contextlib
 import gc
+import importlib
 import json
 import os
 import resource
@@ -92,6 +96,8 @@ def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
         argv = request["argv"]
         if os.path.basename(argv[0]) == FAST:
             argv = _unpacked(argv)
+            if "batch" in request:  # map items of a fast-registered task (Ray workers): a batch of the inner command
+                request["batch"]["args"], argv = argv[1:], [MAP_BATCH]
         name = os.path.basename(argv[0])
         sys.argv = [name, *argv[1:]]
         if name == MAP_BATCH:
@@ -151,6 +157,10 @@ def _unpacked(argv: list[str]) -> list[str]:
 def main() -> None:
     import map_batch  # type: ignore[import-not-found]  # beside this file, which runs as a script
     from flytekit.bin import entrypoint  # type: ignore[import-untyped]  # the expensive import, done once
+
+    for name in sys.argv[1:]:  # what every task here imports next (the store's client): once, before forking
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
     # This file's directory must not shadow the user's modules (a task module named "warm" or "local").
     here = os.path.dirname(os.path.abspath(__file__))

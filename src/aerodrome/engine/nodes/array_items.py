@@ -1,10 +1,11 @@
 """The items of one array node, run by a bounded set of runners instead of one asyncio task per item.
 
 A queue hands out item attempts: every index once (a cursor, not a list of 10,000 pending specs), then
-retries. Each runner takes a batch and runs it in one warm process when the launcher can (``batches.py``),
-else one attempt at a time through the launcher; at most ``parallelism`` runners (the array node's, else
-the launcher's process capacity) run at once. Every item keeps its own retry budgets, attempt numbers and
-directories ``<node>/<index>/<attempt>`` (``r<run>-<attempt>`` after a restart).
+retries. Each runner takes a batch and runs it in one warm process when the launcher that runs the items
+offers it (``Launcher.batches_for``), else one attempt at a time through the launcher; at most
+``parallelism`` runners (the array node's, else the launcher's process capacity) run at once. Every item
+keeps its own retry budgets, attempt numbers and directories ``<node>/<index>/<attempt>``
+(``r<run>-<attempt>`` after a restart).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from aerodrome.engine.events import error
 from aerodrome.engine.launchers.attempts import Attempt
-from aerodrome.engine.launchers.batches import Done, MapBatches
+from aerodrome.engine.launchers.batches import Done
+from aerodrome.engine.launchers.protocol import ItemBatches
 from aerodrome.engine.launchers.warm import WarmUnavailable
 from aerodrome.engine.nodes.task import RetryBudget, attempt_spec, checkpoints, launch
 from aerodrome.phases.tables import TASK
@@ -70,14 +72,6 @@ class ItemQueue:
         self.waiting.extendleft(reversed(items))
 
 
-def batches_for(g: NodeContext, attempt: Attempt) -> MapBatches | None:
-    """The batch runner of the launcher that would run ``attempt``, if it can run it in batches."""
-    choose = getattr(g.launcher, "choose", None)
-    chosen = choose(attempt) if choose is not None else g.launcher
-    batches = getattr(chosen, "batches", None)
-    return batches if isinstance(batches, MapBatches) and batches.accepts(attempt) else None
-
-
 class ArrayItems:
     """Runs every index of an array node to success or to the end of its retries."""
 
@@ -93,10 +87,13 @@ class ArrayItems:
         envs = {INDEX_ENV: "0", "BATCH_JOB_ARRAY_INDEX_VAR_NAME": INDEX_ENV}
         self.first = replace(attempt_spec(g, job, 0, f"{job.prefix}/0/0", envs), provider=provider)
         self.workdirs = str(self.first.workdir.parent.parent)  # <work>/<execution>/<node>
-        self.batches = batches_for(g, self.first)
+        self.batches = g.launcher.batches_for(self.first)
         parallelism = job.node.node.array_node.parallelism
         limit = self.batches.capacity if self.batches is not None else SINGLE_RUNNERS
-        self.runners = max(1, min(progress.size, parallelism if parallelism > 0 else limit))
+        wanted = parallelism if parallelism > 0 else limit
+        if self.batches is not None:  # more batch runners than the launcher's capacity only make smaller batches
+            wanted = min(wanted, limit)
+        self.runners = max(1, min(progress.size, wanted))
 
     def spec(self, item: Pending) -> Attempt:
         """The item's attempt: the node's first one with the item's numbers, prefix and directory."""
@@ -139,7 +136,7 @@ class ArrayItems:
             item = items[0]
             self._ended(item, Done(await launch(self.g, self.job, self.spec(item))))
 
-    async def _batch(self, batches: MapBatches, items: list[Pending]) -> None:
+    async def _batch(self, batches: ItemBatches, items: list[Pending]) -> None:
         specs = [self.spec(item) for item in items]
         slots = self.job.run.slots
 

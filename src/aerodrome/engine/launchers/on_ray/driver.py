@@ -146,9 +146,10 @@ def main() -> None:
     os.dup2(2, 1)  # whatever Ray prints goes to the log, never into the replies
     import ray
 
-    from aerodrome.engine.launchers.on_ray import remote
+    from aerodrome.engine.launchers.on_ray import remote, remote_batch
 
     ray.cloudpickle.register_pickle_by_value(remote)
+    ray.cloudpickle.register_pickle_by_value(remote_batch)
     try:
         context = ray.init(address=address, log_to_driver=False, namespace="aerodrome", logging_level=logging.WARNING)
     except Exception as exc:

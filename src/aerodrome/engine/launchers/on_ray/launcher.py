@@ -23,17 +23,24 @@ from pathlib import Path
 from typing import Any
 
 from aerodrome.blobstore.store import BlobStore
-from aerodrome.engine.launchers import wrapper, zygote
+from aerodrome.engine.launchers import map_batch, wrapper, zygote
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, system_error, user_error
 from aerodrome.engine.launchers.commands import container_args, task_variables
 from aerodrome.engine.launchers.on_ray import jobs
+from aerodrome.engine.launchers.on_ray.batches import RayBatches
 from aerodrome.engine.launchers.on_ray.client import Cluster, RayDriver, RayUnavailable, StoreRefused
 from aerodrome.engine.launchers.on_ray.remote import SCRATCH
 from aerodrome.engine.launchers.on_ray.resources import QuantityError, ray_options, shortfall
+from aerodrome.engine.launchers.on_ray.secrets import secret_request
 from aerodrome.engine.launchers.outcomes import keep_log, outcome
+from aerodrome.managers.secrets import SecretManager, SecretMissing
 
 WRAPPER_SOURCE = Path(wrapper.__file__).read_text()
-ZYGOTE_SOURCE = Path(zygote.__file__).read_text()
+# The zygote and the module it imports from beside itself, written into a directory on the worker.
+ZYGOTE_FILES = {"zygote.py": Path(zygote.__file__).read_text(), "map_batch.py": Path(map_batch.__file__).read_text()}
+# Imported by the workers' warm processes before they fork: with an S3 store every attempt reads its inputs
+# with s3fs, whose import (about a second) a fork would otherwise pay each time.
+S3_PRELOAD = ["s3fs"]
 log = logging.getLogger("aerodrome.engine")
 
 
@@ -49,6 +56,7 @@ class RayOptions:
     store_is_local: bool  # the blob store is a directory of this machine
     keep_workdirs: bool = False  # keep the local directory (task.log) of succeeded attempts too
     warm: bool = True  # flytekit commands as forks of a zygote on each worker (AERODROME_ENGINE_WARM_PROCESSES)
+    map_batch_size: int = 0  # map items per Ray task (AERODROME_ENGINE_MAP_BATCH_SIZE; 0: one Ray task per item)
 
 
 class RayLauncher:
@@ -62,9 +70,13 @@ class RayLauncher:
         self.platform_url = platform_url
         self.extra_env = extra_env
         self.credentials: Callable[[Attempt], dict[str, str]] | None = None
+        self.secrets: SecretManager | None = None  # set by the composition root, as for the local launcher
         self.drivers: dict[str, RayDriver] = {}
         self.slots = asyncio.Semaphore(options.max_attempts)
         self.running = 0
+        self.cold_reasons: set[str] = set()  # why Ray workers could not start a warm process (logged once)
+        size = options.map_batch_size if options.warm else 0
+        self.batches = RayBatches(self, size) if size > 0 else None
 
     def has_free_slot(self) -> bool:
         return self.running < self.options.max_attempts
@@ -81,9 +93,13 @@ class RayLauncher:
             )
         if not attempt.task.HasField("container"):
             return f"task type {attempt.task.type!r} has no command to run on a Ray cluster (it runs locally)"
-        if attempt.task.security_context.secrets:
-            return "tasks that request secrets cannot run on the Ray launcher yet (run them locally)"
+        if attempt.task.type == "ray" and attempt.task.security_context.secrets:
+            return "Ray job tasks that request secrets cannot run on the Ray launcher yet (run them locally)"
         return ""
+
+    def batches_for(self, attempt: Attempt) -> RayBatches | None:
+        """Map items in batches, one Ray task each, when the workers keep warm processes (``batches.py``)."""
+        return self.batches if self.batches is not None and self.batches.accepts(attempt) else None
 
     async def cluster(self, address: str) -> tuple[RayDriver, Cluster]:
         """The driver of a cluster, connected, and the cluster checked against the blob store."""
@@ -129,22 +145,45 @@ class RayLauncher:
         ex = attempt.execution
         return f"{ex.name}-{attempt.node_id}-{attempt.attempt}".replace("/", "_")
 
-    async def _task(self, driver: RayDriver, attempt: Attempt, options: dict[str, Any]) -> AttemptResult:
-        request = {
+    async def request(self, attempt: Attempt) -> dict[str, Any]:
+        """What ``remote.run_attempt`` needs to run the attempt's command on a worker. Raises SecretMissing."""
+        secret_env, secret_files = await secret_request(self.secrets, attempt)
+        return {
             "argv": container_args(attempt, SCRATCH),
-            "env": self._variables(attempt),
+            "env": {**self._variables(attempt), **secret_env},
+            "secret_files": secret_files,
             "timeout": attempt.timeout_seconds,
             "key": self._key(attempt),
             "scratch_root": self.options.scratch_dir,
             "wrapper": WRAPPER_SOURCE,
-            "zygote": ZYGOTE_SOURCE if self.options.warm else "",
+            "zygote": ZYGOTE_FILES if self.options.warm else {},
+            "preload": [] if self.options.store_is_local else S3_PRELOAD,
         }
+
+    def options_of(self, attempt: Attempt, options: dict[str, Any]) -> dict[str, Any]:
+        """The Ray task options: the task's resources and its provider's ``runtime_env``."""
         if attempt.provider is not None and attempt.provider.runtime_env not in ("", "{}"):
-            options = {**options, "runtime_env": json.loads(attempt.provider.runtime_env)}
-        reply = await driver.call({"op": "task", "request": request, "options": options})
+            return {**options, "runtime_env": json.loads(attempt.provider.runtime_env)}
+        return options
+
+    def note_cold(self, result: dict[str, Any]) -> None:
+        """Log, once per reason, that a worker could not start its warm process (it repeats per attempt)."""
+        cold = result.get("zygote_error", "")
+        if cold and cold not in self.cold_reasons:
+            self.cold_reasons.add(cold)
+            log.warning("a Ray worker on node %s runs attempts in fresh processes: %s", result.get("node_id"), cold)
+
+    async def _task(self, driver: RayDriver, attempt: Attempt, options: dict[str, Any]) -> AttemptResult:
+        try:
+            request = await self.request(attempt)
+        except SecretMissing as exc:
+            return user_error("SecretNotFound", str(exc))
+        message = {"op": "task", "request": request, "options": self.options_of(attempt, options)}
+        reply = await driver.call(message)
         if "result" not in reply:
             return self._lost(attempt, reply)
         result = reply["result"]
+        self.note_cold(result)
         return await self._finish(attempt, result["log"], result["timed_out"], result["exit_code"], result["usage"])
 
     async def _job(self, driver: RayDriver, cluster: Cluster, attempt: Attempt) -> AttemptResult:

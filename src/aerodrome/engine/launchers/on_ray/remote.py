@@ -2,11 +2,12 @@
 
 Standard library only, and shipped to the cluster by value (the driver registers this module with
 cloudpickle), so the workers need Ray, flytekit and the task's own packages, not aerodrome. A flytekit
-command runs as a fork of a warm ``zygote.py`` (sent as text) kept by this worker process, so an attempt
-does not pay flytekit's import; anything else, or a worker where the zygote cannot start, runs under
-``wrapper.py`` (sent as text). Either way CPU seconds and peak RSS are measured, the process group dies
-with the worker, and a cancelled Ray task (``ray.cancel``) stops the group here, SIGTERM then SIGKILL. The
-log comes back in the result, its tail when it is longer than the limit.
+command runs as a fork of a warm ``zygote.py`` (sent as text with ``map_batch.py``, which it imports)
+kept by this worker process, so an attempt does not pay flytekit's import; anything else, or a worker
+where the zygote cannot start, runs under ``wrapper.py`` (sent as text). Either way CPU seconds and peak
+RSS are measured, the process group dies with the worker, and a cancelled Ray task (``ray.cancel``) stops
+the group here, SIGTERM then SIGKILL. The log comes back in the result, its tail when it is longer than
+the limit.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import sys
 import tempfile
 import time
 from typing import Any
+
+from aerodrome.engine.launchers.on_ray.remote_batch import run_batch  # shipped by value too (driver.py)
 
 SCRATCH = "@AERODROME_SCRATCH@"  # stands for the attempt's scratch directory in argv
 GRACE_SECONDS = 2.0
@@ -44,13 +47,19 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
             out.write(request["wrapper"])
         usage_path = os.path.join(scratch, ".usage.json")
         env = _environment(request["env"], node_id)
+        _write_secrets(os.path.join(scratch, ".secrets"), request.get("secret_files") or {}, env)
         argv = [scratch if a == SCRATCH else a for a in request["argv"]]
         code_dir = _code_dir(root, argv)
         argv[0] = _executable(argv[0], env["PATH"])
         log_path = os.path.join(scratch, ".task.log")
-        zygote = _zygote(root, request.get("zygote", "")) if os.path.basename(argv[0]) in FORKABLE else None
+        forkable = os.path.basename(argv[0]) in FORKABLE
+        zygote = _zygote(root, request.get("zygote") or {}, request.get("preload", [])) if forkable else None
         if zygote is not None and code_dir:  # forks share one unpacked copy of the code per tarball
             argv[argv.index("--dest-dir") + 1] = code_dir
+        where = {"node_id": node_id, "forked": zygote is not None, "zygote_error": _zygotes.get("failed", "")}
+        if "batch" in request:  # map items, one after another in one fork (None: no warm process here)
+            batch = run_batch(request, zygote, lambda by: _message(zygote, by), argv, env, scratch) if zygote else None
+            return {"batch": batch, **where}
         usage: dict[str, float] = {}
         if zygote is not None:
             timed_out, code, usage = _forked(zygote, argv, env, scratch, log_path, request.get("timeout"))
@@ -65,10 +74,24 @@ def run_attempt(request: dict[str, Any]) -> dict[str, Any]:
             "timed_out": timed_out,
             "usage": usage,
             "log": _read_tail(log_path, int(request.get("log_limit", 16 << 20))),
-            "node_id": node_id,
+            **where,
         }
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_secrets(root: str, files: dict[str, str], env: dict[str, str]) -> None:
+    """The requested secret files, readable by this user only, in the attempt's scratch directory (removed
+    with it); flytekit finds them through FLYTE_SECRETS_DEFAULT_DIR."""
+    if not files:
+        return
+    for relative, value in files.items():
+        path = os.path.join(root, relative)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+    env.update({"FLYTE_SECRETS_DEFAULT_DIR": root, "FLYTE_SECRETS_FILE_PREFIX": ""})
 
 
 def _code_dir(root: str, argv: list[str]) -> str:
@@ -119,47 +142,53 @@ def _run(
     return False, process.returncode
 
 
-def _zygote(root: str, source: str) -> subprocess.Popen[bytes] | None:
-    """This worker's zygote, started on first use (None when there is no source or it does not start)."""
+def _zygote(root: str, files: dict[str, str], preload: list[str]) -> subprocess.Popen[bytes] | None:
+    """This worker's zygote, started on first use from ``files`` (``zygote.py`` and the modules it imports
+    from beside itself); None when there are no files or it did not start (then never tried again by this
+    worker process: the reason is in ``_zygotes["failed"]`` and goes back with every result). It imports the
+    ``preload`` modules before its first fork."""
     running = _zygotes.get("process")
     if running is not None and running.poll() is None:
         return running  # type: ignore[no-any-return]
-    if not source:
+    if not files or _zygotes.get("failed"):
         return None
-    path = os.path.join(root, f".zygote-{os.getpid()}.py")
-    with open(path, "w") as out:
-        out.write(source)
-    with open(os.path.join(root, f".zygote-{os.getpid()}.log"), "ab") as errors:
+    home = tempfile.mkdtemp(prefix=f".zygote-{os.getpid()}-", dir=root)
+    for name, text in files.items():
+        with open(os.path.join(home, name), "w") as out:
+            out.write(text)
+    errors_path = os.path.join(root, f".zygote-{os.getpid()}.log")
+    with open(errors_path, "ab") as errors:
         process = subprocess.Popen(
-            [sys.executable, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
-            start_new_session=True,
+            [sys.executable, os.path.join(home, "zygote.py"), *preload], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=errors, start_new_session=True,
         )
     _zygotes["process"], _zygotes["buffer"] = process, b""
     hello = _message(process, time.monotonic() + 120)
-    with contextlib.suppress(OSError):
-        os.unlink(path)  # the interpreter has read it
+    shutil.rmtree(home, ignore_errors=True)  # the interpreter has read (and imported) them
     if not hello or not hello.get("ready"):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         _zygotes.clear()
+        _zygotes["failed"] = "the warm process did not start: " + _read_tail(errors_path, 2000).strip()
         return None
     return process
 
 
 def _message(process: subprocess.Popen[bytes], deadline: float | None) -> dict[str, Any] | None:
     """The zygote's next line, waiting in short slices (a cancellation arrives between two of them); None
-    at the deadline or when the zygote is gone."""
+    at the deadline (a deadline already past still reads what is there) or when the zygote is gone."""
     assert process.stdout is not None
     fd = process.stdout.fileno()
     while b"\n" not in _zygotes["buffer"]:
-        if deadline is not None and time.monotonic() > deadline:
-            return None
-        ready, _, _ = select.select([fd], [], [], 0.05)
+        wait = 0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic()))
+        ready, _, _ = select.select([fd], [], [], wait)
         if ready:
             chunk = os.read(fd, 65536)
             if not chunk:
                 return None
             _zygotes["buffer"] += chunk
+        elif deadline is not None and time.monotonic() >= deadline:
+            return None
     line, _, _zygotes["buffer"] = _zygotes["buffer"].partition(b"\n")
     return json.loads(line)  # type: ignore[no-any-return]
 
@@ -172,6 +201,8 @@ def _forked(
     zygote.stdin.write((json.dumps({"id": 0, "argv": argv, "env": env, "cwd": cwd, "log": log}) + "\n").encode())
     zygote.stdin.flush()
     started = _message(zygote, None)
+    while started is not None and "id" not in started:  # a late exit line of an earlier, stopped fork
+        started = _message(zygote, None)
     if started is None:
         return False, None, {}
     pid = started["pid"]

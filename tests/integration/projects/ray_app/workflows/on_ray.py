@@ -7,9 +7,11 @@ import time
 from datetime import timedelta
 
 import ray
-from flytekit import Resources, map_task, task, workflow
+from flytekit import Resources, Secret, current_context, task, workflow
 from flytekit.exceptions.user import FlyteRecoverableException
 from flytekitplugins.ray import RayJobConfig, WorkerNodeConfig
+
+from workflows.ray_maps import parent
 
 
 def _node() -> str:
@@ -18,7 +20,7 @@ def _node() -> str:
 
 @task(requests=Resources(cpu="1"))
 def where(x: int) -> str:
-    return f"{x}:{_node()}:{os.getpid()}"
+    return f"{x}:{_node()}:{os.getpid()}:{parent()}"
 
 
 @workflow
@@ -122,11 +124,21 @@ def routed() -> tuple[str, str]:
     return node_of(x=1), node_of(x=2)
 
 
-@task
-def double(x: int) -> int:
-    return 2 * x
+@task(
+    secret_requests=[
+        Secret(group="ray-info", key="token"),
+        Secret(group="ray-info", key="token", mount_requirement=Secret.MountType.FILE),
+    ]
+)
+def secretive() -> str:
+    """The secret from the environment and from its file, and where this ran."""
+    value = current_context().secrets.get("ray-info", "token")
+    directory = os.environ.get("FLYTE_SECRETS_DEFAULT_DIR", "")
+    with open(os.path.join(directory, "ray-info", "token")) as handle:
+        from_file = handle.read()
+    return f"{value}|{from_file}|{_node()}"
 
 
 @workflow
-def mapped(xs: list[int]) -> list[int]:
-    return map_task(double, concurrency=16)(x=xs)
+def with_secrets() -> str:
+    return secretive()
