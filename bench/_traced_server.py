@@ -37,7 +37,9 @@ TARGETS = [
     ("blob exists", "aerodrome.blobstore.store", "LocalStore", "exists"),
     ("launcher: attempt (whole)", "aerodrome.engine.launchers.local", "LocalLauncher", "run"),
     ("launcher: command+env", "aerodrome.engine.launchers.local", "LocalLauncher", "_direct"),
-    ("launcher: warm fork → exit", "aerodrome.engine.launchers.warm", "Zygote", "run"),
+    ("launcher: warm fork → exit", "aerodrome.engine.launchers.warm", "Zygote", "run"),  # before Forker
+    ("launcher: warm fork → exit", "aerodrome.engine.launchers.warm", "Forker", "run"),
+    ("launcher: of which from a code zygote", "aerodrome.engine.launchers.code_zygotes", "CodeZygote", "run"),
     ("launcher: fresh process → exit", "aerodrome.engine.launchers.local", "LocalLauncher", "_subprocess"),
     ("launcher: results (log, outputs)", "aerodrome.engine.launchers.local", "LocalLauncher", "_finish"),
 ]
@@ -77,7 +79,7 @@ def install() -> None:
             cls = getattr(importlib.import_module(module), cls_name)
         except (ImportError, AttributeError):
             continue
-        if hasattr(cls, attr):
+        if attr in vars(cls):  # its own (an inherited one is timed where it is defined)
             setattr(cls, attr, _timed(name, getattr(cls, attr)))
     from aerodrome.db.engine import Database
 
