@@ -165,6 +165,13 @@ def main() -> None:
     # This file's directory must not shadow the user's modules (a task module named "warm" or "local").
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    try:
+        import rehearsal  # type: ignore[import-not-found]  # beside this file (not shipped to Ray workers)
+    except ImportError:
+        pass
+    else:
+        if failure := rehearsal.rehearse(entrypoint):
+            print(f"the rehearsal failed (attempts still run, without its head start): {failure}", file=sys.stderr)
     _serve(sys.stdin, entrypoint, map_batch)
 
 
