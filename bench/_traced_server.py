@@ -73,6 +73,19 @@ def _timed_transactions(cls: Any) -> None:
     cls.transaction = transaction
 
 
+def _child_cpu(cls: Any) -> None:
+    """The attempt process's own CPU (from its rusage, as the launcher reports it): the child's figure that
+    depends least on what else runs on the machine. Recorded as a span (seconds)."""
+    original = cls._finish
+
+    @functools.wraps(original)
+    async def _finish(self: Any, attempt: Any, timed_out: bool, code: Any, log_path: Any, usage: Any) -> Any:
+        SPANS["launcher: child CPU (its rusage)"].append(float(usage.get("cpu_seconds", 0.0)))
+        return await original(self, attempt, timed_out, code, log_path, usage)
+
+    cls._finish = _finish
+
+
 def install() -> None:
     for name, module, cls_name, attr in TARGETS:
         try:
@@ -84,6 +97,9 @@ def install() -> None:
     from aerodrome.db.engine import Database
 
     _timed_transactions(Database)  # write transactions only: reads are mostly the client's GetExecution polls
+    from aerodrome.engine.launchers.local import LocalLauncher
+
+    _child_cpu(LocalLauncher)
 
 
 def main() -> None:
