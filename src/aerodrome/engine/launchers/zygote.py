@@ -43,6 +43,7 @@ _lock = threading.Lock()
 _forked = threading.Event()  # set after each fork: wakes the reaper waiting for a first child
 _children: set[int] = set()  # running children (each leads its own process group)
 _out = 1  # where messages go: stdout, or a code zygote's socket
+PROFILE = os.environ.get("AERODROME_ZYGOTE_PROFILE", "")  # bench only: a directory for each child's cProfile
 
 
 def _send(message: dict[str, object]) -> None:
@@ -81,7 +82,12 @@ def _limit_memory(limit: int) -> None:
 
 
 def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
-    code = 1
+    code, profiler = 1, None
+    if PROFILE:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         if _out != 1:
             os.close(_out)  # a code zygote's socket is not the task's to hold or write to
@@ -116,6 +122,9 @@ def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
         traceback.print_exc()
     finally:
         try:
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(os.path.join(PROFILE, f"{os.getpid()}.prof"))
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
