@@ -3,7 +3,7 @@
 A fork of the zygote (``warm.py``) still imports the user's module in every attempt (for a module that
 defines workflows, flytekit compiles them on import: tens of milliseconds per attempt). A *code zygote*
 is forked from the zygote once per code version: it imports the task module of a fast-registered
-tarball with the environment of the attempt that asked first, then forks that code's attempts, which find
+tarball with the environment of the attempt that started it, then forks that code's attempts, which find
 the module in ``sys.modules``. Each attempt is still its own forked process, exactly as before: what it
 changes (module globals, environment, directory) dies with it, and the next attempt forks from the
 pristine import again.
@@ -11,9 +11,10 @@ pristine import again.
 A code version is the unpacked tarball, the module and the attempt's environment except the variables
 that name the attempt itself (``PER_ATTEMPT``): attempts whose environment differs otherwise (a requested
 secret, an execution's ``envs``) get a code zygote of their own, so module-level code never sees another
-task's secrets. The first attempt of a code version runs as a plain fork while its code zygote imports in
-the background; a module that does not import (or a process that dies while it does) is remembered and
-its attempts stay plain forks. At most ``limit`` code zygotes live at once: the least recently used idle
+task's secrets. The first attempt of a code version runs as a plain fork (a version seen once is not
+worth an import); the second starts its code zygote, which imports in the background while attempts still
+run as plain forks. A module that does not import there (or a process that dies while it does) is
+remembered and its attempts stay plain forks. At most ``limit`` code zygotes live at once: the least recently used idle
 one is stopped to make room; when none is idle, attempts of a new code version run as plain forks.
 """
 
@@ -49,7 +50,7 @@ PER_ATTEMPT = frozenset(
     }
 )
 READY_SECONDS = 120.0  # longer than any sane module import; past it the code version stays plain forks
-REMEMBERED_FAILURES = 256
+REMEMBERED = 256  # code versions remembered as seen once, or as failed to import
 log = logging.getLogger("aerodrome.engine")
 
 
@@ -170,6 +171,7 @@ class CodeZygotes:
         self._zygotes: OrderedDict[CodeVersion, CodeZygote] = OrderedDict()
         self._starting: dict[CodeVersion, asyncio.Task[None]] = {}
         self._failed: OrderedDict[CodeVersion, None] = OrderedDict()
+        self._seen: OrderedDict[CodeVersion, None] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()
         self._socket_dir = ""
 
@@ -183,13 +185,25 @@ class CodeZygotes:
         if zygote is not None and version not in self._starting:  # it died (a task killed it?): a new one
             del self._zygotes[version]
             self._stop(zygote)
-        if version in self._zygotes or version in self._failed or not self._room():
+        if version in self._zygotes or version in self._failed or not self._seen_before(version):
+            return None
+        if not self._room():
             return None
         zygote = self._zygotes[version] = CodeZygote()
         spec = {"module": version.module, "env": env, "cwd": version.code_dir}
         task = asyncio.create_task(self._start(version, zygote, spec))
         self._starting[version] = task
         return None
+
+    def _seen_before(self, version: CodeVersion) -> bool:
+        """Whether an attempt of this version came before: a version seen once (a one-task execution with
+        its own ``envs``) is not worth an import in the background."""
+        if version in self._seen:
+            return True
+        self._seen[version] = None
+        while len(self._seen) > REMEMBERED:
+            self._seen.popitem(last=False)
+        return False
 
     async def _start(self, version: CodeVersion, zygote: CodeZygote, spec: dict[str, Any]) -> None:
         try:
@@ -198,7 +212,7 @@ class CodeZygotes:
             log.info("attempts of %s stay plain forks: %s", version.module, exc)
             self._zygotes.pop(version, None)
             self._failed[version] = None
-            while len(self._failed) > REMEMBERED_FAILURES:
+            while len(self._failed) > REMEMBERED:
                 self._failed.popitem(last=False)
         finally:
             self._starting.pop(version, None)
