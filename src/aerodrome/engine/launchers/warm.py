@@ -74,6 +74,8 @@ class Forker:
                     future.set_exception(failure)
         self._started.clear()
         self._exits.clear()
+        self._detached_ids.clear()
+        self._detached.clear()
 
     def _exit_future(self, pid: int) -> asyncio.Future[Exit]:
         return self._exits.setdefault(pid, asyncio.get_running_loop().create_future())
