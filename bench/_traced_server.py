@@ -37,7 +37,9 @@ TARGETS = [
     ("blob exists", "aerodrome.blobstore.store", "LocalStore", "exists"),
     ("launcher: attempt (whole)", "aerodrome.engine.launchers.local", "LocalLauncher", "run"),
     ("launcher: command+env", "aerodrome.engine.launchers.local", "LocalLauncher", "_direct"),
-    ("launcher: warm fork → exit", "aerodrome.engine.launchers.warm", "Zygote", "run"),
+    ("launcher: warm fork → exit", "aerodrome.engine.launchers.warm", "Zygote", "run"),  # before Forker
+    ("launcher: warm fork → exit", "aerodrome.engine.launchers.warm", "Forker", "run"),
+    ("launcher: of which from a code zygote", "aerodrome.engine.launchers.code_zygotes", "CodeZygote", "run"),
     ("launcher: fresh process → exit", "aerodrome.engine.launchers.local", "LocalLauncher", "_subprocess"),
     ("launcher: results (log, outputs)", "aerodrome.engine.launchers.local", "LocalLauncher", "_finish"),
 ]
@@ -71,17 +73,33 @@ def _timed_transactions(cls: Any) -> None:
     cls.transaction = transaction
 
 
+def _child_cpu(cls: Any) -> None:
+    """The attempt process's own CPU (from its rusage, as the launcher reports it): the child's figure that
+    depends least on what else runs on the machine. Recorded as a span (seconds)."""
+    original = cls._finish
+
+    @functools.wraps(original)
+    async def _finish(self: Any, attempt: Any, timed_out: bool, code: Any, log_path: Any, usage: Any) -> Any:
+        SPANS["launcher: child CPU (its rusage)"].append(float(usage.get("cpu_seconds", 0.0)))
+        return await original(self, attempt, timed_out, code, log_path, usage)
+
+    cls._finish = _finish
+
+
 def install() -> None:
     for name, module, cls_name, attr in TARGETS:
         try:
             cls = getattr(importlib.import_module(module), cls_name)
         except (ImportError, AttributeError):
             continue
-        if hasattr(cls, attr):
+        if attr in vars(cls):  # its own (an inherited one is timed where it is defined)
             setattr(cls, attr, _timed(name, getattr(cls, attr)))
     from aerodrome.db.engine import Database
 
     _timed_transactions(Database)  # write transactions only: reads are mostly the client's GetExecution polls
+    from aerodrome.engine.launchers.local import LocalLauncher
+
+    _child_cpu(LocalLauncher)
 
 
 def main() -> None:

@@ -34,6 +34,15 @@ class EngineSettings(BaseSettings):
             "second per task); false starts a fresh interpreter for every attempt."
         ),
     )
+    code_processes: int = Field(
+        4,
+        ge=0,
+        description=(
+            "With warm processes, warm processes per code version kept at once (each has imported one "
+            "fast-registered task module, so its attempts do not import it again; least recently used idle "
+            "ones are stopped first); 0 forks every attempt from the flytekit-only warm process."
+        ),
+    )
     max_processes: int = Field(
         0,
         ge=0,

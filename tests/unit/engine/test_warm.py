@@ -94,3 +94,21 @@ async def test_cancelling_stops_the_child_and_a_dead_zygote_is_replaced(tmp_path
         assert ended.exit_code == 2 and zygote.process is not first
     finally:
         await zygote.close()
+
+
+async def test_forks_inherit_the_rehearsal(tmp_path: Path) -> None:
+    """The zygote rehearses pyflyte-execute before its first fork (``rehearsal.py``, imported from beside
+    it), and its children inherit that. Its import once came after the zygote's directory left sys.path, so
+    the rehearsal silently never ran."""
+    seen = tmp_path / "seen.txt"
+    (tmp_path / "probe.py").write_text(
+        f"import sys\nopen({str(seen)!r}, 'w').write(str(getattr(sys.modules.get('rehearsal'), 'REHEARSED', 0)))\n"
+    )
+    argv, env = sleeper_command(tmp_path)
+    argv[argv.index("sleeper")] = "probe"
+    zygote = Zygote(sys.executable, tmp_path / "zygote.log")
+    try:
+        await zygote.run(argv, env, tmp_path, tmp_path / "task.log", 60)
+        assert seen.read_text() == "True", (tmp_path / "zygote.log").read_text()
+    finally:
+        await zygote.close()

@@ -43,6 +43,7 @@ def launchers_from_settings(
         else None,
         secrets=secrets,
         map_batch_size=engine.map_batch_size,
+        code_processes=engine.code_processes,
     )
     local.credentials = credentials
     return build_launchers(settings, store, local)

@@ -124,7 +124,7 @@ class MapBatches:
         first = items[0]
         base = replace(first, workdir=first.workdir.parent.parent / f"batch-{token[:12]}")
         base.workdir.mkdir(parents=True, exist_ok=True)
-        args, env = await self.launcher._direct(base)
+        args, env, _ = await self.launcher._direct(base)
         await self.launcher._inject_secrets(base, env)
         connected = self._waiting[token] = asyncio.get_running_loop().create_future()
         request = {

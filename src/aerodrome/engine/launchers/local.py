@@ -23,11 +23,12 @@ from pathlib import Path
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, user_error
 from aerodrome.engine.launchers.batches import MapBatches
+from aerodrome.engine.launchers.code_zygotes import CodeZygotes, code_version
 from aerodrome.engine.launchers.commands import container_args, task_variables
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
 from aerodrome.engine.launchers.memory import memory_limit
 from aerodrome.engine.launchers.outcomes import keep_log, outcome
-from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, forkable
+from aerodrome.engine.launchers.warm import Forker, WarmUnavailable, Zygote, forkable
 from aerodrome.managers.secrets import ENV_PREFIX, SecretManager, SecretMissing
 
 WRAPPER = Path(__file__).with_name("wrapper.py")
@@ -53,8 +54,11 @@ class LocalLauncher:
         secrets: SecretManager | None = None,
         map_batch_size: int = 0,
         kept_log_bytes: int = 0,
+        code_processes: int = 0,
     ) -> None:
         self.warm = warm
+        # Warm processes that have imported one code version's task module (code_zygotes.py).
+        self.code_zygotes = CodeZygotes(warm, code_processes) if warm is not None and code_processes > 0 else None
         # Map items in batches of up to this many per warm process (batches.py); None runs one per process.
         self.batches = MapBatches(self, warm, map_batch_size) if warm is not None and map_batch_size > 0 else None
         self.secrets = secrets
@@ -112,18 +116,18 @@ class LocalLauncher:
             env["PYTHONPATH"] = os.pathsep.join(p for p in (attempt.provider.code_path, env.get("PYTHONPATH")) if p)
         return env
 
-    async def _direct(self, attempt: Attempt) -> tuple[list[str], dict[str, str]]:
-        """The command and environment; fast-registered code is unpacked once and run without the
-        intermediate ``pyflyte-fast-execute`` process (see ``distributions.py``)."""
+    async def _direct(self, attempt: Attempt) -> tuple[list[str], dict[str, str], Path | None]:
+        """The command, environment and unpacked code directory; fast-registered code is unpacked once and
+        run without the intermediate ``pyflyte-fast-execute`` process (see ``distributions.py``)."""
         args, env = self.command(attempt), self.environment(attempt)
         fast = FastCommand.parse(args)
         code_dir = await self.distributions.unpacked(fast.distribution) if fast and self.distributions else None
         if fast is None or code_dir is None:
-            return args, env
+            return args, env, None
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code_dir), env.get("PYTHONPATH", "")) if p)
         inner = fast.command(code_dir)
         inner[0] = self._executable(inner[0], attempt)
-        return inner, env
+        return inner, env, code_dir
 
     async def run(self, attempt: Attempt) -> AttemptResult:
         """Run one attempt to completion (or timeout) once a process slot is free; cancellation kills the
@@ -157,6 +161,8 @@ class LocalLauncher:
         """Stop the warm zygote (running attempts were cancelled by the engine already)."""
         if self.batches is not None:
             await self.batches.close()
+        if self.code_zygotes is not None:
+            await self.code_zygotes.close()
         if self.warm is not None:
             await self.warm.close()
 
@@ -166,24 +172,32 @@ class LocalLauncher:
         if not attempt.task.HasField("container"):
             await self.store.write_proto(f"{attempt.output_prefix}/task.pb", attempt.task)
         try:
-            args, env = await self._direct(attempt)
+            args, env, code_dir = await self._direct(attempt)
             await self._inject_secrets(attempt, env)
         except tarfile.TarError as exc:  # a link or device escaping the code tarball (FilterError is a TarError)
             return user_error("CodeBundleRejected", f"the code tarball cannot be unpacked: {exc}")
         except SecretMissing as exc:
             return user_error("SecretNotFound", str(exc))
         if self.warm is not None and self.python_of(attempt) == self.python and forkable(args):
-            try:
-                limit = {"memory_bytes": memory_limit(attempt.task)}
-                ended, timed_out = await self.warm.run(
-                    args, env, attempt.workdir, log_path, attempt.timeout_seconds, limit
-                )
-                usage = {"cpu_seconds": ended.cpu_seconds, "peak_rss_bytes": float(ended.peak_rss_bytes)}
-                return await self._finish(attempt, timed_out, ended.exit_code, log_path, usage)
-            except WarmUnavailable as exc:
-                log.warning("running %s as a plain subprocess: %s", attempt.node_id, exc)
+            for forker in self._forkers(args, env, code_dir):
+                try:
+                    limit = {"memory_bytes": memory_limit(attempt.task)}
+                    ended, timed_out = await forker.run(
+                        args, env, attempt.workdir, log_path, attempt.timeout_seconds, limit
+                    )
+                    usage = {"cpu_seconds": ended.cpu_seconds, "peak_rss_bytes": float(ended.peak_rss_bytes)}
+                    return await self._finish(attempt, timed_out, ended.exit_code, log_path, usage)
+                except WarmUnavailable as exc:
+                    log.warning("running %s as a plain subprocess: %s", attempt.node_id, exc)
         timed_out, code, usage = await self._subprocess(attempt, args, env, log_path)
         return await self._finish(attempt, timed_out, code, log_path, usage)
+
+    def _forkers(self, args: list[str], env: dict[str, str], code_dir: Path | None) -> list[Forker]:
+        """Where a forkable attempt may run, best first: its code's warm process, then the zygote."""
+        assert self.warm is not None
+        version = code_version(args, env, code_dir) if self.code_zygotes is not None else None
+        code = self.code_zygotes.ready_for(version, env) if self.code_zygotes and version else None
+        return [code, self.warm] if code is not None else [self.warm]
 
     async def _subprocess(
         self, attempt: Attempt, args: list[str], env: dict[str, str], log_path: Path

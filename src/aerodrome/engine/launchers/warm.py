@@ -38,18 +38,105 @@ class Exit:
     peak_rss_bytes: int
 
 
-class Zygote:
+class Forker:
+    """The request protocol of a running zygote (``zygote.py``): fork one attempt, learn how it ended.
+    Subclasses say how to reach the process (``_writer``) and feed its messages to ``_read``."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count()
+        self._started: dict[int, asyncio.Future[int]] = {}
+        self._exits: dict[int, asyncio.Future[Exit]] = {}
+        self._detached_ids: set[int] = set()  # requests that fork no attempt (code zygotes) …
+        self._detached: set[int] = set()  # … and their pids: their exits are awaited by no one
+
+    async def _writer(self) -> asyncio.StreamWriter:
+        raise NotImplementedError
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            message = json.loads(line)
+            if "id" in message:
+                if message["id"] in self._detached_ids:
+                    self._detached_ids.discard(message["id"])
+                    self._detached.add(message["pid"])
+                self._started.pop(message["id"]).set_result(message["pid"])
+            elif message["pid"] in self._detached:
+                self._detached.discard(message["pid"])
+            else:
+                self._exit_future(message["pid"]).set_result(
+                    Exit(message["exit_code"], message["cpu_seconds"], message["peak_rss_bytes"])
+                )
+        failure = WarmUnavailable("the warm task process exited")
+        pending: list[asyncio.Future[int]] | list[asyncio.Future[Exit]]
+        for pending in (list(self._started.values()), list(self._exits.values())):
+            for future in pending:
+                if not future.done():
+                    future.set_exception(failure)
+        self._started.clear()
+        self._exits.clear()
+        self._detached_ids.clear()
+        self._detached.clear()
+
+    def _exit_future(self, pid: int) -> asyncio.Future[Exit]:
+        return self._exits.setdefault(pid, asyncio.get_running_loop().create_future())
+
+    async def fork(self, request: dict[str, Any], detached: bool = False) -> int:
+        """Send one request; the pid of the child forked for it (``detached``: its exit is not awaited)."""
+        writer = await self._writer()
+        ident = next(self._ids)
+        if detached:
+            self._detached_ids.add(ident)
+        started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._started[ident] = started
+        try:
+            writer.write((json.dumps({**request, "id": ident}) + "\n").encode())
+            await writer.drain()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            self._started.pop(ident, None)
+            self._detached_ids.discard(ident)
+            raise WarmUnavailable(f"the warm task process is gone: {exc}") from None
+        return await started
+
+    async def run(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        log_path: Path,
+        time_limit: float | None,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[Exit, bool]:
+        """Fork one attempt and wait for it; returns how it exited and whether it timed out. ``extra`` goes
+        into the request as is (``memory_bytes``, a map ``batch``: see zygote.py)."""
+        request = {**(extra or {}), "argv": argv, "env": env, "cwd": str(cwd), "log": str(log_path)}
+        pid = await self.fork(request)
+        finished = self._exit_future(pid)
+        try:
+            return await asyncio.wait_for(asyncio.shield(finished), time_limit), False
+        except TimeoutError:
+            return await _stop(pid, finished), True
+        except asyncio.CancelledError:
+            await _stop(pid, finished)
+            raise
+        finally:
+            self._exits.pop(pid, None)
+
+
+class Zygote(Forker):
     """One running ``zygote.py`` and the attempts in flight in it."""
 
     def __init__(self, python: str, log_path: Path) -> None:
+        super().__init__()
         self.python = python
         self.log_path = log_path
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._ids = itertools.count()
-        self._started: dict[int, asyncio.Future[int]] = {}
-        self._exits: dict[int, asyncio.Future[Exit]] = {}
         self._lock = asyncio.Lock()
+
+    async def _writer(self) -> asyncio.StreamWriter:
+        process = await self._ensure()
+        assert process.stdin is not None
+        return process.stdin
 
     async def _ensure(self) -> asyncio.subprocess.Process:
         async with self._lock:
@@ -78,64 +165,13 @@ class Zygote:
             if b"ready" not in ready:
                 raise WarmUnavailable(f"the warm task process did not start (see {self.log_path})")
             self.process = process
-            self._reader = asyncio.create_task(self._read(process))
+            assert process.stdout is not None
+            self._reader = asyncio.create_task(self._read(process.stdout))
             return process
 
-    async def _read(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stdout is not None
-        while line := await process.stdout.readline():
-            message = json.loads(line)
-            if "id" in message:
-                self._started.pop(message["id"]).set_result(message["pid"])
-            else:
-                self._exit_future(message["pid"]).set_result(
-                    Exit(message["exit_code"], message["cpu_seconds"], message["peak_rss_bytes"])
-                )
-        failure = WarmUnavailable("the warm task process exited")
-        pending: list[asyncio.Future[int]] | list[asyncio.Future[Exit]]
-        for pending in (list(self._started.values()), list(self._exits.values())):
-            for future in pending:
-                if not future.done():
-                    future.set_exception(failure)
-        self._started.clear()
-        self._exits.clear()
-
-    def _exit_future(self, pid: int) -> asyncio.Future[Exit]:
-        return self._exits.setdefault(pid, asyncio.get_running_loop().create_future())
-
-    async def run(
-        self,
-        argv: list[str],
-        env: dict[str, str],
-        cwd: Path,
-        log_path: Path,
-        time_limit: float | None,
-        extra: dict[str, Any] | None = None,
-    ) -> tuple[Exit, bool]:
-        """Fork one attempt and wait for it; returns how it exited and whether it timed out. ``extra`` goes
-        into the request as is (``memory_bytes``, a map ``batch``: see zygote.py)."""
-        process = await self._ensure()
-        assert process.stdin is not None
-        ident = next(self._ids)
-        started = self._started[ident] = asyncio.get_running_loop().create_future()
-        request = {**(extra or {}), "id": ident, "argv": argv, "env": env, "cwd": str(cwd), "log": str(log_path)}
-        try:
-            process.stdin.write((json.dumps(request) + "\n").encode())
-            await process.stdin.drain()
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            self._started.pop(ident, None)
-            raise WarmUnavailable(f"the warm task process is gone: {exc}") from None
-        pid = await started
-        finished = self._exit_future(pid)
-        try:
-            return await asyncio.wait_for(asyncio.shield(finished), time_limit), False
-        except TimeoutError:
-            return await _stop(pid, finished), True
-        except asyncio.CancelledError:
-            await _stop(pid, finished)
-            raise
-        finally:
-            self._exits.pop(pid, None)
+    async def spawn(self, spec: dict[str, Any]) -> int:
+        """Fork a code zygote (see zygote.py); its pid. Its exit is not reported to anyone waiting."""
+        return await self.fork({"code": spec}, detached=True)
 
     async def close(self) -> None:
         if self.process is not None and self.process.returncode is None:

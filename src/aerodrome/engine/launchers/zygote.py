@@ -8,6 +8,11 @@ environment, directory and log file and runs the flytekit command (``pyflyte-exe
 ``pyflyte-map-execute``) in-process. The parent answers ``{"id", "pid"}`` at once and, from a reaper
 thread, ``{"pid", "exit_code", "cpu_seconds", "peak_rss_bytes"}`` when the child ends.
 
+A request ``{"id", "code": {"socket", "token", "module", "env", "cwd"}}`` forks a *code zygote* instead: a
+child that imports one code version's task module (with that environment and the code on ``sys.path``),
+then serves the same requests over the Unix socket ``socket`` (it sends ``token`` first), so that its own
+forks find the user's module already imported (``code_zygotes.py`` on the server decides when).
+
 The Ray launcher runs it on Ray workers too, where it also takes ``pyflyte-fast-execute``: the first
 child of a tarball downloads and unpacks it into the ``--dest-dir`` it is given (one per tarball), and
 every child runs ``pyflyte-execute`` in-process with the arguments ``pyflyte-fast-execute`` would add (the
@@ -28,6 +33,7 @@ import json
 import os
 import resource
 import signal
+import socket
 import sys
 import threading
 import traceback
@@ -40,12 +46,15 @@ MAP_BATCH = "aerodrome-map-batch"  # a batch of map items in one child (map_batc
 _lock = threading.Lock()
 _forked = threading.Event()  # set after each fork: wakes the reaper waiting for a first child
 _children: set[int] = set()  # running children (each leads its own process group)
+_out = 1  # where messages go: stdout, or a code zygote's socket
+PROFILE = os.environ.get("AERODROME_ZYGOTE_PROFILE", "")  # bench only: a directory for each child's cProfile
 
 
 def _send(message: dict[str, object]) -> None:
-    data = (json.dumps(message) + "\n").encode()
+    data = memoryview((json.dumps(message) + "\n").encode())
     with _lock:
-        os.write(1, data)
+        while data:
+            data = data[os.write(_out, data) :]
 
 
 def _reap() -> None:
@@ -77,8 +86,15 @@ def _limit_memory(limit: int) -> None:
 
 
 def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
-    code = 1
+    code, profiler = 1, None
+    if PROFILE:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
+        if _out != 1:
+            os.close(_out)  # a code zygote's socket is not the task's to hold or write to
         os.setsid()
         if request.get("memory_bytes"):
             _limit_memory(int(request["memory_bytes"]))
@@ -112,6 +128,9 @@ def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
         traceback.print_exc()
     finally:
         try:
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(os.path.join(PROFILE, f"{os.getpid()}.prof"))
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
@@ -162,27 +181,68 @@ def main() -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
 
+    try:  # beside this file, like map_batch: imported before this directory leaves sys.path below
+        import rehearsal  # type: ignore[import-not-found]
+    except ImportError:  # a copy of the zygote shipped without it: attempts run, without the head start
+        rehearsal = None
     # This file's directory must not shadow the user's modules (a task module named "warm" or "local").
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    if rehearsal is not None and (failure := rehearsal.rehearse(entrypoint)):
+        print(f"the rehearsal failed (attempts still run, without its head start): {failure}", file=sys.stderr)
+    _serve(sys.stdin, entrypoint, map_batch)
+
+
+def _serve(lines: Any, entrypoint: object, batches: Any) -> None:
+    """Fork one child per request line until the server closes the channel."""
     # Everything imported so far stays out of the collector's sight: a child's first collection would
     # otherwise touch (and copy) every object it inherited, tens of milliseconds per fork.
     gc.collect()
     gc.freeze()
     threading.Thread(target=_reap, name="reaper", daemon=True).start()
     _send({"ready": True})
-    for line in sys.stdin:
+    for line in lines:
         if not line.strip():
             continue
         request = json.loads(line)
         with _lock:  # the reaper must not report (and forget) the child before it is recorded
             pid = os.fork()
             if pid == 0:
-                _child(request, entrypoint, map_batch)
+                if "code" in request:
+                    _code_zygote(request["code"], entrypoint, batches)
+                _child(request, entrypoint, batches)
             _children.add(pid)
         _forked.set()
         _send({"id": request["id"], "pid": pid})
     _orphaned()
+
+
+def _code_zygote(spec: dict[str, Any], entrypoint: object, batches: Any) -> None:
+    """A child that imports one code version's task module and then forks attempts of it (never returns).
+    It stays in the zygote's process group (stopped with it) and ends its forks when its socket closes."""
+    global _lock, _forked, _out
+    _lock, _forked = threading.Lock(), threading.Event()  # the parent's may have been held at the fork
+    _children.clear()
+    try:
+        channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        channel.connect(spec["socket"])
+        _out = channel.fileno()
+        _send({"token": spec["token"], "pid": os.getpid()})
+        os.dup2(2, 1)  # the user's module may print while imported: into the zygote's log
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.chdir(spec["cwd"])
+        os.environ.clear()
+        os.environ.update(spec["env"])
+        paths = [p for p in spec["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+        sys.path[:0] = [p for p in paths if p not in sys.path]
+        import importlib
+
+        importlib.import_module(spec["module"])
+        _serve(channel.makefile("r", encoding="utf-8"), entrypoint, batches)
+    except BaseException:  # the module does not import here: the server runs its attempts as before
+        traceback.print_exc()
+    finally:
+        os._exit(0)
 
 
 def _orphaned() -> None:
