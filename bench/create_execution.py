@@ -30,7 +30,7 @@ from flytekit.models import literals
 from flytekit.models.core import identifier as id_models
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import aerodrome_process, percentile
+from _harness import aerodrome_process, cpu_seconds, percentile
 
 HERE = Path(__file__).parent
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
@@ -92,6 +92,7 @@ def hammer(address: str, spec: execution_models.ExecutionSpec, clients: int, sec
         "p50": percentile(latencies, 0.5) * 1000 if latencies else float("nan"),
         "p99": percentile(latencies, 0.99) * 1000 if latencies else float("nan"),
         "errors": len(errors),
+        "count": len(latencies),
     }
 
 
@@ -140,21 +141,25 @@ def backend(label: str, db_urls: dict[str, str], args: argparse.Namespace, floor
             if rev == "before":
                 env["PYTHONPATH"] = args.before_src
             home = Path(tmp) / rev
-            address, _pid = stack.enter_context(aerodrome_process(home / "home", db_url, env))
+            address, pid = stack.enter_context(aerodrome_process(home / "home", db_url, env))
             spec = spec_for(register(address, home))
             fill = hammer_count(address, spec, args.waiting)
             print(f"  {label} {rev}: {args.waiting} waiting executions created in {fill:.1f} s")
-            specs[rev] = (address, spec)
+            specs[rev] = (address, spec, pid)
         time.sleep(2)  # let the engines claim them and start waiting
         for clients in args.clients:
-            for rev, (address, spec) in specs.items():
-                load = os.getloadavg()[0]
+            for rev, (address, spec, pid) in specs.items():
+                load, cpu = os.getloadavg()[0], cpu_seconds(pid)
                 got = hammer(address, spec, clients, args.seconds)
+                # Server CPU per creation, the engine's start of each included: the figure that least depends
+                # on what else runs on the machine. Drivers may still be starting after the window (counted).
+                cpu_ms = (cpu_seconds(pid) - cpu) / max(1, got["count"]) * 1000
                 ratio = got["rate"] / floor[clients]["rate"]
                 name = f"{label} {rev}" if len(specs) > 1 else label
                 print(
                     f"  {name:>16} {clients:>3} clients: {got['rate']:7.0f}/s  p50 {got['p50']:6.1f} ms  "
-                    f"p99 {got['p99']:6.1f} ms  errors {got['errors']:.0f}  ÷ floor {ratio:.2f}  load {load:.1f}"
+                    f"p99 {got['p99']:6.1f} ms  errors {got['errors']:.0f}  ÷ floor {ratio:.2f}  "
+                    f"server CPU {cpu_ms:5.1f} ms/creation  load {load:.1f}"
                 )
 
 

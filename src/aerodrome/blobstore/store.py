@@ -18,7 +18,7 @@ import hashlib
 import os
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -159,10 +159,6 @@ class BlobStore(ABC):
     async def write_proto(self, url: str, message: Message, *, durable: bool = True) -> Written:
         return await self.write_bytes(url, message.SerializeToString(deterministic=True), durable=durable)
 
-    async def write_protos(self, items: Sequence[tuple[str, Message]]) -> None:
-        """Several durable objects at once (CreateExecution's inputs and user inputs)."""
-        await asyncio.gather(*(self.write_proto(url, message) for url, message in items))
-
     async def close(self) -> None:  # noqa: B027 - optional hook, a no-op for the local store
         """Release connections."""
 
@@ -257,13 +253,6 @@ class LocalStore(BlobStore):
         if len(data) > SMALL_WRITE:
             return await super().write_bytes(url, data)
         return await asyncio.to_thread(self._write_small, self.path(url), data, durable and self.fsync)
-
-    async def write_protos(self, items: Sequence[tuple[str, Message]]) -> None:
-        """Small ones in one hop to a worker thread for all of them (see ``write_bytes``)."""
-        encoded = [(self.path(url), message.SerializeToString(deterministic=True)) for url, message in items]
-        if any(len(data) > SMALL_WRITE for _, data in encoded):
-            return await super().write_protos(items)
-        await asyncio.to_thread(lambda: [self._write_small(path, data, self.fsync) for path, data in encoded])
 
     def _write_small(self, target: Path, data: bytes, fsync: bool) -> Written:
         self.staging.mkdir(parents=True, exist_ok=True)
