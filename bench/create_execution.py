@@ -152,7 +152,7 @@ def backend(label: str, db_urls: dict[str, str], args: argparse.Namespace, floor
                 load, cpu = os.getloadavg()[0], cpu_seconds(pid)
                 got = hammer(address, spec, clients, args.seconds)
                 # Server CPU per creation, the engine's start of each included: the figure that least depends
-                # on what else runs on the machine. Drivers may still be starting after the window (counted).
+                # on what else runs on the machine (what is still starting at the end falls into the next window).
                 cpu_ms = (cpu_seconds(pid) - cpu) / max(1, got["count"]) * 1000
                 ratio = got["rate"] / floor[clients]["rate"]
                 name = f"{label} {rev}" if len(specs) > 1 else label
