@@ -3,7 +3,8 @@ only waits on a sleep gate (no task process), with 1, 8 and 16 client threads fo
 in-memory flyteidl AdminService (the floor, ``_floor.py``) measured in the same run, on SQLite and (when
 ``AERODROME_TEST_DATABASE_URL`` is set) PostgreSQL, with 1,000 executions already waiting on gates.
 
-Run: ``.venv/bin/python bench/create_execution.py`` (``--seconds``, ``--waiting``, ``--clients 1 8 16``).
+Run: ``.venv/bin/python bench/create_execution.py`` (``--seconds``, ``--waiting``, ``--clients 1 8 16``;
+``--before-src DIR`` runs a server of another revision's sources beside it, the two taking turns).
 Targets: ≥ 0.3 of the floor with 1 client and ≥ 500/s with 8 clients on SQLite, 0 errors at 16 clients.
 """
 
@@ -19,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from flytekit.clients.friendly import SynchronousFlyteClient
@@ -29,7 +30,7 @@ from flytekit.models import literals
 from flytekit.models.core import identifier as id_models
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import aerodrome_process, percentile
+from _harness import aerodrome_process, cpu_seconds, percentile
 
 HERE = Path(__file__).parent
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
@@ -91,6 +92,7 @@ def hammer(address: str, spec: execution_models.ExecutionSpec, clients: int, sec
         "p50": percentile(latencies, 0.5) * 1000 if latencies else float("nan"),
         "p99": percentile(latencies, 0.99) * 1000 if latencies else float("nan"),
         "errors": len(errors),
+        "count": len(latencies),
     }
 
 
@@ -129,24 +131,36 @@ def drop_postgres(base: str, name: str) -> None:
     asyncio.run(_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def backend(label: str, db_url: str, args: argparse.Namespace, floor: dict[int, dict[str, float]]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {"AERODROME_LEASES_MAX_EXECUTIONS": str(args.max_executions or args.waiting + 500)}
-        with aerodrome_process(Path(tmp) / "home", db_url, env) as (address, _pid):
-            spec = spec_for(register(address, Path(tmp)))
-            started = time.perf_counter()
+def backend(label: str, db_urls: dict[str, str], args: argparse.Namespace, floor: dict[int, dict[str, float]]) -> None:
+    """One server per revision (``db_urls``: revision -> database), each with its own waiting executions; for
+    each client count the revisions take turns, so a change in the machine's load hits them alike."""
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        specs = {}
+        for rev, db_url in db_urls.items():
+            env = {"AERODROME_LEASES_MAX_EXECUTIONS": str(args.max_executions or args.waiting + 500)}
+            if rev == "before":
+                env["PYTHONPATH"] = args.before_src
+            home = Path(tmp) / rev
+            address, pid = stack.enter_context(aerodrome_process(home / "home", db_url, env))
+            spec = spec_for(register(address, home))
             fill = hammer_count(address, spec, args.waiting)
-            print(f"  {label}: {args.waiting} waiting executions created in {fill:.1f} s")
-            time.sleep(2)  # let the engine claim them and start waiting
-            for clients in args.clients:
-                load = os.getloadavg()[0]
+            print(f"  {label} {rev}: {args.waiting} waiting executions created in {fill:.1f} s")
+            specs[rev] = (address, spec, pid)
+        time.sleep(2)  # let the engines claim them and start waiting
+        for clients in args.clients:
+            for rev, (address, spec, pid) in specs.items():
+                load, cpu = os.getloadavg()[0], cpu_seconds(pid)
                 got = hammer(address, spec, clients, args.seconds)
+                # Server CPU per creation, the engine's start of each included: the figure that least depends
+                # on what else runs on the machine (what is still starting at the end falls into the next window).
+                cpu_ms = (cpu_seconds(pid) - cpu) / max(1, got["count"]) * 1000
                 ratio = got["rate"] / floor[clients]["rate"]
+                name = f"{label} {rev}" if len(specs) > 1 else label
                 print(
-                    f"  {label:>10} {clients:>3} clients: {got['rate']:7.0f}/s  p50 {got['p50']:6.1f} ms  "
-                    f"p99 {got['p99']:6.1f} ms  errors {got['errors']:.0f}  ÷ floor {ratio:.2f}  load {load:.1f}"
+                    f"  {name:>16} {clients:>3} clients: {got['rate']:7.0f}/s  p50 {got['p50']:6.1f} ms  "
+                    f"p99 {got['p99']:6.1f} ms  errors {got['errors']:.0f}  ÷ floor {ratio:.2f}  "
+                    f"server CPU {cpu_ms:5.1f} ms/creation  load {load:.1f}"
                 )
-            del started
 
 
 def hammer_count(address: str, spec: execution_models.ExecutionSpec, count: int) -> float:
@@ -183,17 +197,23 @@ def main(args: argparse.Namespace) -> None:
                 f"  {'floor':>10} {clients:>3} clients: {got['rate']:7.0f}/s  p50 {got['p50']:6.1f} ms  "
                 f"p99 {got['p99']:6.1f} ms  errors {got['errors']:.0f}  load {os.getloadavg()[0]:.1f}"
             )
+    revs = ["before", "after"] if args.before_src else ["after"]
     if "sqlite" in args.backends:
-        backend("sqlite", "", args, floor)
-    pg = fresh_postgres() if "postgres" in args.backends else None
-    if pg is not None:
-        base, name = pg
+        backend("sqlite", dict.fromkeys(revs, ""), args, floor)
+    pgs = {rev: fresh_postgres() for rev in revs} if "postgres" in args.backends else {}
+    if pgs and all(pgs.values()):
         from sqlalchemy.engine import make_url
 
+        urls = {}
+        for rev, pg in pgs.items():
+            assert pg is not None
+            urls[rev] = make_url(pg[0]).set(database=pg[1]).render_as_string(hide_password=False)
         try:
-            backend("postgres", make_url(base).set(database=name).render_as_string(hide_password=False), args, floor)
+            backend("postgres", urls, args, floor)
         finally:
-            drop_postgres(base, name)
+            for pg in pgs.values():
+                assert pg is not None
+                drop_postgres(*pg)
     print("targets: ≥ 0.3 of the floor with 1 client, ≥ 500/s with 8 clients (SQLite), 0 errors at 16 clients")
 
 
@@ -204,4 +224,5 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 16])
     parser.add_argument("--max-executions", type=int, default=0, help="engine capacity (default: all)")
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--before-src", default="", help="also run a server from this src directory, taking turns")
     main(parser.parse_args())

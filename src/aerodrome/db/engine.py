@@ -1,7 +1,8 @@
 """The database handle: one async engine per role, SQLite tuned for a single-process server, PostgreSQL at scale.
 
 SQLite allows one writer at a time. Writes therefore go through a dedicated single-connection engine,
-queued in-process by an asyncio lock (fairer and much faster than SQLite's sleeping busy handler), and
+queued in-process by a lock (fairer and much faster than SQLite's sleeping busy handler; ``write_lock.py``
+lets a request's own insert go before the engine's queued writes), and
 that connection opens its transactions with ``BEGIN IMMEDIATE`` (the driver issues it right before the
 first write statement, so it costs no extra round trip to the driver thread). Reads use a pool of
 autocommit connections. A write unit of work may read before its first write; the in-process write lock
@@ -11,7 +12,6 @@ only on PostgreSQL).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from aerodrome.db.inserts import NewRow, SqliteInserter, insert_each_rows, insert_rows
 from aerodrome.db.unit_of_work import UnitOfWork
+from aerodrome.db.write_lock import WriteLock
 
 
 def is_disconnect(exc: BaseException) -> bool:
@@ -109,11 +110,11 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = _is_sqlite(url)
-        self._write_lock: asyncio.Lock | None = None
+        self._write_lock: WriteLock | None = None
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, isolation=None, pool_size=pool_size, echo=echo)
             self._write_engine = _sqlite_engine(url, isolation="IMMEDIATE", pool_size=1, echo=echo)
-            self._write_lock = asyncio.Lock()
+            self._write_lock = WriteLock()
             self._inserter: SqliteInserter | None = SqliteInserter(
                 _sqlite_engine(url, isolation="IMMEDIATE", pool_size=1, echo=echo)
             )
@@ -141,7 +142,7 @@ class Database:
         thread for the whole transaction (see ``db/inserts.py``).
         """
         if self._write_lock is not None and self._inserter is not None:
-            async with self._write_lock:
+            async with self._write_lock.urgent():  # a request waits on it (group commit): before the engine
                 await self._inserter.insert(rows)
             return
         async with self._write_engine.connect() as conn:
@@ -151,7 +152,7 @@ class Database:
         """Insert each group of new rows in one write transaction, each group all or nothing: a duplicate
         undoes only its own group. Returns per group its AlreadyExists, or None where it was written."""
         if self._write_lock is not None and self._inserter is not None:
-            async with self._write_lock:
+            async with self._write_lock.urgent():  # requests wait on it (group commit): before the engine
                 return await self._inserter.insert_each(groups)
         async with self._write_engine.connect() as conn:
             return await insert_each_rows(conn, groups)

@@ -21,6 +21,7 @@ from aerodrome.blobstore.failures import store_unreachable
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.engine import Database, is_disconnect
 from aerodrome.db.repositories.leases import Leased
+from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.engine.active import Succeeded
 from aerodrome.engine.events import Reporter, error
 from aerodrome.engine.frames import Run, Scope
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aerodrome.engine")
 Key = tuple[str, str, str]
+PLAN_CACHE = 256
 
 
 def _key(ident: identifier_pb2.WorkflowExecutionIdentifier) -> Key:
@@ -70,6 +72,7 @@ class Engine:
         self._runs: dict[Key, Run] = {}
         self._aborting: dict[Key, str] = {}
         self._dropped: set[Key] = set()
+        self._plans: dict[int, tuple[str, ExecutionPlan]] = {}  # workflow row id -> (name, plan)
 
     def attach(self, executions: ExecutionManager) -> None:
         """Launch-plan nodes create child executions through the same manager as API callers."""
@@ -157,15 +160,25 @@ class Engine:
 
     # The driver -------------------------------------------------------------------------------------
 
+    async def _plan(self, uow: UnitOfWork, workflow_id: int | None, name: str) -> tuple[str, ExecutionPlan]:
+        """A workflow version's name and plan: immutable once registered, so parsed once and kept (bounded)."""
+        found = self._plans.get(workflow_id) if workflow_id is not None else None
+        if found is None:
+            workflow = await uow.workflows.by_id(workflow_id)
+            if workflow is None:
+                raise RuntimeError(f"the workflow of execution {name} is missing")
+            closure = compiler_pb2.CompiledWorkflowClosure.FromString(workflow.closure)
+            found = self._plans[workflow.id] = (workflow.name, ExecutionPlan.from_closure(closure))
+            if len(self._plans) > PLAN_CACHE:
+                del self._plans[next(iter(self._plans))]
+        return found
+
     async def _load(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> tuple[Run, ExecutionPlan, str, int]:
         async with self.db.transaction() as uow:
             row = await uow.executions.get(ident)
-            workflow = await uow.workflows.by_id(row.workflow_id)
-            if workflow is None:
-                raise RuntimeError(f"the workflow of execution {ident.name} is missing")
+            workflow_name, plan = await self._plan(uow, row.workflow_id, ident.name)
             nodes = await uow.node_executions.for_execution(row.id)
             tasks = await uow.task_executions.for_node_executions([n.id for n in nodes])
-        plan = ExecutionPlan.from_closure(compiler_pb2.CompiledWorkflowClosure.FromString(workflow.closure))
         stored = {
             n.node_id: (
                 NODE.Phase.Value(n.phase),
@@ -205,7 +218,7 @@ class Engine:
         run = Run(
             ident,
             spec,
-            workflow.name,
+            workflow_name,
             report,
             plan.catalog,
             stored,

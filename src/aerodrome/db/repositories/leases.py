@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, TextClause, delete, func, literal, or_, select, text, update
 
 from aerodrome.db.models import EngineProcessRow, ExecutionRow
 from aerodrome.db.models.base import UtcDateTime, utcnow
+from aerodrome.db.models.executions import UNFINISHED
 from aerodrome.db.repositories.base import Repository
+
+TERMINAL = {"ABORTED", "FAILED", "SUCCEEDED", "TIMED_OUT"}
 
 
 @dataclass(frozen=True)
@@ -54,11 +57,17 @@ class LeaseRepository(Repository[ExecutionRow]):
         (``FOR UPDATE SKIP LOCKED``)."""
         e = ExecutionRow
         now = self.now()
-        phase = e.phase.in_(list(only)) if only else e.phase.not_in(list(terminal))
+        phase: ColumnElement[bool] | TextClause
+        if only:
+            phase = e.phase.in_(list(only))
+        elif set(terminal) == TERMINAL:  # the partial index's own clause, for the planner to use it
+            phase = text(UNFINISHED)
+        else:
+            phase = e.phase.not_in(list(terminal))
         free = (
             select(e.id)
             .where(phase, or_(e.lease_expires_at.is_(None), e.lease_expires_at < now))
-            .order_by(e.id)
+            .order_by(e.id + 0)  # oldest first, sorted after the index lookup (not a scan in id order)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
