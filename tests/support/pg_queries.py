@@ -10,19 +10,19 @@ from sqlalchemy.engine import make_url
 
 
 async def _fetch(url: str, sql: str, *args: Any) -> list[Any]:
-    import asyncpg
-
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await _connect(asyncpg, dsn)
+    conn = await connect_patiently(dsn)
     try:
         return list(await conn.fetch(sql, *args))
     finally:
         await conn.close()
 
 
-async def _connect(asyncpg: Any, dsn: str) -> Any:
-    """A connection, waiting up to a minute while the cluster has no connection to spare (other test runs on
+async def connect_patiently(dsn: str) -> Any:
+    """An asyncpg connection, waiting up to a minute while the cluster has no connection to spare (other test runs on
     the shared cluster can fill ``max_connections`` for a while); the harness must not die of that."""
+    import asyncpg
+
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -25,16 +25,9 @@ def admin_url() -> str:
 
 
 async def _execute(url: str, statement: str) -> None:
-    import asyncpg
+    from tests.support.pg_queries import connect_patiently
 
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        host=u.host or "127.0.0.1",
-        port=u.port or 5432,
-        user=u.username or "postgres",
-        password=u.password,
-        database=u.database or "postgres",
-    )
+    conn = await connect_patiently(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
     try:
         await conn.execute(statement)
     finally:
