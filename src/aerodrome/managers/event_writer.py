@@ -4,8 +4,9 @@ Every phase change of every node and task is one event, and each used to be a wr
 own: on SQLite one writer at a time, so a 100-wide fan-out queued its events behind each other for a
 BEGIN … COMMIT each, and a node's RUNNING and its first attempt's RUNNING were two transactions. Here the
 EventManager hands each event over as a *unit* (reads, the transition check, the row changes, the event
-log and outbox rows, against a given unit of work); the writer runs every unit queued so far in one
-transaction, in the order they were queued.
+log and outbox rows, as a plain function of the transaction's records); the writer runs every unit queued
+so far in one transaction, in the order they were queued, through ``Database.write_sync`` (on SQLite the
+whole batch is one hop to the writer thread, however many statements its units run).
 
 Crash semantics are those of one transaction per event: a caller is answered, and watchers are told,
 only after the transaction holding its event committed. A unit that breaks a rule raises an
@@ -19,19 +20,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from sqlalchemy.orm import Session
+
 from aerodrome.db.engine import Database, is_conflict
 from aerodrome.db.models import NodeExecutionRow, TaskExecutionRow
-from aerodrome.db.unit_of_work import UnitOfWork
+from aerodrome.db.repositories.event_records import EventRecords
 from aerodrome.errors import AdminError
 
 log = logging.getLogger("aerodrome.events")
 R = TypeVar("R")
 CONFLICT_RETRIES = 5  # a deadlock victim is written again this many times before its caller hears of it
-Unit = Callable[[UnitOfWork], Awaitable[R]]
+Unit = Callable[[EventRecords], R]
 
 
 @dataclass
@@ -49,10 +52,10 @@ def _settle(done: asyncio.Future[R], result: R | None = None, exc: BaseException
         done.set_result(result)  # type: ignore[arg-type]
 
 
-def _creates_parent_rows(uow: UnitOfWork) -> bool:
+def _creates_parent_rows(records: EventRecords) -> bool:
     """Whether the session holds a new node or attempt row that a later unit of the batch may look up
     (the session does not autoflush, so a query would not see it)."""
-    return any(isinstance(row, NodeExecutionRow | TaskExecutionRow) for row in uow.session.new)
+    return any(isinstance(row, NodeExecutionRow | TaskExecutionRow) for row in records.session.new)
 
 
 class EventWriter(Generic[R]):
@@ -94,17 +97,21 @@ class EventWriter(Generic[R]):
                 raise
 
     async def _write_together(self, batch: list[_Pending[R]]) -> bool:
-        outcomes: list[tuple[R | None, AdminError | None]] = []
+        def body(session: Session) -> list[tuple[R | None, AdminError | None]]:
+            records = EventRecords(session)
+            outcomes: list[tuple[R | None, AdminError | None]] = []
+            for pending in batch:
+                try:
+                    outcomes.append((pending.unit(records), None))
+                except AdminError as exc:  # raised before the unit changed anything
+                    outcomes.append((None, exc))
+                    continue
+                if _creates_parent_rows(records):
+                    session.flush()
+            return outcomes
+
         try:
-            async with self.db.transaction(write=True) as uow:
-                for pending in batch:
-                    try:
-                        outcomes.append((await pending.unit(uow), None))
-                    except AdminError as exc:  # raised before the unit changed anything
-                        outcomes.append((None, exc))
-                        continue
-                    if _creates_parent_rows(uow):
-                        await uow.session.flush()
+            outcomes = await self.db.write_sync(body)
         except Exception as exc:
             log.debug("a batch of %d events failed together (%s); writing them one by one", len(batch), exc)
             return False
@@ -117,8 +124,7 @@ class EventWriter(Generic[R]):
     async def _write_alone(self, pending: _Pending[R]) -> None:
         for retry in range(CONFLICT_RETRIES + 1):
             try:
-                async with self.db.transaction(write=True) as uow:
-                    result = await pending.unit(uow)
+                result = await self.db.write_sync(lambda session: pending.unit(EventRecords(session)))
                 break
             except Exception as exc:
                 # Another process's transaction (a lease heartbeat, its own events) locked the same rows in
