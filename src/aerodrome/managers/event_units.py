@@ -155,7 +155,7 @@ class EventUnits:
             if dynamic_uri:
                 row.dynamic_workflow_remote_closure_reference = dynamic_uri
             if row.id is None:
-                records.session.add(row)
+                records.add_node(row)
             rows.log_event(records, "node", exec_id, row.phase, event, node_id=ident.node_id)
             added = 0
             if self.outbox is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flyteidl.core import identifier_pb2
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from aerodrome.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow
 from aerodrome.db.prototext import compact
@@ -22,21 +22,44 @@ def _missing_execution(ident: identifier_pb2.WorkflowExecutionIdentifier) -> Not
     return NotFound(f"missing entity of type execution with identifier {compact(plain)}")
 
 
+Key = tuple[str, str, str]
+
+
+def _key(ident: identifier_pb2.WorkflowExecutionIdentifier) -> Key:
+    return (ident.project, ident.domain, ident.name)
+
+
 class EventRecords:
-    """Execution, node-execution and task-execution records of one write transaction."""
+    """Execution, node-execution and task-execution records of one write transaction.
+
+    A batch often holds several events of one execution and of one node (a node's RUNNING with its first
+    attempt's): a locked execution and a found node are kept for the rest of the transaction instead of
+    being selected again (the session's identity map would return the same objects anyway).
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._executions: dict[Key, ExecutionRow] = {}
+        self._nodes: dict[tuple[Key, str], NodeExecutionRow] = {}
 
     def execution_for_update(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> ExecutionRow:
-        """The execution, locked for the rest of the transaction on PostgreSQL (SQLite has one writer)."""
+        """The execution, locked for the rest of the transaction on PostgreSQL (SQLite has one writer).
+        Its spec and closure are loaded when first used (only workflow events and the outbox use them)."""
+        key = _key(ident)
+        row = self._executions.get(key)
+        if row is not None:
+            return row
         e = ExecutionRow
-        query = select(e).where(
-            e.execution_project == ident.project, e.execution_domain == ident.domain, e.execution_name == ident.name
+        query = (
+            select(e)
+            .where(e.execution_project == key[0], e.execution_domain == key[1], e.execution_name == key[2])
+            .options(defer(e.spec), defer(e.closure))
+            .with_for_update()
         )
-        row = self.session.execute(query.with_for_update()).scalar_one_or_none()
+        row = self.session.execute(query).scalar_one_or_none()
         if row is None:
             raise _missing_execution(ident)
+        self._executions[key] = row
         return row
 
     def execution_exists(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> None:
@@ -49,6 +72,10 @@ class EventRecords:
             raise _missing_execution(ident)
 
     def node(self, execution: identifier_pb2.WorkflowExecutionIdentifier, node_id: str) -> NodeExecutionRow | None:
+        """The node's record, if there is one (a new one is seen once the batch has flushed it)."""
+        found = self._nodes.get((_key(execution), node_id))
+        if found is not None:
+            return found
         n = NodeExecutionRow
         query = select(n).where(
             n.execution_project == execution.project,
@@ -57,10 +84,20 @@ class EventRecords:
             n.node_id == node_id,
         )
         row: NodeExecutionRow | None = self.session.execute(query).scalar_one_or_none()
+        if row is not None:
+            self._nodes[(_key(execution), node_id)] = row
         return row
+
+    def add_node(self, row: NodeExecutionRow) -> None:
+        """A new node record, written at the next flush and found by later events of the batch."""
+        self.session.add(row)
+        self._nodes[((row.execution_project, row.execution_domain, row.execution_name), row.node_id)] = row
 
     def node_id_of(self, execution: identifier_pb2.WorkflowExecutionIdentifier, node_id: str) -> int | None:
         """The key of a node-execution record, if there is one (no row loaded)."""
+        found = self._nodes.get((_key(execution), node_id))
+        if found is not None and found.id is not None:
+            return found.id
         n = NodeExecutionRow
         query = select(n.id).where(
             n.execution_project == execution.project,
@@ -68,8 +105,8 @@ class EventRecords:
             n.execution_name == execution.name,
             n.node_id == node_id,
         )
-        found: int | None = self.session.execute(query).scalar_one_or_none()
-        return found
+        key: int | None = self.session.execute(query).scalar_one_or_none()
+        return key
 
     def task(self, ident: identifier_pb2.TaskExecutionIdentifier) -> TaskExecutionRow | None:
         t, node = TaskExecutionRow, ident.node_execution_id
