@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from aerodrome.db.engine import Database, is_conflict
 from aerodrome.db.models import NodeExecutionRow, TaskExecutionRow
-from aerodrome.db.repositories.event_records import EventRecords
+from aerodrome.db.repositories.event_records import EventRecords, Key
 from aerodrome.errors import AdminError
 
 log = logging.getLogger("aerodrome.events")
@@ -40,6 +40,7 @@ Unit = Callable[[EventRecords], R]
 @dataclass
 class _Pending(Generic[R]):
     unit: Unit[R]
+    lock: Key | None  # the execution the unit locks, for locking a batch's executions in order up front
     done: asyncio.Future[R] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -69,18 +70,19 @@ class EventWriter(Generic[R]):
         self._queue: list[_Pending[R]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    def submit(self, units: Sequence[Unit[R]]) -> list[asyncio.Future[R]]:
+    def submit(self, units: Sequence[Unit[R]], locks: Sequence[Key | None] = ()) -> list[asyncio.Future[R]]:
         """Queue units in order (units submitted together land in the same transaction unless the batch is
-        full); each future resolves once its unit is durable, or with its own error."""
-        pending = [_Pending(unit) for unit in units]
+        full); each future resolves once its unit is durable, or with its own error. ``locks``: per unit,
+        the execution it locks (see ``EventRecords.lock_in_order``)."""
+        pending = [_Pending(unit, lock) for unit, lock in zip(units, [*locks, *[None] * len(units)], strict=False)]
         self._queue.extend(pending)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="event writer")
         return [p.done for p in pending]
 
-    async def write(self, unit: Unit[R]) -> R:
+    async def write(self, unit: Unit[R], lock: Key | None = None) -> R:
         """Write one unit and wait until it is durable."""
-        (done,) = self.submit([unit])
+        (done,) = self.submit([unit], [lock])
         return await done
 
     async def _drain(self) -> None:
@@ -99,6 +101,7 @@ class EventWriter(Generic[R]):
     async def _write_together(self, batch: list[_Pending[R]]) -> bool:
         def body(session: Session) -> list[tuple[R | None, AdminError | None]]:
             records = EventRecords(session)
+            records.lock_in_order([p.lock for p in batch if p.lock is not None])
             outcomes: list[tuple[R | None, AdminError | None]] = []
             for pending in batch:
                 try:

@@ -17,6 +17,7 @@ from flyteidl.admin import event_pb2 as admin_event_pb2
 
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.engine import Database
+from aerodrome.db.repositories.event_records import Key
 from aerodrome.managers.event_units import EventUnits, Recorded, Unit
 from aerodrome.managers.event_writer import EventWriter
 from aerodrome.notifications.outbox import Outbox
@@ -30,6 +31,17 @@ EventRequest = (
     | admin_event_pb2.TaskExecutionEventRequest
 )
 Watcher = Callable[[Recorded], None]
+
+
+def _execution_of(request: EventRequest) -> Key:
+    """The execution an event changes (and its unit locks)."""
+    if isinstance(request, admin_event_pb2.WorkflowExecutionEventRequest):
+        ident = request.event.execution_id
+    elif isinstance(request, admin_event_pb2.NodeExecutionEventRequest):
+        ident = request.event.id.execution_id
+    else:
+        ident = request.event.parent_node_execution_id.execution_id
+    return (ident.project, ident.domain, ident.name)
 
 
 class EventManager(EventUnits):
@@ -69,19 +81,19 @@ class EventManager(EventUnits):
     async def record_workflow_event(
         self, request: admin_event_pb2.WorkflowExecutionEventRequest
     ) -> admin_event_pb2.WorkflowExecutionEventResponse:
-        await self.writer.write(await self._workflow_unit(request))
+        await self.writer.write(await self._workflow_unit(request), _execution_of(request))
         return admin_event_pb2.WorkflowExecutionEventResponse()
 
     async def record_node_event(
         self, request: admin_event_pb2.NodeExecutionEventRequest
     ) -> admin_event_pb2.NodeExecutionEventResponse:
-        await self.writer.write(await self._node_unit(request))
+        await self.writer.write(await self._node_unit(request), _execution_of(request))
         return admin_event_pb2.NodeExecutionEventResponse()
 
     async def record_task_event(
         self, request: admin_event_pb2.TaskExecutionEventRequest
     ) -> admin_event_pb2.TaskExecutionEventResponse:
-        await self.writer.write(await self._task_unit(request))
+        await self.writer.write(await self._task_unit(request), _execution_of(request))
         return admin_event_pb2.TaskExecutionEventResponse()
 
     async def record_many(
@@ -98,7 +110,8 @@ class EventManager(EventUnits):
                 units.append((i, await self._unit_of(request, yield_to_abort)))
             except Exception as exc:
                 outcomes[i] = exc
-        done = self.writer.submit([unit for _, unit in units])
+        locks = [_execution_of(requests[i]) for i, _ in units]
+        done = self.writer.submit([unit for _, unit in units], locks)
         results = await asyncio.gather(*done, return_exceptions=True)
         for (i, _), result in zip(units, results, strict=True):
             if isinstance(result, BaseException):

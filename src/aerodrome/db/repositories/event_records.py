@@ -8,8 +8,10 @@ SQLite in one hop to the writer thread (``db/sync_writes.py``). New and changed 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flyteidl.core import identifier_pb2
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, defer
 
 from aerodrome.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow
@@ -23,6 +25,7 @@ def _missing_execution(ident: identifier_pb2.WorkflowExecutionIdentifier) -> Not
 
 
 Key = tuple[str, str, str]
+"""An execution's (project, domain, name)."""
 
 
 def _key(ident: identifier_pb2.WorkflowExecutionIdentifier) -> Key:
@@ -61,6 +64,24 @@ class EventRecords:
             raise _missing_execution(ident)
         self._executions[key] = row
         return row
+
+    def lock_in_order(self, keys: Sequence[Key]) -> None:
+        """Lock the executions of a batch up front in row-id order (PostgreSQL): the lease heartbeat locks
+        them in that order too, so two transactions locking several executions cannot deadlock. SQLite has
+        one writer at a time and nothing to order."""
+        wanted = set(keys) - self._executions.keys()
+        if len(wanted) < 2 or self.session.get_bind().dialect.name == "sqlite":
+            return
+        e = ExecutionRow
+        query = (
+            select(e)
+            .where(tuple_(e.execution_project, e.execution_domain, e.execution_name).in_(sorted(wanted)))
+            .options(defer(e.spec), defer(e.closure))
+            .order_by(e.id)
+            .with_for_update()
+        )
+        for row in self.session.execute(query).scalars():
+            self._executions[(row.execution_project, row.execution_domain, row.execution_name)] = row
 
     def execution_exists(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> None:
         """NotFound unless the execution exists."""
