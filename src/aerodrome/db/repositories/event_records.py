@@ -11,12 +11,50 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flyteidl.core import identifier_pb2
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session, defer
 
 from aerodrome.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow
 from aerodrome.db.prototext import compact
 from aerodrome.errors import NotFound
+
+# Built once: constructing a select and its cache key per event cost more CPU than running it.
+_E, _N, _T = ExecutionRow, NodeExecutionRow, TaskExecutionRow
+_EXECUTION_WHERE = (
+    _E.execution_project == bindparam("p"),
+    _E.execution_domain == bindparam("d"),
+    _E.execution_name == bindparam("n"),
+)
+_NODE_WHERE = (
+    _N.execution_project == bindparam("p"),
+    _N.execution_domain == bindparam("d"),
+    _N.execution_name == bindparam("n"),
+    _N.node_id == bindparam("node"),
+)
+_EXECUTION_FOR_UPDATE = (
+    select(_E).where(*_EXECUTION_WHERE).options(defer(_E.spec), defer(_E.closure)).with_for_update()
+)
+_EXECUTION_ID = select(_E.id).where(*_EXECUTION_WHERE)
+_NODE = select(_N).where(*_NODE_WHERE)
+_NODE_ID = select(_N.id).where(*_NODE_WHERE)
+_TASK = select(_T).where(
+    _T.project == bindparam("tp"),
+    _T.domain == bindparam("td"),
+    _T.name == bindparam("tn"),
+    _T.version == bindparam("tv"),
+    _T.execution_project == bindparam("p"),
+    _T.execution_domain == bindparam("d"),
+    _T.execution_name == bindparam("n"),
+    _T.node_id == bindparam("node"),
+    _T.retry_attempt == bindparam("attempt"),
+)
+
+
+def _params(ident: identifier_pb2.WorkflowExecutionIdentifier, node_id: str | None = None) -> dict[str, str]:
+    params = {"p": ident.project, "d": ident.domain, "n": ident.name}
+    if node_id is not None:
+        params["node"] = node_id
+    return params
 
 
 def _missing_execution(ident: identifier_pb2.WorkflowExecutionIdentifier) -> NotFound:
@@ -52,14 +90,7 @@ class EventRecords:
         row = self._executions.get(key)
         if row is not None:
             return row
-        e = ExecutionRow
-        query = (
-            select(e)
-            .where(e.execution_project == key[0], e.execution_domain == key[1], e.execution_name == key[2])
-            .options(defer(e.spec), defer(e.closure))
-            .with_for_update()
-        )
-        row = self.session.execute(query).scalar_one_or_none()
+        row = self.session.execute(_EXECUTION_FOR_UPDATE, _params(ident)).scalar_one_or_none()
         if row is None:
             raise _missing_execution(ident)
         self._executions[key] = row
@@ -85,11 +116,7 @@ class EventRecords:
 
     def execution_exists(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> None:
         """NotFound unless the execution exists."""
-        e = ExecutionRow
-        query = select(e.id).where(
-            e.execution_project == ident.project, e.execution_domain == ident.domain, e.execution_name == ident.name
-        )
-        if self.session.execute(query).scalar_one_or_none() is None:
+        if self.session.execute(_EXECUTION_ID, _params(ident)).scalar_one_or_none() is None:
             raise _missing_execution(ident)
 
     def node(self, execution: identifier_pb2.WorkflowExecutionIdentifier, node_id: str) -> NodeExecutionRow | None:
@@ -97,14 +124,7 @@ class EventRecords:
         found = self._nodes.get((_key(execution), node_id))
         if found is not None:
             return found
-        n = NodeExecutionRow
-        query = select(n).where(
-            n.execution_project == execution.project,
-            n.execution_domain == execution.domain,
-            n.execution_name == execution.name,
-            n.node_id == node_id,
-        )
-        row: NodeExecutionRow | None = self.session.execute(query).scalar_one_or_none()
+        row: NodeExecutionRow | None = self.session.execute(_NODE, _params(execution, node_id)).scalar_one_or_none()
         if row is not None:
             self._nodes[(_key(execution), node_id)] = row
         return row
@@ -119,30 +139,14 @@ class EventRecords:
         found = self._nodes.get((_key(execution), node_id))
         if found is not None and found.id is not None:
             return found.id
-        n = NodeExecutionRow
-        query = select(n.id).where(
-            n.execution_project == execution.project,
-            n.execution_domain == execution.domain,
-            n.execution_name == execution.name,
-            n.node_id == node_id,
-        )
-        key: int | None = self.session.execute(query).scalar_one_or_none()
+        key: int | None = self.session.execute(_NODE_ID, _params(execution, node_id)).scalar_one_or_none()
         return key
 
     def task(self, ident: identifier_pb2.TaskExecutionIdentifier) -> TaskExecutionRow | None:
-        t, node = TaskExecutionRow, ident.node_execution_id
-        query = select(t).where(
-            t.project == ident.task_id.project,
-            t.domain == ident.task_id.domain,
-            t.name == ident.task_id.name,
-            t.version == ident.task_id.version,
-            t.execution_project == node.execution_id.project,
-            t.execution_domain == node.execution_id.domain,
-            t.execution_name == node.execution_id.name,
-            t.node_id == node.node_id,
-            t.retry_attempt == ident.retry_attempt,
-        )
-        row: TaskExecutionRow | None = self.session.execute(query).scalar_one_or_none()
+        task, node = ident.task_id, ident.node_execution_id
+        params: dict[str, str | int] = {"tp": task.project, "td": task.domain, "tn": task.name, "tv": task.version}
+        params.update(_params(node.execution_id, node.node_id), attempt=ident.retry_attempt)
+        row: TaskExecutionRow | None = self.session.execute(_TASK, params).scalar_one_or_none()
         return row
 
     def task_id_of(self, ident: identifier_pb2.TaskExecutionIdentifier) -> int:
