@@ -157,11 +157,11 @@ class Database:
 
     async def write_sync(self, body: Body[T]) -> T:
         """Run ``body`` (plain code on a sync ORM session) in one write transaction: committed when it
-        returns, rolled back if it raises. On SQLite the whole transaction is one hop to a writer thread
-        (see ``db/sync_writes.py``), under the same write lock as every other SQLite write."""
+        returns, rolled back if it raises. On SQLite the whole transaction runs without a thread hop (see
+        ``db/sync_writes.py``), under the same write lock as every other SQLite write."""
         if self._write_lock is not None and self._sync_writer is not None:
             async with self._write_lock:
-                return await self._sync_writer.run(body)
+                return self._sync_writer.run(body)
         return await run_async(self._write_engine, body)
 
     @asynccontextmanager

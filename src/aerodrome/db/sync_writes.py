@@ -1,23 +1,22 @@
-"""Write transactions whose whole body is synchronous code on a sync ORM session: on SQLite one thread hop each.
+"""Write transactions whose whole body is synchronous code on a sync ORM session: on SQLite no thread hop at all.
 
-Why: an event transaction is 5 to 7 small statements (lock the execution, find the node or attempt, insert or
-update it, append to the event log, outbox rows). Through ``AsyncSession`` on aiosqlite every statement is
-a hop to the driver's thread and a greenlet switch back, and on a busy 2-core machine each hop waits to be
-scheduled: a profile showed 12 to 17 ms per event transaction, most of it hops, not SQL or commit. Here the
-body is a plain function of a ``Session``: on SQLite it runs, with ``BEGIN IMMEDIATE`` … ``COMMIT``, on one
-dedicated thread that owns a sync connection to the database (one hop per transaction, however many
-statements); on PostgreSQL it runs through ``AsyncConnection.run_sync`` (asyncpg has no thread to hop to,
-and the statements are awaited in a greenlet as ``AsyncSession`` does).
-
-Callers serialise SQLite writes with the in-process write lock every SQLite writer takes, so this
-connection and the other write engines never hold write transactions at the same time.
+Why: an event transaction is 5 to 7 small statements (lock the execution, find the node or attempt, insert
+or update it, append to the event log, outbox rows). Through ``AsyncSession`` on aiosqlite every statement
+is a hop to the driver's thread and a greenlet switch back, and on a busy 2-core machine each hop waits to
+be scheduled: a profile showed 12 to 17 ms per event transaction, most of it hops, not SQL or commit. Here
+the body is a plain function of a ``Session``. On SQLite it runs, with ``BEGIN IMMEDIATE`` … ``COMMIT``, on
+a sync connection of its own, right on the caller's (the event loop's) thread: measured
+(``bench/event_batch.py``), that beat one hop per transaction to a writer thread as well, whose Python
+work then competed with the loop for the GIL. It blocks the loop only for the batch's own CPU: SQLite in WAL
+mode with ``synchronous=NORMAL`` does not fsync on commit, the in-process write lock means the connection
+never waits for another writer, and this connection never runs the WAL checkpoint (which fsyncs): the other
+write connections do, on their aiosqlite threads. On PostgreSQL it runs through ``AsyncConnection.run_sync``
+(asyncpg has no thread to hop to; the statements are awaited in a greenlet as ``AsyncSession`` does).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, create_engine, event
@@ -54,6 +53,7 @@ def _sqlite_sync_engine(url: str, pragmas: Callable[[Any], None]) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         pragmas(dbapi_connection)
+        dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints (fsync) stay off the loop
         dbapi_connection.isolation_level = None
 
     @event.listens_for(engine, "begin")
@@ -64,36 +64,18 @@ def _sqlite_sync_engine(url: str, pragmas: Callable[[Any], None]) -> Engine:
 
 
 class SqliteSyncWriter:
-    """One thread and one sync connection that run whole write transactions."""
+    """One sync connection that runs whole write transactions on the caller's thread."""
 
     def __init__(self, url: str, pragmas: Callable[[Any], None]) -> None:
         self.engine = _sqlite_sync_engine(url, pragmas)
-        self._thread: ThreadPoolExecutor | None = None
 
-    def _transaction(self, body: Body[T]) -> T:
+    def run(self, body: Body[T]) -> T:
+        """Run ``body`` in one transaction; committed unless it raised (then rolled back)."""
         with self.engine.connect() as conn, conn.begin():
             return run_in_session(conn, body)
 
-    async def run(self, body: Body[T]) -> T:
-        """Run ``body`` in one transaction on the writer thread; committed unless it raised.
-
-        If the caller is cancelled the transaction still runs to its end before this returns, so the
-        caller's write lock is never released while the transaction is open."""
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-        future = asyncio.get_running_loop().run_in_executor(self._thread, self._transaction, body)
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            await asyncio.wait([future])
-            raise
-
     def close(self) -> None:
-        """Stop the thread (after any transaction in flight) and close the connection; a later ``run``
-        starts them again."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.shutdown(wait=True)
+        """Close the connection; a later ``run`` opens it again."""
         self.engine.dispose()
 
 

@@ -6,7 +6,7 @@ BEGIN … COMMIT each, and a node's RUNNING and its first attempt's RUNNING were
 EventManager hands each event over as a *unit* (reads, the transition check, the row changes, the event
 log and outbox rows, as a plain function of the transaction's records); the writer runs every unit queued
 so far in one transaction, in the order they were queued, through ``Database.write_sync`` (on SQLite the
-whole batch is one hop to the writer thread, however many statements its units run).
+whole batch runs without a thread hop, however many statements its units run).
 
 Crash semantics are those of one transaction per event: a caller is answered, and watchers are told,
 only after the transaction holding its event committed. A unit that breaks a rule raises an

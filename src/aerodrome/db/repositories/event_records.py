@@ -2,7 +2,7 @@
 
 An event transaction locks its execution, finds the node or attempt record it changes, and on a first
 event sometimes a parent; these are those statements, synchronous so that a whole batch of events runs on
-SQLite in one hop to the writer thread (``db/sync_writes.py``). New and changed rows are added to
+SQLite without a thread hop (``db/sync_writes.py``). New and changed rows are added to
 ``session`` and flushed when the transaction ends.
 """
 
