@@ -10,7 +10,8 @@ a sync connection of its own, right on the caller's (the event loop's) thread: m
 work then competed with the loop for the GIL. It blocks the loop only for the batch's own CPU: SQLite in WAL
 mode with ``synchronous=NORMAL`` does not fsync on commit, the in-process write lock means the connection
 never waits for another writer, and this connection never runs the WAL checkpoint (which fsyncs): the other
-write connections do, on their aiosqlite threads. On PostgreSQL it runs through ``AsyncConnection.run_sync``
+write connections do, on their aiosqlite threads (the engine's process heartbeat commits every few seconds,
+so the WAL does not grow for long). On PostgreSQL it runs through ``AsyncConnection.run_sync``
 (asyncpg has no thread to hop to; the statements are awaited in a greenlet as ``AsyncSession`` does).
 """
 
