@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from aerodrome.db.inserts import NewRow, SqliteInserter, insert_each_rows, insert_rows
+from aerodrome.db.sync_writes import Body, SqliteSyncWriter, T, run_async
 from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.db.write_lock import WriteLock
 
@@ -93,15 +94,20 @@ def _sqlite_engine(url: str, *, isolation: str | None, pool_size: int, echo: boo
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+        _sqlite_pragmas(dbapi_connection)
         dbapi_connection.isolation_level = isolation
 
     return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any) -> None:
+    """WAL, foreign keys, a busy timeout and NORMAL sync, on every SQLite connection."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 class Database:
@@ -118,12 +124,14 @@ class Database:
             self._inserter: SqliteInserter | None = SqliteInserter(
                 _sqlite_engine(url, isolation="IMMEDIATE", pool_size=1, echo=echo)
             )
+            self._sync_writer: SqliteSyncWriter | None = SqliteSyncWriter(url, _sqlite_pragmas)
         else:
             self.engine = create_async_engine(
                 url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
             self._write_engine = self.engine
             self._inserter = None
+            self._sync_writer = None
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[UnitOfWork]:
@@ -157,6 +165,15 @@ class Database:
         async with self._write_engine.connect() as conn:
             return await insert_each_rows(conn, groups)
 
+    async def write_sync(self, body: Body[T]) -> T:
+        """Run ``body`` (plain code on a sync ORM session) in one write transaction: committed when it
+        returns, rolled back if it raises. On SQLite the whole transaction runs without a thread hop (see
+        ``db/sync_writes.py``), under the same write lock as every other SQLite write."""
+        if self._write_lock is not None and self._sync_writer is not None:
+            async with self._write_lock:
+                return self._sync_writer.run(body)
+        return await run_async(self._write_engine, body)
+
     @asynccontextmanager
     async def _unit(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:
         async with engine.connect() as conn, conn.begin():
@@ -185,6 +202,8 @@ class Database:
         """Close every pooled connection."""
         if self._inserter is not None:
             await self._inserter.close()
+        if self._sync_writer is not None:
+            self._sync_writer.close()
         await self.engine.dispose()
         if self._write_engine is not self.engine:
             await self._write_engine.dispose()

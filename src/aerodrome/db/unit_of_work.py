@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +44,18 @@ def _values(row: Any) -> dict[str, Any]:
             value = column.default.arg
         values[column.key] = value
     return values
+
+
+class _Adds(Protocol):
+    def add(self, instance: object, *, _warn: bool = True) -> None: ...
+
+
+class RowSink(Protocol):
+    """Anything whose session takes new rows: a ``UnitOfWork`` or the sync ``EventRecords`` of an event
+    batch (code that only appends rows, such as the event log and the outbox, serves both)."""
+
+    @property
+    def session(self) -> _Adds: ...
 
 
 class UnitOfWork:

@@ -14,7 +14,8 @@ from google.protobuf import timestamp_pb2
 
 from aerodrome.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskExecutionRow
 from aerodrome.db.prototext import compact
-from aerodrome.db.unit_of_work import UnitOfWork
+from aerodrome.db.repositories.event_records import EventRecords
+from aerodrome.db.unit_of_work import RowSink
 from aerodrome.errors import NotFound
 from aerodrome.managers.validation.enums import name_or_number
 from aerodrome.phases.tables import (
@@ -39,7 +40,7 @@ def duration_ns(start: datetime | None, end: datetime) -> int:
 
 
 def log_event(
-    uow: UnitOfWork,
+    uow: RowSink,
     kind: str,
     execution: identifier_pb2.WorkflowExecutionIdentifier,
     phase: str,
@@ -64,13 +65,13 @@ def log_event(
     )
 
 
-def new_task_row(node: NodeExecutionRow, event: event_pb2.TaskExecutionEvent) -> TaskExecutionRow:
+def new_task_row(node_execution_id: int, event: event_pb2.TaskExecutionEvent) -> TaskExecutionRow:
     """The record of an attempt first heard of (UNDEFINED until its event is applied)."""
     task, node_id = event.task_id, event.parent_node_execution_id
     exec_id = node_id.execution_id
     occurred = dt(event.occurred_at)
     return TaskExecutionRow(
-        node_execution_id=node.id,
+        node_execution_id=node_execution_id,
         project=task.project,
         domain=task.domain,
         name=task.name,
@@ -110,8 +111,8 @@ def apply_workflow(row: ExecutionRow, event: event_pb2.WorkflowExecutionEvent, o
     row.closure = closure.SerializeToString()
 
 
-async def new_node_row(
-    uow: UnitOfWork, execution: ExecutionRow, event: event_pb2.NodeExecutionEvent
+def new_node_row(
+    records: EventRecords, execution: ExecutionRow, event: event_pb2.NodeExecutionEvent
 ) -> NodeExecutionRow:
     exec_id = event.id.execution_id
     occurred = dt(event.occurred_at)
@@ -135,16 +136,15 @@ async def new_node_row(
         ).SerializeToString(),
     )
     if event.HasField("parent_task_metadata"):
-        parent_task = await uow.task_executions.get(event.parent_task_metadata.id)
-        row.parent_task_execution_id = parent_task.id
+        row.parent_task_execution_id = records.task_id_of(event.parent_task_metadata.id)
     if event.HasField("parent_node_metadata") and event.parent_node_metadata.node_id:
-        parent = await uow.node_executions.find(exec_id, event.parent_node_metadata.node_id)
+        parent = records.node_id_of(exec_id, event.parent_node_metadata.node_id)
         if parent is None:
             raise NotFound(
                 f"missing entity of type node execution with identifier node_id:"
                 f'"{event.parent_node_metadata.node_id}" execution_id:{{{compact(exec_id)}}}'
             )
-        row.parent_id = parent.id
+        row.parent_id = parent
     return row
 
 

@@ -4,8 +4,9 @@ Every phase change of every node and task is one event, and each used to be a wr
 own: on SQLite one writer at a time, so a 100-wide fan-out queued its events behind each other for a
 BEGIN … COMMIT each, and a node's RUNNING and its first attempt's RUNNING were two transactions. Here the
 EventManager hands each event over as a *unit* (reads, the transition check, the row changes, the event
-log and outbox rows, against a given unit of work); the writer runs every unit queued so far in one
-transaction, in the order they were queued.
+log and outbox rows, as a plain function of the transaction's records); the writer runs every unit queued
+so far in one transaction, in the order they were queued, through ``Database.write_sync`` (on SQLite the
+whole batch runs without a thread hop, however many statements its units run).
 
 Crash semantics are those of one transaction per event: a caller is answered, and watchers are told,
 only after the transaction holding its event committed. A unit that breaks a rule raises an
@@ -19,24 +20,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from sqlalchemy.orm import Session
+
 from aerodrome.db.engine import Database, is_conflict
 from aerodrome.db.models import NodeExecutionRow, TaskExecutionRow
-from aerodrome.db.unit_of_work import UnitOfWork
+from aerodrome.db.repositories.event_records import EventRecords, Key
 from aerodrome.errors import AdminError
 
 log = logging.getLogger("aerodrome.events")
 R = TypeVar("R")
 CONFLICT_RETRIES = 5  # a deadlock victim is written again this many times before its caller hears of it
-Unit = Callable[[UnitOfWork], Awaitable[R]]
+Unit = Callable[[EventRecords], R]
 
 
 @dataclass
 class _Pending(Generic[R]):
     unit: Unit[R]
+    lock: Key | None  # the execution the unit locks, for locking a batch's executions in order up front
     done: asyncio.Future[R] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -49,10 +53,10 @@ def _settle(done: asyncio.Future[R], result: R | None = None, exc: BaseException
         done.set_result(result)  # type: ignore[arg-type]
 
 
-def _creates_parent_rows(uow: UnitOfWork) -> bool:
+def _creates_parent_rows(records: EventRecords) -> bool:
     """Whether the session holds a new node or attempt row that a later unit of the batch may look up
     (the session does not autoflush, so a query would not see it)."""
-    return any(isinstance(row, NodeExecutionRow | TaskExecutionRow) for row in uow.session.new)
+    return any(isinstance(row, NodeExecutionRow | TaskExecutionRow) for row in records.session.new)
 
 
 class EventWriter(Generic[R]):
@@ -66,18 +70,19 @@ class EventWriter(Generic[R]):
         self._queue: list[_Pending[R]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    def submit(self, units: Sequence[Unit[R]]) -> list[asyncio.Future[R]]:
+    def submit(self, units: Sequence[Unit[R]], locks: Sequence[Key | None] = ()) -> list[asyncio.Future[R]]:
         """Queue units in order (units submitted together land in the same transaction unless the batch is
-        full); each future resolves once its unit is durable, or with its own error."""
-        pending = [_Pending(unit) for unit in units]
+        full); each future resolves once its unit is durable, or with its own error. ``locks``: per unit,
+        the execution it locks (see ``EventRecords.lock_in_order``)."""
+        pending = [_Pending(unit, lock) for unit, lock in zip(units, [*locks, *[None] * len(units)], strict=False)]
         self._queue.extend(pending)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="event writer")
         return [p.done for p in pending]
 
-    async def write(self, unit: Unit[R]) -> R:
+    async def write(self, unit: Unit[R], lock: Key | None = None) -> R:
         """Write one unit and wait until it is durable."""
-        (done,) = self.submit([unit])
+        (done,) = self.submit([unit], [lock])
         return await done
 
     async def _drain(self) -> None:
@@ -94,17 +99,22 @@ class EventWriter(Generic[R]):
                 raise
 
     async def _write_together(self, batch: list[_Pending[R]]) -> bool:
-        outcomes: list[tuple[R | None, AdminError | None]] = []
+        def body(session: Session) -> list[tuple[R | None, AdminError | None]]:
+            records = EventRecords(session)
+            records.lock_in_order([p.lock for p in batch if p.lock is not None])
+            outcomes: list[tuple[R | None, AdminError | None]] = []
+            for pending in batch:
+                try:
+                    outcomes.append((pending.unit(records), None))
+                except AdminError as exc:  # raised before the unit changed anything
+                    outcomes.append((None, exc))
+                    continue
+                if _creates_parent_rows(records):
+                    session.flush()
+            return outcomes
+
         try:
-            async with self.db.transaction(write=True) as uow:
-                for pending in batch:
-                    try:
-                        outcomes.append((await pending.unit(uow), None))
-                    except AdminError as exc:  # raised before the unit changed anything
-                        outcomes.append((None, exc))
-                        continue
-                    if _creates_parent_rows(uow):
-                        await uow.session.flush()
+            outcomes = await self.db.write_sync(body)
         except Exception as exc:
             log.debug("a batch of %d events failed together (%s); writing them one by one", len(batch), exc)
             return False
@@ -117,8 +127,7 @@ class EventWriter(Generic[R]):
     async def _write_alone(self, pending: _Pending[R]) -> None:
         for retry in range(CONFLICT_RETRIES + 1):
             try:
-                async with self.db.transaction(write=True) as uow:
-                    result = await pending.unit(uow)
+                result = await self.db.write_sync(lambda session: pending.unit(EventRecords(session)))
                 break
             except Exception as exc:
                 # Another process's transaction (a lease heartbeat, its own events) locked the same rows in

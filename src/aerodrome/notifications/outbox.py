@@ -16,7 +16,7 @@ from flyteidl.admin import common_pb2, execution_pb2
 from flyteidl.core import execution_pb2 as core_exec
 
 from aerodrome.db.models import ExecutionRow, OutboxRow
-from aerodrome.db.unit_of_work import UnitOfWork
+from aerodrome.db.unit_of_work import RowSink
 from aerodrome.notifications.cloudevents import AnyEvent, cloud_event, event_id, execution_key
 from aerodrome.notifications.templates import Texts, placeholders
 from aerodrome.settings import EventSettings, NotificationSettings
@@ -61,7 +61,7 @@ class Outbox:
 
     def add_event(
         self,
-        uow: UnitOfWork,
+        uow: RowSink,
         kind: str,
         execution: ExecutionRow,
         phase: str,
@@ -80,7 +80,7 @@ class Outbox:
             uow.session.add(_row(sink, kind, execution, ident, payload, now))
         return len(self.sinks)
 
-    def add_notifications(self, uow: UnitOfWork, execution: ExecutionRow, phase: int) -> int:
+    def add_notifications(self, uow: RowSink, execution: ExecutionRow, phase: int) -> int:
         """The resolved notifications of the execution that name this terminal phase (reference §8): every
         kind is an e-mail to its recipients, one per notification; Slack and PagerDuty ones also go to their
         webhook when one is configured. Returns how many rows were added."""

@@ -84,6 +84,11 @@ class LeaseRepository(Repository[ExecutionRow]):
         if not ids:
             return []
         e = ExecutionRow
+        if self.session.get_bind().dialect.name != "sqlite":
+            # Lock in row-id order first, as event batches do (``EventRecords.lock_in_order``): an UPDATE
+            # locks rows in whatever order its plan visits them, which could deadlock against a batch.
+            mine = select(e.id).where(e.id.in_(list(ids)), e.lease_owner == owner).order_by(e.id).with_for_update()
+            await self.session.execute(mine)
         query = (
             update(e)
             .where(e.id.in_(list(ids)), e.lease_owner == owner)

@@ -1,0 +1,86 @@
+"""Write transactions whose whole body is synchronous code on a sync ORM session: on SQLite no thread hop at all.
+
+Why: an event transaction is 5 to 7 small statements (lock the execution, find the node or attempt, insert
+or update it, append to the event log, outbox rows). Through ``AsyncSession`` on aiosqlite every statement
+is a hop to the driver's thread and a greenlet switch back, and on a busy 2-core machine each hop waits to
+be scheduled: a profile showed 12 to 17 ms per event transaction, most of it hops, not SQL or commit. Here
+the body is a plain function of a ``Session``. On SQLite it runs, with ``BEGIN IMMEDIATE`` … ``COMMIT``, on
+a sync connection of its own, right on the caller's (the event loop's) thread: measured
+(``bench/event_batch.py``), that beat one hop per transaction to a writer thread as well, whose Python
+work then competed with the loop for the GIL. It blocks the loop only for the batch's own CPU: SQLite in WAL
+mode with ``synchronous=NORMAL`` does not fsync on commit, the in-process write lock means the connection
+never waits for another writer, and this connection never runs the WAL checkpoint (which fsyncs): the other
+write connections do, on their aiosqlite threads (the engine's process heartbeat commits every few seconds,
+so the WAL does not grow for long). On PostgreSQL it runs through ``AsyncConnection.run_sync``
+(asyncpg has no thread to hop to; the statements are awaited in a greenlet as ``AsyncSession`` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+Body = Callable[[Session], T]
+
+
+def run_in_session(conn: Connection, body: Body[T]) -> T:
+    """Run ``body`` on a session bound to ``conn`` (whose transaction the caller commits) and flush it."""
+    session = Session(bind=conn, expire_on_commit=False, autoflush=False)
+    try:
+        result = body(session)
+        session.flush()
+        return result
+    finally:
+        session.close()
+
+
+def _sqlite_sync_engine(url: str, pragmas: Callable[[Any], None]) -> Engine:
+    """A pysqlite engine of one connection for ``url`` (an aiosqlite URL), in autocommit at the driver so
+    that ``begin`` can say ``BEGIN IMMEDIATE`` itself: the write lock is taken before the first read."""
+    engine = create_engine(
+        make_url(url).set(drivername="sqlite"),
+        connect_args={"timeout": 30, "check_same_thread": False},
+        pool_size=1,
+        max_overflow=0,
+        pool_reset_on_return=None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        pragmas(dbapi_connection)
+        dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints (fsync) stay off the loop
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class SqliteSyncWriter:
+    """One sync connection that runs whole write transactions on the caller's thread."""
+
+    def __init__(self, url: str, pragmas: Callable[[Any], None]) -> None:
+        self.engine = _sqlite_sync_engine(url, pragmas)
+
+    def run(self, body: Body[T]) -> T:
+        """Run ``body`` in one transaction; committed unless it raised (then rolled back)."""
+        with self.engine.connect() as conn, conn.begin():
+            return run_in_session(conn, body)
+
+    def close(self) -> None:
+        """Close the connection; a later ``run`` opens it again."""
+        self.engine.dispose()
+
+
+async def run_async(engine: AsyncEngine, body: Body[T]) -> T:
+    """Run ``body`` in one transaction on a connection of ``engine`` (PostgreSQL), in its greenlet."""
+    async with engine.connect() as conn, conn.begin():
+        return await conn.run_sync(run_in_session, body)
