@@ -30,6 +30,7 @@ from aerodrome.blobstore.store import LocalStore
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult
 from aerodrome.engine.launchers.distributions import FastCommand
 from aerodrome.engine.launchers.memory import memory_limit
+from aerodrome.engine.launchers.outcomes import item_succeeded, item_usage
 from aerodrome.engine.launchers.warm import WarmUnavailable, Zygote, stop_group
 
 if TYPE_CHECKING:
@@ -234,18 +235,12 @@ class _Runner:
 
     async def _done(self, item: Attempt, message: dict[str, Any]) -> Done:
         launcher = self.batches.launcher
-        usage = {"cpu_seconds": float(message.get("cpu", 0.0)), "peak_rss_bytes": float(message.get("rss", 0))}
+        usage = item_usage(message)
         local = isinstance(launcher.store, LocalStore)
         log_url, log_path = await self.batches.kept_log(item)
         if message.get("has_outputs"):
             data = base64.b64decode(message["outputs"]) if message.get("outputs") else None
-            result = AttemptResult(
-                outputs_url=f"{item.output_prefix}/outputs.pb",
-                log_url=log_url,
-                cpu_seconds=usage["cpu_seconds"],
-                peak_rss_bytes=int(usage["peak_rss_bytes"]),
-                exit_code=0,
-            )
+            result = item_succeeded(item, log_url, usage)
             if not local and not launcher.keep_workdirs:
                 shutil.rmtree(item.workdir, ignore_errors=True)
             return Done(result, data)

@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 from google.protobuf.message import DecodeError
@@ -90,6 +91,23 @@ async def outcome(
         code="SystemError", kind=execution_pb2.ExecutionError.SYSTEM, message=f"task process {problem}:\n{tail}"
     )
     return replace(common, error=error, retryable=True, system=True)
+
+
+def item_usage(message: dict[str, Any]) -> dict[str, float]:
+    """A map batch's report of one item (``map_batch.py``: ``cpu``, ``rss``) as ``outcome``'s usage."""
+    return {"cpu_seconds": float(message.get("cpu", 0.0)), "peak_rss_bytes": float(message.get("rss", 0))}
+
+
+def item_succeeded(item: Attempt, log_url: str, usage: dict[str, float]) -> AttemptResult:
+    """A map item its batch reported with outputs: nothing to read back, its outputs are where flytekit
+    wrote them (the batch process checked they were complete)."""
+    return AttemptResult(
+        outputs_url=f"{item.output_prefix}/outputs.pb",
+        log_url=log_url,
+        cpu_seconds=usage["cpu_seconds"],
+        peak_rss_bytes=int(usage["peak_rss_bytes"]),
+        exit_code=0,
+    )
 
 
 async def incomplete(store: BlobStore, attempt: Attempt, url: str, code: int | None) -> str:

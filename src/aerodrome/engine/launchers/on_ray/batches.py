@@ -23,7 +23,7 @@ from aerodrome.engine.launchers.distributions import FastCommand
 from aerodrome.engine.launchers.on_ray.client import RayUnavailable, StoreRefused
 from aerodrome.engine.launchers.on_ray.remote import SCRATCH
 from aerodrome.engine.launchers.on_ray.resources import QuantityError, ray_options, shortfall
-from aerodrome.engine.launchers.outcomes import keep_log, outcome
+from aerodrome.engine.launchers.outcomes import item_succeeded, item_usage, keep_log, outcome
 from aerodrome.engine.launchers.warm import WarmUnavailable
 from aerodrome.managers.secrets import SecretMissing
 
@@ -106,16 +106,10 @@ class RayBatches:
         return list(range(int(current) + 1, len(items)))
 
     async def _done(self, item: Attempt, message: dict[str, Any]) -> AttemptResult:
-        usage = {"cpu_seconds": float(message.get("cpu", 0.0)), "peak_rss_bytes": float(message.get("rss", 0))}
+        usage = item_usage(message)
         log_path, log_url = await self._log(item, message.get("log", ""))
         if message.get("has_outputs"):
-            result = AttemptResult(
-                outputs_url=f"{item.output_prefix}/outputs.pb",
-                log_url=log_url,
-                cpu_seconds=usage["cpu_seconds"],
-                peak_rss_bytes=int(usage["peak_rss_bytes"]),
-                exit_code=0,
-            )
+            result = item_succeeded(item, log_url, usage)
         else:
             result = await outcome(self.launcher.store, item, False, 0, log_path, log_url, usage)
         if result.ok and not self.launcher.options.keep_workdirs:
