@@ -1,6 +1,7 @@
-"""Bounded chaos: 2 trials of 12 executions of the workflow mix, the server SIGKILLed at a random moment in
-each and restarted; nothing is lost, no succeeded node runs again, no task process outlives its server,
-the database stays consistent (tests/support/chaos.py holds the logic; bench/chaos.py runs it long)."""
+"""Bounded chaos: 3 trials of 20 executions of the workflow mix (the issue's CI size), the server SIGKILLed
+at a random moment in each and restarted; nothing is lost, no succeeded node runs again, no task process
+outlives its server, the database stays consistent (tests/support/chaos.py holds the logic; bench/chaos.py
+runs it long)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.support.chaos import Chaos
 from tests.support.postgres import fresh_database
 
 PROJECT = Path(__file__).parent / "projects" / "chaos_app"
-TRIALS, EXECUTIONS = 2, 12
+TRIALS, EXECUTIONS = 3, 20
 # PostgreSQL: the killed process's leases expire before the restarted one takes them; short leases keep the
 # test quick (the default is 15 s, which bench/chaos.py keeps).
 SHORT_LEASES = {"AERODROME_LEASES_TTL_SECONDS": "5", "AERODROME_LEASES_HEARTBEAT_SECONDS": "1"}
