@@ -171,7 +171,7 @@ class Database:
         ``db/sync_writes.py``), under the same write lock as every other SQLite write."""
         if self._write_lock is not None and self._sync_writer is not None:
             async with self._write_lock:
-                return self._sync_writer.run(body)
+                return await self._sync_writer.run(body)
         return await run_async(self._write_engine, body)
 
     @asynccontextmanager

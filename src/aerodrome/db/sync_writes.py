@@ -13,15 +13,25 @@ never waits for another writer, and this connection never runs the WAL checkpoin
 write connections do, on their aiosqlite threads (the engine's process heartbeat commits every few seconds,
 so the WAL does not grow for long). On PostgreSQL it runs through ``AsyncConnection.run_sync``
 (asyncpg has no thread to hop to; the statements are awaited in a greenlet as ``AsyncSession`` does).
+
+The loop must never wait for SQLite's lock, though: if another connection holds it (another process on the
+file, or one of ours whose transaction outlived the in-process lock, e.g. a write cancelled at shutdown
+whose rollback still needs the loop), ``BEGIN IMMEDIATE`` on the loop would sleep in SQLite's busy handler
+and the loop could not finish that other transaction: the server froze until the busy timeout, again for
+every event, and could not even stop. So the connection's busy timeout is zero: ``BEGIN IMMEDIATE`` either
+gets the lock at once or fails at once, before the body ran, and then the whole transaction runs on a
+worker thread that waits for the lock with the usual timeout while the loop goes on.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, RootTransaction, create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
@@ -55,6 +65,7 @@ def _sqlite_sync_engine(url: str, pragmas: Callable[[Any], None]) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         pragmas(dbapi_connection)
         dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints (fsync) stay off the loop
+        dbapi_connection.execute("PRAGMA busy_timeout=0")  # never sleep on the loop: see the module's docstring
         dbapi_connection.isolation_level = None
 
     @event.listens_for(engine, "begin")
@@ -65,19 +76,49 @@ def _sqlite_sync_engine(url: str, pragmas: Callable[[Any], None]) -> Engine:
 
 
 class SqliteSyncWriter:
-    """One sync connection that runs whole write transactions on the caller's thread."""
+    """One sync connection that runs whole write transactions on the caller's thread, or on a worker thread
+    when SQLite's lock is held elsewhere."""
 
     def __init__(self, url: str, pragmas: Callable[[Any], None]) -> None:
         self.engine = _sqlite_sync_engine(url, pragmas)
 
-    def run(self, body: Body[T]) -> T:
+    async def run(self, body: Body[T]) -> T:
         """Run ``body`` in one transaction; committed unless it raised (then rolled back)."""
-        with self.engine.connect() as conn, conn.begin():
-            return run_in_session(conn, body)
+        with self.engine.connect() as conn:
+            transaction = _begin_now(conn)
+            if transaction is not None:
+                with transaction:
+                    return run_in_session(conn, body)
+        return await asyncio.to_thread(self._run_waiting, body)
+
+    def _run_waiting(self, body: Body[T]) -> T:
+        """On a worker thread: wait for SQLite's lock as every other connection does, then run ``body``."""
+        with self.engine.connect() as conn:
+            driver = conn.connection.driver_connection  # not conn.exec_driver_sql: that would begin first
+            assert driver is not None
+            driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            try:
+                with conn.begin():
+                    return run_in_session(conn, body)
+            finally:
+                driver.execute("PRAGMA busy_timeout=0")
 
     def close(self) -> None:
         """Close the connection; a later ``run`` opens it again."""
         self.engine.dispose()
+
+
+BUSY_TIMEOUT_MS = 30000  # as the other SQLite connections (db/engine.py)
+
+
+def _begin_now(conn: Connection) -> RootTransaction | None:
+    """``BEGIN IMMEDIATE`` if SQLite's lock is free this moment; None if another connection holds it."""
+    try:
+        return conn.begin()
+    except OperationalError as exc:
+        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+            return None
+        raise
 
 
 async def run_async(engine: AsyncEngine, body: Body[T]) -> T:
