@@ -18,6 +18,13 @@ from aerodrome.phases.tables import WF
 Identifier = identifier_pb2.WorkflowExecutionIdentifier
 
 
+def now_timestamp() -> timestamp_pb2.Timestamp:
+    """This moment, for the state changes and events the execution manager records itself."""
+    ts = timestamp_pb2.Timestamp()
+    ts.GetCurrentTime()
+    return ts
+
+
 def _now() -> tuple[datetime, timestamp_pb2.Timestamp]:
     moment = datetime.now(UTC)
     ts = timestamp_pb2.Timestamp()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
 from typing import Protocol
 
 from flyteidl.admin import event_pb2 as admin_event_pb2
@@ -19,7 +18,6 @@ from flyteidl.admin import execution_pb2, launch_plan_pb2, matchable_resource_pb
 from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.core import identifier_pb2, literals_pb2
 from flyteidl.event import event_pb2
-from google.protobuf import timestamp_pb2
 
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.batching import InsertBatcher
@@ -34,7 +32,7 @@ from aerodrome.ids import execution_name
 from aerodrome.managers.attributes import PROJECT, WORKFLOW, AttributeManager, Target, View
 from aerodrome.managers.events import EventManager
 from aerodrome.managers.execution_config import Source, resolve
-from aerodrome.managers.execution_rows import execution_row, tag_rows
+from aerodrome.managers.execution_rows import execution_row, now_timestamp, tag_rows
 from aerodrome.managers.projects import ProjectManager
 from aerodrome.managers.provider_resolution import ProviderResolver
 from aerodrome.managers.single_task import SingleTaskLauncher
@@ -59,13 +57,6 @@ class Runner(Protocol):
 
 def _exists(ident: Identifier) -> AlreadyExists:
     return AlreadyExists(f"value with matching already exists (execution {compact(ident)})")
-
-
-def now_ts() -> tuple[datetime, timestamp_pb2.Timestamp]:
-    moment = datetime.now(UTC)
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(moment)
-    return moment, ts
 
 
 class ExecutionManager:
@@ -205,7 +196,7 @@ class ExecutionManager:
             raise
 
     async def _fail(self, ident: Identifier, message: str) -> None:
-        _, ts = now_ts()
+        ts = now_timestamp()
         await self.events.record_workflow_event(
             admin_event_pb2.WorkflowExecutionEventRequest(
                 event=event_pb2.WorkflowExecutionEvent(
@@ -279,7 +270,7 @@ class ExecutionManager:
             if phase != WF.ABORTING:
                 # In the same transaction as the check above: the engine cannot complete the execution in
                 # between (it would then be SUCCEEDED with an abort cause, and the caller told a phase error).
-                _, ts = now_ts()
+                ts = now_timestamp()
                 event = event_pb2.WorkflowExecutionEvent(
                     execution_id=ident, phase=WF.ABORTING, occurred_at=ts, producer_id="admin"
                 )
@@ -291,7 +282,7 @@ class ExecutionManager:
 
     async def update(self, request: execution_pb2.ExecutionUpdateRequest) -> execution_pb2.ExecutionUpdateResponse:
         """Archive or unarchive (state only; allowed in any phase)."""
-        _, ts = now_ts()
+        ts = now_timestamp()
         async with self.db.transaction(write=True) as uow:
             row = await uow.executions.get(request.id)
             closure = execution_pb2.ExecutionClosure.FromString(row.closure)
