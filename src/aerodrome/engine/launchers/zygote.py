@@ -104,11 +104,7 @@ def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        paths = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
-        sys.path[:0] = [p for p in paths if p not in sys.path]
+        _enter(request["cwd"], request["env"])
         argv = request["argv"]
         if os.path.basename(argv[0]) == FAST:
             argv = _unpacked(argv)
@@ -217,6 +213,15 @@ def _serve(lines: Any, entrypoint: object, batches: Any) -> None:
     _orphaned()
 
 
+def _enter(cwd: str, env: dict[str, str]) -> None:
+    """Take on an attempt's (or a code version's) directory and environment, its PYTHONPATH ahead on sys.path."""
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:0] = [p for p in paths if p not in sys.path]
+
+
 def _code_zygote(spec: dict[str, Any], entrypoint: object, batches: Any) -> None:
     """A child that imports one code version's task module and then forks attempts of it (never returns).
     It stays in the zygote's process group (stopped with it) and ends its forks when its socket closes."""
@@ -230,13 +235,7 @@ def _code_zygote(spec: dict[str, Any], entrypoint: object, batches: Any) -> None
         _send({"token": spec["token"], "pid": os.getpid()})
         os.dup2(2, 1)  # the user's module may print while imported: into the zygote's log
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        os.chdir(spec["cwd"])
-        os.environ.clear()
-        os.environ.update(spec["env"])
-        paths = [p for p in spec["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
-        sys.path[:0] = [p for p in paths if p not in sys.path]
-        import importlib
-
+        _enter(spec["cwd"], spec["env"])
         importlib.import_module(spec["module"])
         _serve(channel.makefile("r", encoding="utf-8"), entrypoint, batches)
     except BaseException:  # the module does not import here: the server runs its attempts as before
