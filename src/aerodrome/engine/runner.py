@@ -21,13 +21,13 @@ from aerodrome.blobstore.failures import store_unreachable
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.engine import Database, is_disconnect
 from aerodrome.db.repositories.leases import Leased
-from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.engine.active import Succeeded
 from aerodrome.engine.events import Reporter, error
 from aerodrome.engine.frames import Run, Scope
 from aerodrome.engine.graph import GraphRunner
 from aerodrome.engine.leases import LeaseKeeper
 from aerodrome.engine.plan import ExecutionPlan
+from aerodrome.engine.starts import StartLoads
 from aerodrome.errors import AbortRequested
 from aerodrome.managers.events import EventManager
 from aerodrome.observability.logs import execution_id
@@ -73,6 +73,7 @@ class Engine:
         self._aborting: dict[Key, str] = {}
         self._dropped: set[Key] = set()
         self._plans: dict[int, tuple[str, ExecutionPlan]] = {}  # workflow row id -> (name, plan)
+        self.loads = StartLoads(db)
 
     def attach(self, executions: ExecutionManager) -> None:
         """Launch-plan nodes create child executions through the same manager as API callers."""
@@ -160,11 +161,12 @@ class Engine:
 
     # The driver -------------------------------------------------------------------------------------
 
-    async def _plan(self, uow: UnitOfWork, workflow_id: int | None, name: str) -> tuple[str, ExecutionPlan]:
+    async def _plan(self, workflow_id: int | None, name: str) -> tuple[str, ExecutionPlan]:
         """A workflow version's name and plan: immutable once registered, so parsed once and kept (bounded)."""
         found = self._plans.get(workflow_id) if workflow_id is not None else None
         if found is None:
-            workflow = await uow.workflows.by_id(workflow_id)
+            async with self.db.transaction() as uow:
+                workflow = await uow.workflows.by_id(workflow_id)
             if workflow is None:
                 raise RuntimeError(f"the workflow of execution {name} is missing")
             closure = compiler_pb2.CompiledWorkflowClosure.FromString(workflow.closure)
@@ -173,12 +175,12 @@ class Engine:
                 del self._plans[next(iter(self._plans))]
         return found
 
-    async def _load(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> tuple[Run, ExecutionPlan, str, int]:
-        async with self.db.transaction() as uow:
-            row = await uow.executions.get(ident)
-            workflow_name, plan = await self._plan(uow, row.workflow_id, ident.name)
-            nodes = await uow.node_executions.for_execution(row.id)
-            tasks = await uow.task_executions.for_node_executions([n.id for n in nodes])
+    async def _load(
+        self, ident: identifier_pb2.WorkflowExecutionIdentifier, row_id: int
+    ) -> tuple[Run, ExecutionPlan, str, int]:
+        loaded = await self.loads.load(row_id)  # one read for the drives starting together (``starts.py``)
+        row, nodes, tasks = loaded.row, loaded.nodes, loaded.tasks
+        workflow_name, plan = await self._plan(row.workflow_id, ident.name)
         stored = {
             n.node_id: (
                 NODE.Phase.Value(n.phase),
@@ -234,7 +236,7 @@ class Engine:
         execution_id.set(":".join(key))  # every log line of this execution's work carries it (JSON logs)
         release = True
         try:
-            run, plan, inputs_uri, phase = await self._load(ident)
+            run, plan, inputs_uri, phase = await self._load(ident, row_id)
             self._runs[key] = run
             if phase in WORKFLOW_TERMINAL:  # finished between the claim and the load
                 return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from flyteidl.admin import matchable_resource_pb2 as mr
@@ -26,6 +27,7 @@ FIELD_TYPES = {
 }
 # Levels and their lookup priorities (a launch-plan level, 1000, exists in the reference but has no RPC).
 PROJECT, PROJECT_DOMAIN, WORKFLOW = 5, 10, 100
+VIEW_CACHE = 4096  # kept views at most (then all are dropped: they are cheap to read again)
 
 
 @dataclass(frozen=True)
@@ -75,26 +77,38 @@ def _merge_plugin_overrides(old: mr.MatchingAttributes, new: mr.MatchingAttribut
 
 
 class View:
-    """Rows read once (``AttributeManager.view``) answering lookups as ``AttributeManager.get`` would."""
+    """Rows read once (``AttributeManager.view``) answering lookups as ``AttributeManager.get`` would. Holds
+    plain values, not ORM rows, so that it outlives its transaction (views are kept, see ``view``)."""
 
     def __init__(self, rows: list[ResourceRow]) -> None:
-        self.rows = rows  # highest priority first
+        # highest priority first
+        self.rows = [((row.project, row.domain, row.workflow), row.attributes) for row in rows]
 
     def get(self, target: Target, *, exact: bool = False) -> mr.MatchingAttributes | None:
         keys = (target.project, target.domain, target.workflow)
-        for row in self.rows:
-            have = (row.project, row.domain, row.workflow)
+        for have, attributes in self.rows:
             if have == keys if exact else all(h in ("", k) for h, k in zip(have, keys, strict=True)):
-                return mr.MatchingAttributes.FromString(row.attributes)
+                return mr.MatchingAttributes.FromString(attributes)  # a copy of its own for each caller
         return None
 
 
 class AttributeManager:
     """Update, Get and Delete at each level, and ListMatchableAttributes."""
 
-    def __init__(self, db: Database, projects: ProjectManager) -> None:
+    def __init__(self, db: Database, projects: ProjectManager, *, view_cache_seconds: float = 2.0) -> None:
         self.db = db
         self.projects = projects
+        # Views CreateExecution read recently (monotonic expiry), as ``ProjectManager`` keeps project states:
+        # every creation reads one, and the read was the biggest part of its request path. An update or
+        # delete in this process forgets them all at once (before and after its transaction, and a read that
+        # overlapped it is not kept: ``_generation``); another process's is seen within the expiry.
+        self._views: dict[tuple[str, str, str, str], tuple[float, View]] = {}
+        self._view_seconds = view_cache_seconds
+        self._generation = 0
+
+    def _forget_views(self) -> None:
+        self._generation += 1
+        self._views.clear()
 
     async def _check_target(self, uow: UnitOfWork, target: Target) -> None:
         target.validate()
@@ -107,6 +121,13 @@ class AttributeManager:
 
     async def update(self, target: Target, attributes: mr.MatchingAttributes) -> None:
         resource_type = resource_type_of(attributes)
+        self._forget_views()
+        try:
+            await self._update(target, attributes, resource_type)
+        finally:
+            self._forget_views()
+
+    async def _update(self, target: Target, attributes: mr.MatchingAttributes, resource_type: str) -> None:
         async with self.db.transaction(write=True) as uow:
             await self._check_target(uow, target)
             row = await uow.resources.find_exact(target.project, target.domain, target.workflow, "", resource_type)
@@ -138,14 +159,35 @@ class AttributeManager:
             raise NotFound(f"Resource [{target.describe(name)}] not found")
         return mr.MatchingAttributes.FromString(row.attributes)
 
-    async def view(self, uow: UnitOfWork, project: str, domain: str, workflow: str, resource_type: int) -> View:
-        """Every row of one type that could match the workflow, read at once, to answer several ``get``s."""
+    async def view(self, project: str, domain: str, workflow: str, resource_type: int) -> View:
+        """Every row of one type that could match the workflow, read at once, to answer several ``get``s;
+        kept for a short while (see ``__init__``). Read in a transaction of its own that begins after
+        ``_generation`` was noted, so an update that committed before it is seen and one that overlaps it
+        keeps the view from being kept."""
         name = known_name(mr.MatchableResource, resource_type, "resource_type")
-        return View(await uow.resources.candidates(project, domain, workflow, name))
+        key = (project, domain, workflow, name)
+        kept = self._views.get(key)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        generation = self._generation
+        async with self.db.transaction() as uow:
+            view = View(await uow.resources.candidates(project, domain, workflow, name))
+        if generation == self._generation and self._view_seconds > 0:
+            if len(self._views) >= VIEW_CACHE:
+                self._views.clear()
+            self._views[key] = (time.monotonic() + self._view_seconds, view)
+        return view
 
     async def delete(self, target: Target, resource_type: int) -> None:
         name = known_name(mr.MatchableResource, resource_type, "resource_type")
         target.validate()
+        self._forget_views()
+        try:
+            await self._delete(target, name)
+        finally:
+            self._forget_views()
+
+    async def _delete(self, target: Target, name: str) -> None:
         async with self.db.transaction(write=True) as uow:
             if not await uow.resources.delete_exact(target.project, target.domain, target.workflow, "", name):
                 raise NotFound(f"Resource [{target.describe(name)}] not found")

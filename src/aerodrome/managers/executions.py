@@ -85,11 +85,12 @@ class ExecutionManager:
         self.writer = writer or InsertBatcher(db)
         self._plans: dict[tuple[str, str, str, str], tuple[LaunchPlanRow, launch_plan_pb2.LaunchPlan]] = {}
 
-    async def _matchable_configs(self, uow: UnitOfWork, ident: Identifier, workflow: str) -> tuple[list[Source], View]:
+    async def _matchable_configs(self, ident: Identifier, workflow: str) -> tuple[list[Source], View]:
         """The most specific WORKFLOW_EXECUTION_CONFIG, then the project-level one (as the reference), from
-        one read that also answers the provider resolution's project-domain lookup."""
+        one read (kept a moment: ``AttributeManager.view``) that also answers the provider resolution's
+        project-domain lookup."""
         kind = matchable_resource_pb2.WORKFLOW_EXECUTION_CONFIG
-        view = await self.attributes.view(uow, ident.project, ident.domain, workflow, kind)
+        view = await self.attributes.view(ident.project, ident.domain, workflow, kind)
         targets = (Target(ident.project, ident.domain, workflow, level=WORKFLOW), Target(ident.project, level=PROJECT))
         found = [view.get(target, exact=target.level == PROJECT) for target in targets]
         return [f.workflow_execution_config for f in found if f is not None], view
@@ -147,7 +148,7 @@ class ExecutionManager:
             lp_row, plan = await self._launch_plan(uow, reference)
             inputs = resolve_inputs(user_inputs, plan.spec.fixed_inputs, plan.closure.expected_inputs)
             wf_id = plan.spec.workflow_id
-            configs, view = await self._matchable_configs(uow, ident, wf_id.name)
+            configs, view = await self._matchable_configs(ident, wf_id.name)
             resolve(spec, [plan.spec, *configs])
             # Providers (job conf / default attribute) are resolved and frozen per task node with the execution.
             frozen = (
@@ -178,12 +179,15 @@ class ExecutionManager:
     ) -> None:
         """The inputs first, under a key of this request's own, then the row (which alone makes the execution
         visible, to the engines too) and its tags in one insert shared with concurrent creations (group
-        commit). A lost race for the name leaves only this request's files, which it deletes."""
-        # Two writes at once, not one after the other: concurrent fsyncs share the file system's journal
-        # commit (two in a row took 3.4 ms on this machine's disk, two at once 0.4 ms).
-        await asyncio.gather(
-            self.store.write_proto(row.inputs_uri, inputs), self.store.write_proto(row.user_inputs_uri, user_inputs)
-        )
+        commit). A lost race for the name leaves only this request's files, which it deletes. When the launch
+        plan added no input, the full inputs are the user's: one file (fsynced, as each of two was) is both."""
+        if inputs == user_inputs:  # nothing added by the launch plan: one file serves as both
+            row.inputs_uri = row.user_inputs_uri
+            await self.store.write_proto(row.user_inputs_uri, user_inputs)
+        else:  # two writes at once: concurrent fsyncs share the file system's journal commit
+            await asyncio.gather(
+                self.store.write_proto(row.inputs_uri, inputs), self.store.write_proto(row.user_inputs_uri, user_inputs)
+            )
         try:
             await self.writer.insert([new_row(r) for r in (row, *tags, *frozen)])
         except BaseException as exc:
