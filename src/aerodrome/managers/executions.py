@@ -95,16 +95,15 @@ class ExecutionManager:
         found = [view.get(target, exact=target.level == PROJECT) for target in targets]
         return [f.workflow_execution_config for f in found if f is not None], view
 
-    async def _launch_plan(
-        self, uow: UnitOfWork, ident: identifier_pb2.Identifier
-    ) -> tuple[LaunchPlanRow, launch_plan_pb2.LaunchPlan]:
+    async def _launch_plan(self, ident: identifier_pb2.Identifier) -> tuple[LaunchPlanRow, launch_plan_pb2.LaunchPlan]:
         """A launch plan version's row and spec (immutable once registered, so kept in memory; its state,
         which may change, is not used here)."""
         key = (ident.project, ident.domain, ident.name, ident.version)
         found = self._plans.get(key)
         if found is None:
-            row = await uow.launch_plans.get(ident)
-            found = self._plans[key] = (row, launch_plan_from_row(row))
+            async with self.db.transaction() as uow:
+                row = await uow.launch_plans.get(ident)
+                found = self._plans[key] = (row, launch_plan_from_row(row))
             if len(self._plans) > PLAN_CACHE:
                 del self._plans[next(iter(self._plans))]
         return found
@@ -142,26 +141,27 @@ class ExecutionManager:
                 task_id = (await uow.tasks.get(reference)).id
             reference = await self.single_task.ensure(reference)
         ident = Identifier(project=request.project, domain=request.domain, name=request.name or execution_name())
-        # Everything the request path reads, in one read transaction (in the reference's order of checks).
-        async with self.db.transaction() as uow:
-            await self.projects.check_active(uow, request.project, request.domain)
-            lp_row, plan = await self._launch_plan(uow, reference)
-            inputs = resolve_inputs(user_inputs, plan.spec.fixed_inputs, plan.closure.expected_inputs)
-            wf_id = plan.spec.workflow_id
-            configs, view = await self._matchable_configs(ident, wf_id.name)
-            resolve(spec, [plan.spec, *configs])
-            # Providers (job conf / default attribute) are resolved and frozen per task node with the execution.
-            frozen = (
-                (await self.providers.resolve(ident.project, ident.domain, spec, lp_row.workflow_id, view)).rows(
-                    ident.project, ident.domain, ident.name
-                )
-                if self.providers is not None
-                else []
+        # The reference's order of checks; what is kept in memory (project states, launch plan versions,
+        # attribute views) is read only when it is not, so a creation usually reads nothing before its insert.
+        await self.projects.ensure_active(request.project, request.domain)
+        lp_row, plan = await self._launch_plan(reference)
+        inputs = resolve_inputs(user_inputs, plan.spec.fixed_inputs, plan.closure.expected_inputs)
+        configs, view = await self._matchable_configs(ident, plan.spec.workflow_id.name)
+        resolve(spec, [plan.spec, *configs])
+        # Providers (job conf / default attribute) are resolved and frozen per task node with the execution.
+        frozen = (
+            (await self.providers.resolve(ident.project, ident.domain, spec, lp_row.workflow_id, view)).rows(
+                ident.project, ident.domain, ident.name
             )
-            if request.name and await uow.executions.find(ident.project, ident.domain, ident.name) is not None:
-                raise _exists(ident)  # before writing anything (generated names are unique; the insert checks)
-            row = execution_row(self.store, ident, spec, plan, lp_row, task_id, source_execution_id)
-            await self._parent(uow, spec, row)
+            if self.providers is not None
+            else []
+        )
+        row = execution_row(self.store, ident, spec, plan, lp_row, task_id, source_execution_id)
+        if request.name or spec.metadata.HasField("parent_node_execution"):
+            async with self.db.transaction() as uow:
+                if request.name and await uow.executions.find(ident.project, ident.domain, ident.name) is not None:
+                    raise _exists(ident)  # before writing anything (generated names are unique; the insert checks)
+                await self._parent(uow, spec, row)
         await self._store(row, inputs, user_inputs, tag_rows(ident, spec), frozen)
         try:
             await self.runner.submit(ident)
