@@ -87,7 +87,7 @@ class EventUnits:
             )
 
         def apply(records: EventRecords) -> Recorded:
-            row = records.execution_for_update(ident)
+            row = records.execution_for_update(ident, closure=True)
             if yield_to_abort and row.phase == "ABORTING" and event.phase != WF.ABORTED:
                 raise AbortRequested(f"workflow execution {compact(ident)} is being aborted")
             return self.apply_workflow_event(records, row, event, output_uri)

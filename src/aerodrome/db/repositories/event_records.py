@@ -34,6 +34,8 @@ _NODE_WHERE = (
 _EXECUTION_FOR_UPDATE = (
     select(_E).where(*_EXECUTION_WHERE).options(defer(_E.spec), defer(_E.closure)).with_for_update()
 )
+# A workflow event changes the closure: loaded with the row (its lazy load, per execution, cost more than this).
+_EXECUTION_WITH_CLOSURE_FOR_UPDATE = select(_E).where(*_EXECUTION_WHERE).options(defer(_E.spec)).with_for_update()
 _EXECUTION_ID = select(_E.id).where(*_EXECUTION_WHERE)
 _NODE = select(_N).where(*_NODE_WHERE)
 _NODE_ID = select(_N.id).where(*_NODE_WHERE)
@@ -83,14 +85,18 @@ class EventRecords:
         self._executions: dict[Key, ExecutionRow] = {}
         self._nodes: dict[tuple[Key, str], NodeExecutionRow] = {}
 
-    def execution_for_update(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> ExecutionRow:
+    def execution_for_update(
+        self, ident: identifier_pb2.WorkflowExecutionIdentifier, *, closure: bool = False
+    ) -> ExecutionRow:
         """The execution, locked for the rest of the transaction on PostgreSQL (SQLite has one writer).
-        Its spec and closure are loaded when first used (only workflow events and the outbox use them)."""
+        Its spec and closure are loaded when first used (only workflow events and the outbox use them), the
+        closure at once when ``closure`` (a workflow event's)."""
         key = _key(ident)
         row = self._executions.get(key)
         if row is not None:
             return row
-        row = self.session.execute(_EXECUTION_FOR_UPDATE, _params(ident)).scalar_one_or_none()
+        query = _EXECUTION_WITH_CLOSURE_FOR_UPDATE if closure else _EXECUTION_FOR_UPDATE
+        row = self.session.execute(query, _params(ident)).scalar_one_or_none()
         if row is None:
             raise _missing_execution(ident)
         self._executions[key] = row
