@@ -41,7 +41,8 @@ log = logging.getLogger("aerodrome.engine")
 TERMINAL = [WF.Phase.Name(p) for p in WORKFLOW_TERMINAL]
 ABORTING = WF.Phase.Name(WF.ABORTING)
 ABORT_BATCH = 20
-CLAIM_GAP_SECONDS = 0.02
+CLAIM_GAP_SECONDS = 0.02  # after a claim that took one execution (or none); grows with what a claim took
+CLAIM_GAP_MAX_SECONDS = 0.1
 RENEW_RETRIES = 5  # a renewal that lost a deadlock is run again at once, this many times at most
 
 
@@ -128,6 +129,7 @@ class LeaseKeeper:
         self._driver: Driver | None = None
         self._last_beat = time.monotonic()
         self._full = False  # the last claim found no capacity: tell the others about new work
+        self._claim_gap = CLAIM_GAP_SECONDS
 
     # Lifecycle ---------------------------------------------------------------------------------------
 
@@ -195,9 +197,10 @@ class LeaseKeeper:
             if wake:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), seconds)
-                # A burst of creations nudges once each: claim right away after a quiet spell, else wait out
-                # a short gap so one claim (one write transaction) takes what arrived meanwhile.
-                gap = CLAIM_GAP_SECONDS - (time.monotonic() - last)
+                # A burst nudges once per creation: claim at once after a quiet spell, else wait out a gap that
+                # grows with what the last claim took (to CLAIM_GAP_MAX_SECONDS), so that one claim, one read and
+                # shared event transactions start what arrived meanwhile: the engine lags a burst a moment.
+                gap = self._claim_gap - (time.monotonic() - last)
                 if gap > 0:
                     await asyncio.sleep(gap)
                 self._wake.clear()
@@ -229,6 +232,7 @@ class LeaseKeeper:
                 claimed = await uow.leases.claim(self.owner, self.ttl, room, TERMINAL)
             else:  # full, yet a terminate must not wait for room: aborting takes none
                 claimed = await uow.leases.claim(self.owner, self.ttl, ABORT_BATCH, TERMINAL, only=[ABORTING])
+        self._claim_gap = min(CLAIM_GAP_MAX_SECONDS, CLAIM_GAP_SECONDS * max(1, len(claimed)))
         for leased in claimed:
             self._driver.drive(leased)
         if claimed:

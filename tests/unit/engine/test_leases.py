@@ -214,3 +214,40 @@ def test_a_second_sqlite_process_is_refused(tmp_path: Path) -> None:
     second.acquire()  # free again once the holder is gone
     second.release()
     assert SqliteLock.for_url("sqlite+aiosqlite:///:memory:") is None
+
+
+def test_a_burst_is_claimed_in_batches_and_each_execution_once(tmp_path: Path) -> None:
+    """Creations nudge the claim loop once each; under a burst its gap grows with what a claim took, so a
+    few claims take them all, every execution exactly once (a lone creation is claimed at once)."""
+
+    async def scenario(db: Database) -> None:
+        one = keeper(db)
+        driver = FakeDriver(room=1000)
+        claims: list[int] = []
+        claim = one.claim
+
+        async def counted() -> None:
+            before = len(driver.driven)
+            await claim()
+            if len(driver.driven) > before:
+                claims.append(len(driver.driven) - before)
+
+        one.claim = counted  # type: ignore[method-assign]
+        await one.start(driver)
+        try:
+            for i in range(40):
+                async with db.transaction(write=True) as uow:
+                    await uow.add_all([execution(f"e{i}")])
+                one.nudge()
+                await asyncio.sleep(0.005)
+            for _ in range(200):
+                if len(driver.driven) == 40:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            await one.stop()
+        assert sorted(leased.name for leased in driver.driven.values()) == sorted(f"e{i}" for i in range(40))
+        assert sum(claims) == 40 and claims[0] == 1, claims
+        assert len(claims) <= 8, claims  # a fixed 20 ms gap took one claim per 3 or 4 creations here
+
+    run_on_both(tmp_path, scenario)
