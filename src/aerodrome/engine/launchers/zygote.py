@@ -18,12 +18,12 @@ child of a tarball downloads and unpacks it into the ``--dest-dir`` it is given 
 every child runs ``pyflyte-execute`` in-process with the arguments ``pyflyte-fast-execute`` would add (the
 local launcher unpacks tarballs once on the server instead).
 
-Modules named on its command line (``zygote.py s3fs``: the blob store's client, which flytekit imports
-only when a task first reads its inputs) are imported before the first fork too, so no child pays for them.
+Modules named on its command line (``zygote.py s3fs``: the store's client, which flytekit imports when a
+task first reads its inputs) are imported before the first fork too. While at most one attempt runs, the
+next child is forked and rehearsed ahead as a *spare* (``spares.py``) and takes the next request.
 
-It runs under the task interpreter, so it uses only the standard library and flytekit. Both threads
-write with ``os.write`` under one lock and never touch ``sys.stdout``, so no buffered-stream lock can be
-held at the moment of a fork.
+It runs under the task interpreter, so it uses only the standard library and flytekit. Both threads write
+with ``os.write`` under one lock, never ``sys.stdout``: no buffered-stream lock is held at a fork.
 """
 
 import contextlib
@@ -47,6 +47,9 @@ _lock = threading.Lock()
 _forked = threading.Event()  # set after each fork: wakes the reaper waiting for a first child
 _children: set[int] = set()  # running children (each leads its own process group)
 _out = 1  # where messages go: stdout, or a code zygote's socket
+_busy: set[int] = set()  # attempts running (not code zygotes, not spares)
+_helpers: dict[str, Any] = {}  # the modules beside this file: "rehearsal", "spares" (when shipped)
+_keeper: Any = None  # spares.Keeper, once serving
 PROFILE = os.environ.get("AERODROME_ZYGOTE_PROFILE", "")  # bench only: a directory for each child's cProfile
 
 
@@ -67,11 +70,16 @@ def _reap() -> None:
             continue
         with _lock:
             _children.discard(pid)
+            _busy.discard(pid)
+            if _keeper is not None and pid in _keeper.silent:  # a spare never handed a request
+                _keeper.silent.discard(pid)
+                continue
+            before = _keeper.pre_cpu.pop(pid, 0.0) if _keeper is not None else 0.0
         _send(
             {
                 "pid": pid,
                 "exit_code": os.waitstatus_to_exitcode(status),
-                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "cpu_seconds": max(0.0, usage.ru_utime + usage.ru_stime - before),
                 "peak_rss_bytes": usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024),
             }
         )
@@ -93,8 +101,9 @@ def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     try:
-        if _out != 1:
-            os.close(_out)  # a code zygote's socket is not the task's to hold or write to
+        if _out != 1:  # a code zygote's socket is not the task's to hold or write to (a spare closed it)
+            with contextlib.suppress(OSError):
+                os.close(_out)
         os.setsid()
         if request.get("memory_bytes"):
             _limit_memory(int(request["memory_bytes"]))
@@ -177,14 +186,13 @@ def main() -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
 
-    try:  # beside this file, like map_batch: imported before this directory leaves sys.path below
-        import rehearsal  # type: ignore[import-not-found]
-    except ImportError:  # a copy of the zygote shipped without it: attempts run, without the head start
-        rehearsal = None
+    for helper in ("rehearsal", "spares"):  # beside this file, like map_batch: imported before it leaves sys.path
+        with contextlib.suppress(ImportError):  # a copy shipped without them: attempts run, without the head start
+            _helpers[helper] = importlib.import_module(helper)
     # This file's directory must not shadow the user's modules (a task module named "warm" or "local").
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    if rehearsal is not None and (failure := rehearsal.rehearse(entrypoint)):
+    if "rehearsal" in _helpers and (failure := _helpers["rehearsal"].rehearse(entrypoint)):
         print(f"the rehearsal failed (attempts still run, without its head start): {failure}", file=sys.stderr)
     _serve(sys.stdin, entrypoint, map_batch)
 
@@ -195,22 +203,47 @@ def _serve(lines: Any, entrypoint: object, batches: Any) -> None:
     # otherwise touch (and copy) every object it inherited, tens of milliseconds per fork.
     gc.collect()
     gc.freeze()
+    global _keeper
+    if "spares" in _helpers and "rehearsal" in _helpers:
+        rehearse = _helpers["rehearsal"].rehearse
+        _keeper = _helpers["spares"].Keeper(
+            lambda: rehearse(entrypoint, keep_loop=True), lambda r: _child(r, entrypoint, batches), _out
+        )
     threading.Thread(target=_reap, name="reaper", daemon=True).start()
     _send({"ready": True})
+    _replenish(True)
     for line in lines:
         if not line.strip():
             continue
         request = json.loads(line)
         with _lock:  # the reaper must not report (and forget) the child before it is recorded
-            pid = os.fork()
-            if pid == 0:
-                if "code" in request:
-                    _code_zygote(request["code"], entrypoint, batches)
-                _child(request, entrypoint, batches)
+            pid = _keeper.take(request) if _keeper is not None and "code" not in request else 0
+            if not pid:
+                pid = os.fork()
+                if pid == 0:
+                    if _keeper is not None:
+                        _keeper.in_child()
+                    if "code" in request:
+                        _code_zygote(request["code"], entrypoint, batches)
+                    _child(request, entrypoint, batches)
             _children.add(pid)
+            if "code" not in request:
+                _busy.add(pid)
+            idle = len(_busy) <= 1
         _forked.set()
         _send({"id": request["id"], "pid": pid})
+        _replenish(idle)
     _orphaned()
+
+
+def _replenish(idle: bool) -> None:
+    """A new spare once the last one is used, while at most one attempt runs: its rehearsal competes for
+    the CPU, so none is made while attempts run side by side (a fan-out)."""
+    if _keeper is not None and idle:
+        with _lock:
+            if spare := _keeper.replenish():
+                _children.add(spare)
+        _forked.set()
 
 
 def _enter(cwd: str, env: dict[str, str]) -> None:
@@ -228,6 +261,7 @@ def _code_zygote(spec: dict[str, Any], entrypoint: object, batches: Any) -> None
     global _lock, _forked, _out
     _lock, _forked = threading.Lock(), threading.Event()  # the parent's may have been held at the fork
     _children.clear()
+    _busy.clear()
     try:
         channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         channel.connect(spec["socket"])
@@ -249,8 +283,8 @@ def _orphaned() -> None:
     another process or after a restart, so no task of this machine may keep running unowned."""
     with _lock:
         for pid in _children:
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):  # a spare not yet handed a request leads no group
+                os.killpg(pid, signal.SIGKILL) if pid in _busy else os.kill(pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":
