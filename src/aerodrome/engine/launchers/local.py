@@ -234,7 +234,10 @@ class LocalLauncher:
         log_url = await self._keep_log(attempt, log_path)
         result = await self._outcome(attempt, timed_out, code, log_path, log_url, usage)
         if result.ok and not self.keep_workdirs:
-            shutil.rmtree(attempt.workdir, ignore_errors=True)
+            try:  # one call when the attempt left its directory empty (the usual case: its log is in the store)
+                os.rmdir(attempt.workdir)
+            except OSError:
+                shutil.rmtree(attempt.workdir, ignore_errors=True)
         return result
 
     async def _inject_secrets(self, attempt: Attempt, env: dict[str, str]) -> None:
@@ -272,8 +275,7 @@ class LocalLauncher:
         """Where the attempt's log is written: straight into a local store, where it is kept (no copy)."""
         if not isinstance(self.store, LocalStore):
             return attempt.workdir / "task.log"
-        path = self.store.path(f"{attempt.output_prefix}/task.log")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        (path := self.store.path(f"{attempt.output_prefix}/task.log")).parent.mkdir(parents=True, exist_ok=True)
         return path
 
     async def _keep_log(self, attempt: Attempt, log_path: Path) -> str:
