@@ -29,21 +29,28 @@ class Keeper:
     """The zygote's one spare and the bookkeeping of spares it forked: whose exits nobody awaits (not yet
     handed a request) and how much CPU a handed one's rehearsal took. The zygote calls it under its lock."""
 
-    def __init__(self, rehearse: Callable[[], object], run: Callable[[dict[str, Any]], None], out: int) -> None:
-        self._rehearse, self._run, self._out = rehearse, run, out
+    def __init__(
+        self,
+        rehearse: Callable[[], object],
+        run: Callable[[dict[str, Any]], None],
+        out: int,
+        after_fork: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._rehearse, self._run, self._out, self._after_fork = rehearse, run, out, after_fork
         self.spare: Spare | None = None
         self.silent: set[int] = set()
         self.pre_cpu: dict[int, float] = {}
 
-    def take(self, request: dict[str, Any]) -> int:
-        """The pid of the ready spare now running ``request``, or 0 (none ready: the zygote forks)."""
+    def take(self, request: dict[str, Any]) -> tuple[int, int]:
+        """The pid of the ready spare now running ``request`` and the pipe it reports its end on
+        (``endings.py``), or (0, -1): none ready, the zygote forks."""
         spare = self.spare
         if spare is None or not spare.is_ready() or not spare.hand(request):
-            return 0
+            return 0, -1
         self.spare = None
         self.silent.discard(spare.pid)
         self.pre_cpu[spare.pid] = spare.pre_cpu or 0.0
-        return spare.pid
+        return spare.pid, spare.take_reports()
 
     def replenish(self) -> int:
         """Fork a new spare unless a live one is waiting; its pid, or 0."""
@@ -51,7 +58,7 @@ class Keeper:
             return 0
         if self.spare is not None:
             self.spare.close()
-        self.spare = fork_spare(self._rehearse, self._run, self._out)
+        self.spare = fork_spare(self._rehearse, self._run, self._out, self._after_fork)
         self.silent.add(self.spare.pid)
         return self.spare.pid
 
@@ -92,9 +99,17 @@ class Spare:
             return True
         except OSError:
             self.dead = True
+            self.close()
             return False
         finally:
-            self.close()
+            with contextlib.suppress(OSError):
+                os.close(self._requests)
+            self._requests = -1
+
+    def take_reports(self) -> int:
+        """The read end of its pipe, from now on the caller's: the spare reports its end on it."""
+        fd, self._ready = self._ready, -1
+        return fd
 
     def close(self) -> None:
         """Close the zygote's ends (in the zygote once it is used or dropped, and in every other child it
@@ -105,10 +120,16 @@ class Spare:
         self._requests = self._ready = -1
 
 
-def fork_spare(rehearse: Callable[[], object] | None, run: Callable[[dict[str, Any]], None], out: int) -> Spare:
+def fork_spare(
+    rehearse: Callable[[], object] | None,
+    run: Callable[[dict[str, Any]], None],
+    out: int,
+    after_fork: Callable[[], None] = lambda: None,
+) -> Spare:
     """Fork a spare; in the child, rehearse, report the CPU time it took, wait for the request and ``run``
-    it (which never returns). ``out`` is the zygote's channel to the server, which the spare must not hold
-    open (its closing is how the server learns the zygote died)."""
+    it (which never returns) with the pipe to report its end on (``report_fd``) and that CPU time
+    (``pre_cpu``). ``out`` is the zygote's channel to the server, which the spare must not hold open (its
+    closing is how the server learns the zygote died)."""
     requests_r, requests_w = os.pipe()
     ready_r, ready_w = os.pipe()
     pid = os.fork()
@@ -120,17 +141,18 @@ def fork_spare(rehearse: Callable[[], object] | None, run: Callable[[dict[str, A
     try:
         os.close(requests_w)
         os.close(ready_r)
+        after_fork()
         if out != 1:
             os.close(out)
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         if rehearse is not None:
             rehearse()
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        os.write(ready_w, repr(usage.ru_utime + usage.ru_stime).encode())
-        os.close(ready_w)
+        pre_cpu = usage.ru_utime + usage.ru_stime
+        os.write(ready_w, repr(pre_cpu).encode())
         request = _read_request(requests_r)
         if request is not None:
-            run(request)
+            run({**request, "report_fd": ready_w, "pre_cpu": pre_cpu})
     except BaseException:  # never back into the zygote's loop
         code = 1
     os._exit(code)

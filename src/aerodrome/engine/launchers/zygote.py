@@ -41,7 +41,6 @@ from typing import Any
 
 COMMANDS = {"pyflyte-execute": "execute_task_cmd", "pyflyte-map-execute": "map_execute_task_cmd"}
 FAST = "pyflyte-fast-execute"
-UNPACKED = ".aerodrome-unpacked"
 MAP_BATCH = "aerodrome-map-batch"  # a batch of map items in one child (map_batch.py)
 _lock = threading.Lock()
 _forked = threading.Event()  # set after each fork: wakes the reaper waiting for a first child
@@ -50,6 +49,7 @@ _out = 1  # where messages go: stdout, or a code zygote's socket
 _busy: set[int] = set()  # attempts running (not code zygotes, not spares)
 _helpers: dict[str, Any] = {}  # the modules beside this file: "rehearsal", "spares" (when shipped)
 _keeper: Any = None  # spares.Keeper, once serving
+_endings: Any = None  # endings.Endings, once serving
 PROFILE = os.environ.get("AERODROME_ZYGOTE_PROFILE", "")  # bench only: a directory for each child's cProfile
 
 
@@ -75,6 +75,8 @@ def _reap() -> None:
                 _keeper.silent.discard(pid)
                 continue
             before = _keeper.pre_cpu.pop(pid, 0.0) if _keeper is not None else 0.0
+            if _endings is not None and not _endings.reaped(pid):  # its end went out already
+                continue
         _send(
             {
                 "pid": pid,
@@ -94,7 +96,7 @@ def _limit_memory(limit: int) -> None:
 
 
 def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
-    code, profiler = 1, None
+    code, profiler, report = 1, None, _helpers.get("endings")
     if PROFILE:
         import cProfile
 
@@ -116,7 +118,7 @@ def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
         _enter(request["cwd"], request["env"])
         argv = request["argv"]
         if os.path.basename(argv[0]) == FAST:
-            argv = _unpacked(argv)
+            argv = _helpers["unpack"].unpacked(argv)
             if "batch" in request:  # map items of a fast-registered task (Ray workers): a batch of the inner command
                 request["batch"]["args"], argv = argv[1:], [MAP_BATCH]
         name = os.path.basename(argv[0])
@@ -138,44 +140,10 @@ def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
                 profiler.dump_stats(os.path.join(PROFILE, f"{os.getpid()}.prof"))
             sys.stdout.flush()
             sys.stderr.flush()
+            if report is not None:  # before the exit's teardown (see endings.py)
+                report.report(int(request.get("report_fd", -1)), code, float(request.get("pre_cpu", 0.0)))
         finally:
             os._exit(code)
-
-
-def _unpacked(argv: list[str]) -> list[str]:
-    """``pyflyte-fast-execute --additional-distribution U --dest-dir D -- <inner>``: unpack U into D unless
-    an earlier attempt did (D is per tarball; with the attempt's storage settings, read from the environment
-    now) and return the inner command."""
-    import shutil
-    import tarfile
-    import tempfile
-
-    split = argv.index("--")
-    options = dict(zip(argv[1:split:2], argv[2:split:2], strict=False))
-    url, dest = options["--additional-distribution"], options.get("--dest-dir") or os.getcwd()
-    if not os.path.exists(os.path.join(dest, UNPACKED)):
-        from flytekit.configuration import DataConfig  # type: ignore[import-untyped]
-        from flytekit.core.data_persistence import FileAccessProvider  # type: ignore[import-untyped]
-
-        staging = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(dest)), prefix=".unpack-")
-        files = FileAccessProvider(tempfile.mkdtemp(), staging, data_config=DataConfig.auto())
-        files.get_data(url, os.path.join(staging, ""))
-        with tarfile.open(os.path.join(staging, os.path.basename(url))) as tar:
-            for member in tar:  # entries outside the root (``../x.py``) are not the user's code: skipped
-                with contextlib.suppress(tarfile.OutsideDestinationError, tarfile.AbsolutePathError):
-                    tar.extract(member, staging, filter="data")
-        open(os.path.join(staging, UNPACKED), "w").close()
-        try:
-            os.rename(staging, dest)  # atomic; an attempt that unpacked the same tarball first wins
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-    sys.path.insert(0, dest)
-    inner: list[str] = []
-    for arg in argv[split + 1 :]:
-        if arg == "--resolver":
-            inner += ["--dynamic-addl-distro", url, "--dynamic-dest-dir", dest]
-        inner.append(arg)
-    return inner
 
 
 def main() -> None:
@@ -186,8 +154,10 @@ def main() -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
 
-    for helper in ("rehearsal", "spares"):  # beside this file, like map_batch: imported before it leaves sys.path
-        with contextlib.suppress(ImportError):  # a copy shipped without them: attempts run, without the head start
+    # Beside this file, like map_batch: imported before it leaves sys.path. A copy shipped without them
+    # runs attempts without the head start (unpack: pyflyte-fast-execute on Ray workers, always shipped).
+    for helper in ("rehearsal", "spares", "endings", "unpack"):
+        with contextlib.suppress(ImportError):
             _helpers[helper] = importlib.import_module(helper)
     # This file's directory must not shadow the user's modules (a task module named "warm" or "local").
     here = os.path.dirname(os.path.abspath(__file__))
@@ -203,11 +173,15 @@ def _serve(lines: Any, entrypoint: object, batches: Any) -> None:
     # otherwise touch (and copy) every object it inherited, tens of milliseconds per fork.
     gc.collect()
     gc.freeze()
-    global _keeper
+    global _keeper, _endings
+    _endings = _helpers["endings"].Endings(_lock, _send) if "endings" in _helpers else None
     if "spares" in _helpers and "rehearsal" in _helpers:
         rehearse = _helpers["rehearsal"].rehearse
         _keeper = _helpers["spares"].Keeper(
-            lambda: rehearse(entrypoint, keep_loop=True), lambda r: _child(r, entrypoint, batches), _out
+            lambda: rehearse(entrypoint, keep_loop=True),
+            lambda r: _child(r, entrypoint, batches),
+            _out,
+            _endings.in_child if _endings is not None else lambda: None,
         )
     threading.Thread(target=_reap, name="reaper", daemon=True).start()
     _send({"ready": True})
@@ -217,15 +191,24 @@ def _serve(lines: Any, entrypoint: object, batches: Any) -> None:
             continue
         request = json.loads(line)
         with _lock:  # the reaper must not report (and forget) the child before it is recorded
-            pid = _keeper.take(request) if _keeper is not None and "code" not in request else 0
+            pid, reports = _keeper.take(request) if _keeper is not None and "code" not in request else (0, -1)
             if not pid:
+                pipe = _endings.pipe() if _endings is not None and "code" not in request else (-1, -1)
                 pid = os.fork()
                 if pid == 0:
-                    if _keeper is not None:
-                        _keeper.in_child()
+                    for helper in (_keeper, _endings):
+                        if helper is not None:
+                            helper.in_child()
                     if "code" in request:
                         _code_zygote(request["code"], entrypoint, batches)
-                    _child(request, entrypoint, batches)
+                    if pipe[0] >= 0:
+                        os.close(pipe[0])
+                    _child({**request, "report_fd": pipe[1]}, entrypoint, batches)
+                reports = pipe[0]
+                if pipe[1] >= 0:
+                    os.close(pipe[1])
+            if reports >= 0:
+                _endings.watch(pid, reports) if _endings is not None else os.close(reports)
             _children.add(pid)
             if "code" not in request:
                 _busy.add(pid)
