@@ -4,15 +4,12 @@ missing downstream (the disk-full fault test found such nodes SUCCEEDED and thei
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from flyteidl.core import identifier_pb2, interface_pb2, literals_pb2, tasks_pb2, types_pb2
 
 from aerodrome.blobstore.store import LocalStore
 from aerodrome.engine.launchers.attempts import Attempt
-from aerodrome.engine.launchers.local import LocalLauncher
-from aerodrome.engine.launchers.outcomes import keep_log
 from aerodrome.engine.launchers.outcomes import outcome as read_outcome
 
 
@@ -72,20 +69,3 @@ async def test_the_outputs_read_at_the_end_are_handed_on(tmp_path: Path) -> None
     seven = literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(integer=7)))
     result = await outcome(tmp_path, literals_pb2.LiteralMap(literals={"o0": seven}).SerializeToString())
     assert result.ok and result.outputs.literals["o0"] == seven  # type: ignore[attr-defined]
-
-
-async def test_a_local_attempt_logs_straight_into_the_store(tmp_path: Path) -> None:
-    """With a local store the attempt's log is written where it is kept: keeping it copies nothing (the
-    same file stays), and one longer than the limit is still cut to it in place."""
-    store = LocalStore(tmp_path / "blobs")
-    launcher = LocalLauncher(store, python=sys.executable, platform_url="127.0.0.1:1", extra_env={})
-    spec = attempt(tmp_path)
-    log = launcher._log_path(spec)
-    assert log == store.path(f"{spec.output_prefix}/task.log") and log.parent.is_dir()
-    log.write_text("hello\n")
-    inode = log.stat().st_ino
-    assert await keep_log(store, spec, log, 1024) == f"{spec.output_prefix}/task.log"
-    assert log.stat().st_ino == inode and log.read_text() == "hello\n"
-    log.write_bytes(b"x" * 5000)
-    await keep_log(store, spec, log, 1024)
-    assert log.stat().st_size < 1200 and b"left out" in log.read_bytes()

@@ -20,7 +20,7 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aerodrome.blobstore.store import BlobStore, LocalStore
+from aerodrome.blobstore.store import BlobStore
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, user_error
 from aerodrome.engine.launchers.batches import MapBatches
 from aerodrome.engine.launchers.code_zygotes import CodeZygotes, code_version
@@ -168,7 +168,7 @@ class LocalLauncher:
 
     async def _run(self, attempt: Attempt) -> AttemptResult:
         attempt.workdir.mkdir(parents=True, exist_ok=True)
-        log_path = self._log_path(attempt)
+        log_path = attempt.workdir / "task.log"  # not in the store: a full blob disk must not cost the log
         if not attempt.task.HasField("container"):
             await self.store.write_proto(f"{attempt.output_prefix}/task.pb", attempt.task)
         try:
@@ -234,10 +234,7 @@ class LocalLauncher:
         log_url = await self._keep_log(attempt, log_path)
         result = await self._outcome(attempt, timed_out, code, log_path, log_url, usage)
         if result.ok and not self.keep_workdirs:
-            try:  # one call when the attempt left its directory empty (the usual case: its log is in the store)
-                os.rmdir(attempt.workdir)
-            except OSError:
-                shutil.rmtree(attempt.workdir, ignore_errors=True)
+            shutil.rmtree(attempt.workdir, ignore_errors=True)
         return result
 
     async def _inject_secrets(self, attempt: Attempt, env: dict[str, str]) -> None:
@@ -270,13 +267,6 @@ class LocalLauncher:
                 listed = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
                 out.write(f"\n[aerodrome] warning: skipped {len(names)} code tarball entries outside its root: ")
                 out.write(f"{listed}\n")
-
-    def _log_path(self, attempt: Attempt) -> Path:
-        """Where the attempt's log is written: straight into a local store, where it is kept (no copy)."""
-        if not isinstance(self.store, LocalStore):
-            return attempt.workdir / "task.log"
-        (path := self.store.path(f"{attempt.output_prefix}/task.log")).parent.mkdir(parents=True, exist_ok=True)
-        return path
 
     async def _keep_log(self, attempt: Attempt, log_path: Path) -> str:
         return await keep_log(self.store, attempt, log_path, self.kept_log_bytes)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 from google.protobuf.message import DecodeError
 
-from aerodrome.blobstore.store import BlobStore, LocalStore
+from aerodrome.blobstore.store import BlobStore
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult
 from aerodrome.engine.launchers.task_logs import kept_chunks
 
@@ -27,10 +26,6 @@ async def keep_log(store: BlobStore, attempt: Attempt, log_path: Path, limit: in
     ``task_logs.py``); '' when it cannot be kept."""
     url = f"{attempt.output_prefix}/task.log"
     with contextlib.suppress(OSError):
-        if isinstance(store, LocalStore) and log_path == store.path(url):  # written in place: cut if too long
-            if limit and os.stat(log_path).st_size > limit:  # a stat of a local file: no thread hop
-                await store.write_stream(url, kept_chunks(log_path, limit))
-            return url
         small = await asyncio.to_thread(read_small, log_path)
         if small is not None and (not limit or len(small) <= limit):
             # One read and one write, not fsynced: a log is for reading, and losing its tail in a power cut
