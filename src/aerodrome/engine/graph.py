@@ -94,9 +94,11 @@ class GraphRunner:
         await job.run.report.node(job.unique, phase, hold=hold, **fields)
 
     async def succeed(self, job: Job, output_uri: str, **fields: Any) -> Outcome:
-        """The node's SUCCEEDED, sent with the next event of any node (the graph loop sends it itself when
-        no node starts after it)."""
-        await self.emit(job, NODE.SUCCEEDED, hold=NEXT, output_uri=output_uri, **fields)
+        """The node's SUCCEEDED; when it makes another node ready, sent with that node's first event (the
+        graph loop sends it itself if none starts). Else at once: in a fan-out the ends of its branches,
+        each written by its own node, share group commits."""
+        hold = NEXT if job.frame.state.unblocks(job.node.id) else False
+        await self.emit(job, NODE.SUCCEEDED, hold=hold, output_uri=output_uri, **fields)
         return Succeeded(job.node.id, output_uri)
 
     async def fail(self, job: Job, failure: Any, phase: int = NODE.FAILED, **fields: Any) -> Outcome:
