@@ -151,16 +151,6 @@ class BlobStore(ABC):
 
         return await self.write_stream(url, one())
 
-    async def read_present(self, urls: list[str]) -> list[bytes | None]:
-        """The bytes of each object, None for one that does not exist (an attempt's result files, read at once)."""
-        found: list[bytes | None] = []
-        for url in urls:
-            try:
-                found.append(await self.read_bytes(url))
-            except BlobNotFound:
-                found.append(None)
-        return found
-
     async def read_proto(self, url: str, cls: type[M]) -> M:
         message = cls()
         message.ParseFromString(await self.read_bytes(url))
@@ -217,21 +207,6 @@ class LocalStore(BlobStore):
             return await asyncio.to_thread(self.path(url).read_bytes)
         except (FileNotFoundError, IsADirectoryError):
             raise BlobNotFound(f"object [{url}] does not exist") from None
-
-    async def read_present(self, urls: list[str]) -> list[bytes | None]:
-        """In one hop to a worker thread (not one per file)."""
-        paths = [self.path(url) for url in urls]
-
-        def read() -> list[bytes | None]:
-            found: list[bytes | None] = []
-            for path in paths:
-                try:
-                    found.append(path.read_bytes())
-                except (FileNotFoundError, IsADirectoryError):
-                    found.append(None)
-            return found
-
-        return await asyncio.to_thread(read)
 
     async def iter_bytes(self, url: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
         try:

@@ -14,7 +14,7 @@ from typing import Any
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 from google.protobuf.message import DecodeError
 
-from aerodrome.blobstore.store import BlobStore
+from aerodrome.blobstore.store import BlobNotFound, BlobStore, LocalStore
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult
 from aerodrome.engine.launchers.task_logs import kept_chunks
 
@@ -68,8 +68,8 @@ async def outcome(
         )
         return replace(common, error=error, retryable=True)
     prefix = attempt.output_prefix
-    error_pb, futures_pb, outputs_pb = await store.read_present(
-        [f"{prefix}/error.pb", f"{prefix}/futures.pb", f"{prefix}/outputs.pb"]
+    error_pb, futures_pb, outputs_pb = await read_present(
+        store, [f"{prefix}/error.pb", f"{prefix}/futures.pb", f"{prefix}/outputs.pb"]
     )
     if error_pb is not None:
         container = errors_pb2.ErrorDocument.FromString(error_pb).error
@@ -92,6 +92,28 @@ async def outcome(
         code="SystemError", kind=execution_pb2.ExecutionError.SYSTEM, message=f"task process {problem}:\n{tail}"
     )
     return replace(common, error=error, retryable=True, system=True)
+
+
+async def read_present(store: BlobStore, urls: list[str]) -> list[bytes | None]:
+    """The bytes of each object, None for one that does not exist: from a local store in one hop to a
+    worker thread (not one per file), from another one after the other."""
+    if isinstance(store, LocalStore):
+        paths = [store.path(url) for url in urls]
+        return await asyncio.to_thread(lambda: [_read_or_none(path) for path in paths])
+    found: list[bytes | None] = []
+    for url in urls:
+        try:
+            found.append(await store.read_bytes(url))
+        except BlobNotFound:
+            found.append(None)
+    return found
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
 
 
 def item_usage(message: dict[str, Any]) -> dict[str, float]:
