@@ -57,6 +57,7 @@ class ActiveExecution:
     succeeded: dict[str, str] = field(default_factory=dict)  # node id -> output URI ("" for no outputs)
     failed: dict[str, execution_pb2.ExecutionError] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)
+    _downstream: dict[str, list[str]] | None = field(default=None, repr=False)  # built on first use
 
     def handle(self, outcome: Outcome) -> None:
         node = outcome.node_id
@@ -70,6 +71,20 @@ class ActiveExecution:
                 self.failed[node] = error
             case Skipped():
                 self.skipped.add(node)
+
+    def unblocks(self, node_id: str) -> bool:
+        """Whether the success of ``node_id`` would make another node ready (the end node included): then
+        a node starts right after it, whose first event can carry its end (``Reporter``, ``hold=NEXT``)."""
+        if self._downstream is None:
+            self._downstream = {}
+            for node in self.graph.nodes.values():
+                for up in node.upstream:
+                    self._downstream.setdefault(up, []).append(node.id)
+        return any(
+            all(up == node_id or up in self.succeeded for up in self.graph.nodes[n].upstream)
+            for n in self._downstream.get(node_id, ())
+            if n not in self.running and not self.done(n)
+        )
 
     def done(self, node_id: str) -> bool:
         return node_id in self.succeeded or node_id in self.failed or node_id in self.skipped

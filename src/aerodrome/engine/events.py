@@ -7,7 +7,7 @@ import logging
 from typing import Any, cast
 
 from flyteidl.admin import event_pb2 as admin_event_pb2
-from flyteidl.core import execution_pb2, identifier_pb2
+from flyteidl.core import execution_pb2, identifier_pb2, literals_pb2, types_pb2
 from flyteidl.event import event_pb2
 from google.protobuf import struct_pb2, timestamp_pb2
 
@@ -16,6 +16,8 @@ from aerodrome.errors import AlreadyExists
 from aerodrome.managers.events import EventManager, EventRequest
 
 PRODUCER = "aerodrome"
+NEXT = "next"  # ``hold=NEXT``: held for the next event of any node (see Reporter)
+_ANY = "*"  # the key of events held for any node
 RETRY_SECONDS = (0.5, 1.0, 2.0, 2.0, 4.0, 4.0, 8.0, 8.0)  # about 30 s: a database restart, not an outage
 log = logging.getLogger("aerodrome.engine")
 
@@ -33,6 +35,10 @@ class Reporter:
     workflow event, of any node), in the same transaction, so a node's RUNNING and its first attempt's
     RUNNING, or an attempt's SUCCEEDED and its node's, cost one commit. Only events that another event of
     the same node always follows at once are held; a held event is durable no sooner than that one.
+
+    A node's end may be held for its *successor* (``hold=NEXT``): it goes, with the node's own held events,
+    with the next event of any node, so in a chain a node's SUCCEEDED and the next node's RUNNING cost one
+    commit instead of two. The graph loop sends them itself (``flush_next``) when no node starts after them.
     """
 
     def __init__(self, events: EventManager, execution: identifier_pb2.WorkflowExecutionIdentifier) -> None:
@@ -41,15 +47,18 @@ class Reporter:
         self._held: list[tuple[str, EventRequest]] = []  # (node id, "" for the workflow) in the order sent
 
     async def _send(
-        self, key: str | None, request: EventRequest, *, hold: bool = False, yield_to_abort: bool = False
+        self, key: str | None, request: EventRequest, *, hold: bool | str = False, yield_to_abort: bool = False
     ) -> None:
-        """Hold the event, or deliver it after the held events of its node and of the workflow (all held
-        events, for a workflow event: ``key`` None)."""
+        """Hold the event, or deliver it after the held events of its node, of the workflow and those held
+        for any node (all held events, for a workflow event: ``key`` None)."""
+        if hold == NEXT:  # the node's held events go with it, in their order
+            self._held = [(_ANY if k == key else k, r) for k, r in self._held] + [(_ANY, request)]
+            return
         if hold:
             self._held.append((key or "", request))
             return
-        going = [r for k, r in self._held if key is None or k in ("", key)]
-        self._held = [(k, r) for k, r in self._held if not (key is None or k in ("", key))]
+        going = [r for k, r in self._held if key is None or k in ("", _ANY, key)]
+        self._held = [(k, r) for k, r in self._held if not (key is None or k in ("", _ANY, key))]
         await self._deliver([*going, request], yield_to_abort)
 
     async def _deliver(self, requests: list[EventRequest], yield_to_abort: bool = False) -> None:
@@ -79,7 +88,7 @@ class Reporter:
     def node_id(self, node_id: str) -> identifier_pb2.NodeExecutionIdentifier:
         return identifier_pb2.NodeExecutionIdentifier(node_id=node_id, execution_id=self.execution)
 
-    async def node(self, node_id: str, phase: int, *, hold: bool = False, **fields: Any) -> None:
+    async def node(self, node_id: str, phase: int, *, hold: bool | str = False, **fields: Any) -> None:
         fields.setdefault("spec_node_id", node_id)
         fields.setdefault("node_name", node_id)
         event = event_pb2.NodeExecutionEvent(
@@ -94,10 +103,15 @@ class Reporter:
 
     async def flush(self, node_id: str) -> None:
         """Deliver the held events of a node (before it waits for something that may take long)."""
-        going = [r for k, r in self._held if k in ("", node_id)]
+        going = [r for k, r in self._held if k in ("", _ANY, node_id)]
         if going:
-            self._held = [(k, r) for k, r in self._held if k not in ("", node_id)]
+            self._held = [(k, r) for k, r in self._held if k not in ("", _ANY, node_id)]
             await self._deliver(going)
+
+    async def flush_next(self) -> None:
+        """Deliver the events held for the next node (``hold=NEXT``) when none is about to send one."""
+        if any(k == _ANY for k, _ in self._held):
+            await self.flush(_ANY)
 
     async def task(
         self,
@@ -131,3 +145,17 @@ class Reporter:
 def error(code: str, message: str, *, user: bool = False) -> execution_pb2.ExecutionError:
     kind = execution_pb2.ExecutionError.USER if user else execution_pb2.ExecutionError.SYSTEM
     return execution_pb2.ExecutionError(code=code, message=message, kind=kind)
+
+
+def error_literal(failure: Any) -> literals_pb2.Literal:
+    """The ``err`` input of a failure node: the workflow's error as a FlyteError union."""
+    return literals_pb2.Literal(
+        scalar=literals_pb2.Scalar(
+            union=literals_pb2.Union(
+                value=literals_pb2.Literal(
+                    scalar=literals_pb2.Scalar(error=types_pb2.Error(message=failure.message, failed_node_id=""))
+                ),
+                type=types_pb2.LiteralType(simple=types_pb2.ERROR, structure=types_pb2.TypeStructure(tag="FlyteError")),
+            )
+        )
+    )

@@ -61,8 +61,9 @@ class Run:
     # unique node id -> (attempt, output URI) of an attempt recorded SUCCEEDED before this drive: the server
     # may have stopped after the task's event and before its node's, and that attempt must not run again.
     succeeded_attempts: dict[str, tuple[int, str]] = field(default_factory=dict)
-    # top-level node id -> the provider it was resolved to at creation (immutable, so read once per drive)
-    providers: dict[str, ProviderRuntime | None] = field(default_factory=dict)
+    # top-level node id -> the provider it was resolved to at creation (immutable, so all of them are read at
+    # once, by the first node that needs one; None until then)
+    providers: dict[str, ProviderRuntime] | None = None
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from flyteidl.admin import execution_pb2 as admin_exec
 from flyteidl.admin import node_execution_pb2
-from flyteidl.core import identifier_pb2, literals_pb2, types_pb2
+from flyteidl.core import identifier_pb2, literals_pb2
 
 from aerodrome.blobstore import layout
 from aerodrome.blobstore.failures import store_full, store_unreachable
@@ -27,14 +27,14 @@ from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.engine import Database, is_disconnect
 from aerodrome.db.transformers.executions import execution_from_row
 from aerodrome.engine.active import DONE_OK, Aborted, ActiveExecution, Failed, Outcome, Skipped, Started, Succeeded
-from aerodrome.engine.events import error
+from aerodrome.engine.events import NEXT, error, error_literal
 from aerodrome.engine.frames import Frame, Job, Run, Scope
 from aerodrome.engine.inputs import BindingError, resolve
 from aerodrome.engine.launchers.protocol import Launcher
 from aerodrome.engine.nodes import array, branch, gate, task, workflow
 from aerodrome.engine.plan import END, START, Graph, PlannedNode, promise_sources
 from aerodrome.errors import AlreadyInTerminalState
-from aerodrome.managers.provider_resolution import frozen_runtime
+from aerodrome.managers.provider_resolution import frozen_runtimes
 from aerodrome.phases.tables import NODE, WF
 from aerodrome.values.provider_runtime import ProviderRuntime
 
@@ -45,20 +45,6 @@ if TYPE_CHECKING:
     from aerodrome.managers.workflows import WorkflowManager
 
 log = logging.getLogger("aerodrome.engine")
-
-
-def _error_literal(failure: Any) -> literals_pb2.Literal:
-    """The ``err`` input of a failure node: the workflow's error as a FlyteError union."""
-    return literals_pb2.Literal(
-        scalar=literals_pb2.Scalar(
-            union=literals_pb2.Union(
-                value=literals_pb2.Literal(
-                    scalar=literals_pb2.Scalar(error=types_pb2.Error(message=failure.message, failed_node_id=""))
-                ),
-                type=types_pb2.LiteralType(simple=types_pb2.ERROR, structure=types_pb2.TypeStructure(tag="FlyteError")),
-            )
-        )
-    )
 
 
 def node_fields(scope: Scope, node: PlannedNode) -> dict[str, Any]:
@@ -100,7 +86,7 @@ class GraphRunner:
 
     # Events -------------------------------------------------------------------------------------------
 
-    async def emit(self, job: Job, phase: int, *, hold: bool = False, **fields: Any) -> None:
+    async def emit(self, job: Job, phase: int, *, hold: bool | str = False, **fields: Any) -> None:
         """Record a node event (``hold``: with the node's next one, see ``Reporter``); every event of a node
         carries the same kind flags (flytekit reads the node's metadata from whichever event created the
         record, even one that failed the node early)."""
@@ -108,7 +94,11 @@ class GraphRunner:
         await job.run.report.node(job.unique, phase, hold=hold, **fields)
 
     async def succeed(self, job: Job, output_uri: str, **fields: Any) -> Outcome:
-        await self.emit(job, NODE.SUCCEEDED, output_uri=output_uri, **fields)
+        """The node's SUCCEEDED; when it makes another node ready, sent with that node's first event (the
+        graph loop sends it itself if none starts). Else at once: in a fan-out the ends of its branches,
+        each written by its own node, share group commits."""
+        hold = NEXT if job.frame.state.unblocks(job.node.id) else False
+        await self.emit(job, NODE.SUCCEEDED, hold=hold, output_uri=output_uri, **fields)
         return Succeeded(job.node.id, output_uri)
 
     async def fail(self, job: Job, failure: Any, phase: int = NODE.FAILED, **fields: Any) -> Outcome:
@@ -121,11 +111,10 @@ class GraphRunner:
         return url
 
     async def provider_runtime(self, job: Job) -> ProviderRuntime | None:
-        ident, root = job.run.ident, job.frame.scope.root or job.unique
-        providers = job.run.providers  # frozen at creation: read once per top-level node and drive
-        if root not in providers:
-            providers[root] = await frozen_runtime(self.db, ident.project, ident.domain, ident.name, root)
-        return providers[root]
+        run, root = job.run, job.frame.scope.root or job.unique
+        if run.providers is None:  # frozen at creation: read once per drive, every node's at once
+            run.providers = await frozen_runtimes(self.db, run.ident.project, run.ident.domain, run.ident.name)
+        return run.providers.get(root)
 
     async def execution(self, ident: identifier_pb2.WorkflowExecutionIdentifier) -> admin_exec.Execution:
         async with self.db.transaction() as uow:
@@ -147,13 +136,14 @@ class GraphRunner:
         state = frame.state
         running: dict[str, asyncio.Task[Outcome]] = {}
         try:
+            started = False  # a node started since the last wait sends the events held for the next one
             while not state.finished:
                 for node_id in state.skippable():
                     await self._skip(frame, frame.graph.nodes[node_id])
                 for node_id in state.ready():
                     if node_id == START:
                         if frame.top:
-                            await frame.run.report.node(START, NODE.SUCCEEDED, output_uri=frame.inputs_uri)
+                            await frame.run.report.node(START, NODE.SUCCEEDED, output_uri=frame.inputs_uri, hold=NEXT)
                         state.handle(Succeeded(START, frame.inputs_uri))
                     elif node_id == END:
                         state.handle(Succeeded(END, await self._finish(frame)))
@@ -161,10 +151,14 @@ class GraphRunner:
                         node = frame.graph.nodes[node_id]
                         running[node_id] = asyncio.create_task(self.run_node(frame, node))
                         state.handle(Started(node_id))
+                        started = True
                 if state.finished or state.ready() or state.skippable():
                     continue
                 if not running:
                     raise RuntimeError("no node can run: the workflow's dependencies cannot be satisfied")
+                if not started:
+                    await frame.run.report.flush_next()
+                started = False
                 done, _ = await asyncio.wait(running.values(), return_when=asyncio.FIRST_COMPLETED)
                 for node_id, child in list(running.items()):
                     if child in done:
@@ -238,7 +232,7 @@ class GraphRunner:
             sources = set(node.upstream).union(*(promise_sources(b.binding) for b in node.node.inputs))
             inputs = resolve(node.node.inputs, await self.outputs_of(frame, sources))
             if failure is not None and "err" in inputs.literals:
-                inputs.literals["err"].CopyFrom(_error_literal(failure))
+                inputs.literals["err"].CopyFrom(error_literal(failure))
             job = replace(job, inputs=inputs)
             recovered = await self._recovered(job)
             if recovered is not None:

@@ -145,12 +145,15 @@ class ProviderResolver:
         ]
 
 
-async def frozen_runtime(db: Database, project: str, domain: str, name: str, node_id: str) -> ProviderRuntime | None:
-    """The provider a node of an execution was resolved to at creation, or None (the server's defaults)."""
+async def frozen_runtimes(db: Database, project: str, domain: str, name: str) -> dict[str, ProviderRuntime]:
+    """The providers of all of an execution's nodes that were resolved to one at creation, by node id (one
+    read for a whole drive, instead of one per node; a node missing here runs with the server's defaults)."""
     async with db.transaction() as uow:
-        row = await uow.execution_providers.for_node(project, domain, name, node_id)
-    if row is None:
-        return None
+        rows = await uow.execution_providers.for_execution(project, domain, name)
+    return {row.node_id: _runtime(row) for row in rows}
+
+
+def _runtime(row: ExecutionProviderRow) -> ProviderRuntime:
     cluster = json.loads(row.cluster or "{}")
     return ProviderRuntime(
         row.provider_name,

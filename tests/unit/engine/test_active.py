@@ -65,3 +65,19 @@ def test_rebuild_keeps_succeeded_nodes_by_their_unique_ids() -> None:
     stored = {"p-0-n0": (NODE.SUCCEEDED, "a"), "p-0-n2": (NODE.RUNNING, ""), "n1": (NODE.SUCCEEDED, "wrong scope")}
     state = ActiveExecution.rebuild(chain(after_executable=False), stored, lambda n: f"p-0-{n}")
     assert state.succeeded == {"n0": "a"}
+
+
+def test_a_node_unblocks_another_only_as_the_last_upstream_it_waits_for() -> None:
+    """What decides whether a node's end waits for the next node's first event (a chain) or is written at
+    once (a branch of a fan-out whose join still waits for others)."""
+    state = ActiveExecution(chain(after_executable=False))
+    state.handle(Succeeded(START, "in"))
+    for node in ("n0", "n2"):
+        state.handle(Started(node))
+    assert state.unblocks("n0")  # n1 waits only for n0
+    assert not state.unblocks("n2")  # the end node also waits for n0 and n1
+    state.handle(Succeeded("n0", "a"))
+    state.handle(Started("n1"))
+    assert not state.unblocks("n2") and not state.unblocks("n1")  # each still waits for the other
+    state.handle(Succeeded("n2", "c"))
+    assert state.unblocks("n1")  # the last one: the end node follows

@@ -61,3 +61,11 @@ async def test_complete_outputs_succeed(tmp_path: Path) -> None:
     ).SerializeToString()
     result = await outcome(tmp_path, whole)
     assert result.ok and result.outputs_url.endswith("outputs.pb")  # type: ignore[attr-defined]
+
+
+async def test_the_outputs_read_at_the_end_are_handed_on(tmp_path: Path) -> None:
+    """The outputs file is read once, with error.pb and futures.pb (one hop), and its contents go with the
+    result, so the node's downstream does not read it again."""
+    seven = literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(integer=7)))
+    result = await outcome(tmp_path, literals_pb2.LiteralMap(literals={"o0": seven}).SerializeToString())
+    assert result.ok and result.outputs.literals["o0"] == seven  # type: ignore[attr-defined]

@@ -112,3 +112,64 @@ async def test_forks_inherit_the_rehearsal(tmp_path: Path) -> None:
         assert seen.read_text() == "True", (tmp_path / "zygote.log").read_text()
     finally:
         await zygote.close()
+
+
+SPARE_PROBE = """
+import os, sys
+with open(os.environ["PROBE_OUT"], "w") as out:
+    ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])
+    out.write(f"{ticks} {os.getcwd()} {os.environ['ONLY_THIS_ATTEMPT']} {os.getpgid(0) == os.getpid()}")
+"""
+
+
+def _children_of(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(p) for p in (task / "children").read_text().split())
+    return found
+
+
+async def _spare_ready(zygote: Zygote) -> None:
+    """Until the zygote has a child that is not a running attempt (its spare) and a moment for its rehearsal."""
+    assert zygote.process is not None
+    for _ in range(1200):
+        if _children_of(zygote.process.pid):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(3)  # its rehearsal takes a fraction of a second; much more on a loaded machine
+
+
+async def test_an_idle_zygote_runs_the_next_attempt_in_a_spare_forked_and_rehearsed_ahead(tmp_path: Path) -> None:
+    """The attempt's process existed before its request was sent (a spare: forked and rehearsed while the
+    zygote was idle, see spares.py), yet takes on the request's environment, directory and its own process
+    group, like a direct fork; the rehearsal's CPU time is left out of the attempt's figure. A spare that
+    is never used ends with the zygote."""
+    (tmp_path / "probe.py").write_text(SPARE_PROBE)
+    argv, env = sleeper_command(tmp_path)
+    argv[argv.index("sleeper")] = "probe"
+    zygote = Zygote(sys.executable, tmp_path / "zygote.log")
+    try:
+        await zygote.run(["pyflyte-execute"], {"PATH": ""}, tmp_path, tmp_path / "first.log", 60)  # starts it
+        await _spare_ready(zygote)
+        assert zygote.process is not None
+        spares = _children_of(zygote.process.pid)
+        before = float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK")
+        workdir = tmp_path / "attempt"
+        workdir.mkdir()
+        extra = {"PROBE_OUT": str(tmp_path / "probe.out"), "ONLY_THIS_ATTEMPT": "yes"}
+        ended, _ = await zygote.run(argv, {**env, **extra}, workdir, tmp_path / "task.log", 60)
+        started_at, cwd, variable, leader = (tmp_path / "probe.out").read_text().split()
+        assert int(started_at) < before, "the attempt was forked after its request: no spare was used"
+        assert (cwd, variable, leader) == (str(workdir), "yes", "True")
+        assert ended.cpu_seconds < 5.0  # the rehearsal's CPU is not the attempt's
+        await _spare_ready(zygote)  # the zygote made a new spare after handing out the old one
+        spare = next(iter(_children_of(zygote.process.pid)))
+    finally:
+        await zygote.close()
+    assert spares and spare not in spares
+    for _ in range(100):  # the unused spare ends with the zygote
+        if not Path(f"/proc/{spare}").exists() or "Z" in Path(f"/proc/{spare}/stat").read_text().split()[2]:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the unused spare outlived its zygote")

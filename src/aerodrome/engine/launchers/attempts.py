@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flyteidl.core import execution_pb2, identifier_pb2, tasks_pb2
+from flyteidl.core import execution_pb2, identifier_pb2, literals_pb2, tasks_pb2
 
 from aerodrome.values.provider_runtime import ProviderRuntime
 
@@ -44,6 +44,7 @@ class AttemptResult:
     cpu_seconds: float = 0.0
     peak_rss_bytes: int = 0
     exit_code: int | None = None
+    outputs: literals_pb2.LiteralMap | None = None  # the outputs file as read when the attempt ended, if it was
 
     @property
     def ok(self) -> bool:

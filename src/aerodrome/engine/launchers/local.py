@@ -168,7 +168,7 @@ class LocalLauncher:
 
     async def _run(self, attempt: Attempt) -> AttemptResult:
         attempt.workdir.mkdir(parents=True, exist_ok=True)
-        log_path = attempt.workdir / "task.log"
+        log_path = attempt.workdir / "task.log"  # not in the store: a full blob disk must not cost the log
         if not attempt.task.HasField("container"):
             await self.store.write_proto(f"{attempt.output_prefix}/task.pb", attempt.task)
         try:

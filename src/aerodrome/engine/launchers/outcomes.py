@@ -14,7 +14,7 @@ from typing import Any
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 from google.protobuf.message import DecodeError
 
-from aerodrome.blobstore.store import BlobNotFound, BlobStore
+from aerodrome.blobstore.store import BlobNotFound, BlobStore, LocalStore
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult
 from aerodrome.engine.launchers.task_logs import kept_chunks
 
@@ -67,9 +67,12 @@ async def outcome(
             message=f"task attempt {attempt.attempt} exceeded its timeout of {attempt.timeout_seconds}s",
         )
         return replace(common, error=error, retryable=True)
-    document = await error_document(store, attempt.output_prefix)
-    if document is not None:
-        container = document.error
+    prefix = attempt.output_prefix
+    error_pb, futures_pb, outputs_pb = await read_present(
+        store, [f"{prefix}/error.pb", f"{prefix}/futures.pb", f"{prefix}/outputs.pb"]
+    )
+    if error_pb is not None:
+        container = errors_pb2.ErrorDocument.FromString(error_pb).error
         user = container.origin != execution_pb2.ExecutionError.SYSTEM
         error = execution_pb2.ExecutionError(
             code=container.code,
@@ -79,18 +82,38 @@ async def outcome(
         )
         retryable = container.kind == errors_pb2.ContainerError.RECOVERABLE
         return replace(common, error=error, retryable=retryable, system=not user)
-    futures = f"{attempt.output_prefix}/futures.pb"
-    if await store.exists(futures):
-        return replace(common, dynamic_url=futures)
-    outputs = f"{attempt.output_prefix}/outputs.pb"
-    problem = await incomplete(store, attempt, outputs, code)
-    if not problem:
-        return replace(common, outputs_url=outputs)
+    if futures_pb is not None:
+        return replace(common, dynamic_url=f"{prefix}/futures.pb")
+    written, problem = checked_outputs(attempt, outputs_pb, code)
+    if written is not None:
+        return replace(common, outputs_url=f"{prefix}/outputs.pb", outputs=written)
     tail = await asyncio.to_thread(log_tail, log_path)
     error = execution_pb2.ExecutionError(
         code="SystemError", kind=execution_pb2.ExecutionError.SYSTEM, message=f"task process {problem}:\n{tail}"
     )
     return replace(common, error=error, retryable=True, system=True)
+
+
+async def read_present(store: BlobStore, urls: list[str]) -> list[bytes | None]:
+    """The bytes of each object, None for one that does not exist: from a local store in one hop to a
+    worker thread (not one per file), from another one after the other."""
+    if isinstance(store, LocalStore):
+        paths = [store.path(url) for url in urls]
+        return await asyncio.to_thread(lambda: [_read_or_none(path) for path in paths])
+    found: list[bytes | None] = []
+    for url in urls:
+        try:
+            found.append(await store.read_bytes(url))
+        except BlobNotFound:
+            found.append(None)
+    return found
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
 
 
 def item_usage(message: dict[str, Any]) -> dict[str, float]:
@@ -110,25 +133,19 @@ def item_succeeded(item: Attempt, log_url: str, usage: dict[str, float]) -> Atte
     )
 
 
-async def incomplete(store: BlobStore, attempt: Attempt, url: str, code: int | None) -> str:
-    """What is wrong with the outputs file ('' when nothing), read once: missing, or short (a task that
-    could not write it whole, on a full disk, must not pass for a success with outputs missing downstream)."""
+def checked_outputs(
+    attempt: Attempt, data: bytes | None, code: int | None
+) -> tuple[literals_pb2.LiteralMap | None, str]:
+    """The outputs file's contents, or what is wrong with it: missing, or short (a task that could not
+    write it whole, on a full disk, must not pass for a success with outputs missing downstream)."""
+    if data is None:
+        return None, f"exited with code {code} without writing outputs or an error"
     try:
-        written = await store.read_proto(url, literals_pb2.LiteralMap)
-    except BlobNotFound:
-        return f"exited with code {code} without writing outputs or an error"
+        written = literals_pb2.LiteralMap.FromString(data)
     except DecodeError:
-        return "wrote incomplete outputs (outputs.pb does not parse)"
+        return None, "wrote incomplete outputs (outputs.pb does not parse)"
     missing = [name for name in attempt.task.interface.outputs.variables if name not in written.literals]
-    return f"wrote incomplete outputs (missing {', '.join(missing)})" if missing else ""
-
-
-async def error_document(store: BlobStore, prefix: str) -> errors_pb2.ErrorDocument | None:
-    url = f"{prefix}/error.pb"
-    try:
-        return await store.read_proto(url, errors_pb2.ErrorDocument)
-    except BlobNotFound:
-        return None
+    return (None, f"wrote incomplete outputs (missing {', '.join(missing)})") if missing else (written, "")
 
 
 async def file_chunks(path: Path, size: int = 1024 * 1024) -> AsyncIterator[bytes]:

@@ -15,12 +15,13 @@ REHEARSED = False  # set once a rehearsal has run to its outputs (the zygote's t
 REHEARSAL = "from flytekit import task\n\n\n@task\ndef rehearse(x: int) -> int:\n    return x + 1\n"
 
 
-def rehearse(entrypoint: Any) -> str:
+def rehearse(entrypoint: Any, keep_loop: bool = False) -> str:
     """Run a trivial task through ``pyflyte-execute`` here, once, before any fork: what flytekit does the
     first time in a process (lazy imports, compiled patterns, ABC and type caches, its file system's
     set-up) is then inherited by every child instead of redone in each. Nothing of it may outlive it:
     directory, path, environment, streams, flytekit's loop thread; a failure (returned, for the log) only
-    costs the head start."""
+    costs the head start. ``keep_loop``: a spare (``spares.py``) keeps flytekit's loop thread for the task
+    it runs next, in this same process."""
     import shutil
     import tempfile
 
@@ -65,7 +66,8 @@ def rehearse(entrypoint: Any) -> str:
         tempfile.tempdir = tmp
         sys.modules.pop("_aerodrome_rehearsal", None)
         shutil.rmtree(root, ignore_errors=True)
-        _stop_loops()
+        if not keep_loop:
+            _stop_loops()
 
 
 def _one_input() -> bytes:

@@ -62,10 +62,8 @@ class Forker:
                 self._started.pop(message["id"]).set_result(message["pid"])
             elif message["pid"] in self._detached:
                 self._detached.discard(message["pid"])
-            else:
-                self._exit_future(message["pid"]).set_result(
-                    Exit(message["exit_code"], message["cpu_seconds"], message["peak_rss_bytes"])
-                )
+            elif not (ended := self._exit_future(message["pid"])).done():  # one report per attempt (endings.py)
+                ended.set_result(Exit(message["exit_code"], message["cpu_seconds"], message["peak_rss_bytes"]))
         failure = WarmUnavailable("the warm task process exited")
         pending: list[asyncio.Future[int]] | list[asyncio.Future[Exit]]
         for pending in (list(self._started.values()), list(self._exits.values())):

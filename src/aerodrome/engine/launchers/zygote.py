@@ -18,12 +18,12 @@ child of a tarball downloads and unpacks it into the ``--dest-dir`` it is given 
 every child runs ``pyflyte-execute`` in-process with the arguments ``pyflyte-fast-execute`` would add (the
 local launcher unpacks tarballs once on the server instead).
 
-Modules named on its command line (``zygote.py s3fs``: the blob store's client, which flytekit imports
-only when a task first reads its inputs) are imported before the first fork too, so no child pays for them.
+Modules named on its command line (``zygote.py s3fs``: the store's client, which flytekit imports when a
+task first reads its inputs) are imported before the first fork too. While at most one attempt runs, the
+next child is forked and rehearsed ahead as a *spare* (``spares.py``) and takes the next request.
 
-It runs under the task interpreter, so it uses only the standard library and flytekit. Both threads
-write with ``os.write`` under one lock and never touch ``sys.stdout``, so no buffered-stream lock can be
-held at the moment of a fork.
+It runs under the task interpreter, so it uses only the standard library and flytekit. Both threads write
+with ``os.write`` under one lock, never ``sys.stdout``: no buffered-stream lock is held at a fork.
 """
 
 import contextlib
@@ -41,12 +41,15 @@ from typing import Any
 
 COMMANDS = {"pyflyte-execute": "execute_task_cmd", "pyflyte-map-execute": "map_execute_task_cmd"}
 FAST = "pyflyte-fast-execute"
-UNPACKED = ".aerodrome-unpacked"
 MAP_BATCH = "aerodrome-map-batch"  # a batch of map items in one child (map_batch.py)
 _lock = threading.Lock()
 _forked = threading.Event()  # set after each fork: wakes the reaper waiting for a first child
 _children: set[int] = set()  # running children (each leads its own process group)
 _out = 1  # where messages go: stdout, or a code zygote's socket
+_busy: set[int] = set()  # attempts running (not code zygotes, not spares)
+_helpers: dict[str, Any] = {}  # the modules beside this file: "rehearsal", "spares" (when shipped)
+_keeper: Any = None  # spares.Keeper, once serving
+_endings: Any = None  # endings.Endings, once serving
 PROFILE = os.environ.get("AERODROME_ZYGOTE_PROFILE", "")  # bench only: a directory for each child's cProfile
 
 
@@ -67,11 +70,18 @@ def _reap() -> None:
             continue
         with _lock:
             _children.discard(pid)
+            _busy.discard(pid)
+            if _keeper is not None and pid in _keeper.silent:  # a spare never handed a request
+                _keeper.silent.discard(pid)
+                continue
+            before = _keeper.pre_cpu.pop(pid, 0.0) if _keeper is not None else 0.0
+            if _endings is not None and not _endings.reaped(pid):  # its end went out already
+                continue
         _send(
             {
                 "pid": pid,
                 "exit_code": os.waitstatus_to_exitcode(status),
-                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "cpu_seconds": max(0.0, usage.ru_utime + usage.ru_stime - before),
                 "peak_rss_bytes": usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024),
             }
         )
@@ -86,15 +96,16 @@ def _limit_memory(limit: int) -> None:
 
 
 def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
-    code, profiler = 1, None
+    code, profiler, report = 1, None, _helpers.get("endings")
     if PROFILE:
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
     try:
-        if _out != 1:
-            os.close(_out)  # a code zygote's socket is not the task's to hold or write to
+        if _out != 1:  # a code zygote's socket is not the task's to hold or write to (a spare closed it)
+            with contextlib.suppress(OSError):
+                os.close(_out)
         os.setsid()
         if request.get("memory_bytes"):
             _limit_memory(int(request["memory_bytes"]))
@@ -107,7 +118,7 @@ def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
         _enter(request["cwd"], request["env"])
         argv = request["argv"]
         if os.path.basename(argv[0]) == FAST:
-            argv = _unpacked(argv)
+            argv = _helpers["unpack"].unpacked(argv)
             if "batch" in request:  # map items of a fast-registered task (Ray workers): a batch of the inner command
                 request["batch"]["args"], argv = argv[1:], [MAP_BATCH]
         name = os.path.basename(argv[0])
@@ -129,44 +140,10 @@ def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
                 profiler.dump_stats(os.path.join(PROFILE, f"{os.getpid()}.prof"))
             sys.stdout.flush()
             sys.stderr.flush()
+            if report is not None:  # before the exit's teardown (see endings.py)
+                report.report(int(request.get("report_fd", -1)), code, float(request.get("pre_cpu", 0.0)))
         finally:
             os._exit(code)
-
-
-def _unpacked(argv: list[str]) -> list[str]:
-    """``pyflyte-fast-execute --additional-distribution U --dest-dir D -- <inner>``: unpack U into D unless
-    an earlier attempt did (D is per tarball; with the attempt's storage settings, read from the environment
-    now) and return the inner command."""
-    import shutil
-    import tarfile
-    import tempfile
-
-    split = argv.index("--")
-    options = dict(zip(argv[1:split:2], argv[2:split:2], strict=False))
-    url, dest = options["--additional-distribution"], options.get("--dest-dir") or os.getcwd()
-    if not os.path.exists(os.path.join(dest, UNPACKED)):
-        from flytekit.configuration import DataConfig  # type: ignore[import-untyped]
-        from flytekit.core.data_persistence import FileAccessProvider  # type: ignore[import-untyped]
-
-        staging = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(dest)), prefix=".unpack-")
-        files = FileAccessProvider(tempfile.mkdtemp(), staging, data_config=DataConfig.auto())
-        files.get_data(url, os.path.join(staging, ""))
-        with tarfile.open(os.path.join(staging, os.path.basename(url))) as tar:
-            for member in tar:  # entries outside the root (``../x.py``) are not the user's code: skipped
-                with contextlib.suppress(tarfile.OutsideDestinationError, tarfile.AbsolutePathError):
-                    tar.extract(member, staging, filter="data")
-        open(os.path.join(staging, UNPACKED), "w").close()
-        try:
-            os.rename(staging, dest)  # atomic; an attempt that unpacked the same tarball first wins
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-    sys.path.insert(0, dest)
-    inner: list[str] = []
-    for arg in argv[split + 1 :]:
-        if arg == "--resolver":
-            inner += ["--dynamic-addl-distro", url, "--dynamic-dest-dir", dest]
-        inner.append(arg)
-    return inner
 
 
 def main() -> None:
@@ -177,14 +154,15 @@ def main() -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
 
-    try:  # beside this file, like map_batch: imported before this directory leaves sys.path below
-        import rehearsal  # type: ignore[import-not-found]
-    except ImportError:  # a copy of the zygote shipped without it: attempts run, without the head start
-        rehearsal = None
+    # Beside this file, like map_batch: imported before it leaves sys.path. A copy shipped without them
+    # runs attempts without the head start (unpack: pyflyte-fast-execute on Ray workers, always shipped).
+    for helper in ("rehearsal", "spares", "endings", "unpack"):
+        with contextlib.suppress(ImportError):
+            _helpers[helper] = importlib.import_module(helper)
     # This file's directory must not shadow the user's modules (a task module named "warm" or "local").
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    if rehearsal is not None and (failure := rehearsal.rehearse(entrypoint)):
+    if "rehearsal" in _helpers and (failure := _helpers["rehearsal"].rehearse(entrypoint)):
         print(f"the rehearsal failed (attempts still run, without its head start): {failure}", file=sys.stderr)
     _serve(sys.stdin, entrypoint, map_batch)
 
@@ -195,22 +173,60 @@ def _serve(lines: Any, entrypoint: object, batches: Any) -> None:
     # otherwise touch (and copy) every object it inherited, tens of milliseconds per fork.
     gc.collect()
     gc.freeze()
+    global _keeper, _endings
+    _endings = _helpers["endings"].Endings(_lock, _send) if "endings" in _helpers else None
+    if "spares" in _helpers and "rehearsal" in _helpers:
+        rehearse = _helpers["rehearsal"].rehearse
+        _keeper = _helpers["spares"].Keeper(
+            lambda: rehearse(entrypoint, keep_loop=True),
+            lambda r: _child(r, entrypoint, batches),
+            _out,
+            _endings.in_child if _endings is not None else lambda: None,
+        )
     threading.Thread(target=_reap, name="reaper", daemon=True).start()
     _send({"ready": True})
+    _replenish(True)
     for line in lines:
         if not line.strip():
             continue
         request = json.loads(line)
         with _lock:  # the reaper must not report (and forget) the child before it is recorded
-            pid = os.fork()
-            if pid == 0:
-                if "code" in request:
-                    _code_zygote(request["code"], entrypoint, batches)
-                _child(request, entrypoint, batches)
+            pid, reports = _keeper.take(request) if _keeper is not None and "code" not in request else (0, -1)
+            if not pid:
+                pipe = _endings.pipe() if _endings is not None and "code" not in request else (-1, -1)
+                pid = os.fork()
+                if pid == 0:
+                    for helper in (_keeper, _endings):
+                        if helper is not None:
+                            helper.in_child()
+                    if "code" in request:
+                        _code_zygote(request["code"], entrypoint, batches)
+                    if pipe[0] >= 0:
+                        os.close(pipe[0])
+                    _child({**request, "report_fd": pipe[1]}, entrypoint, batches)
+                reports = pipe[0]
+                if pipe[1] >= 0:
+                    os.close(pipe[1])
+            if reports >= 0:
+                _endings.watch(pid, reports) if _endings is not None else os.close(reports)
             _children.add(pid)
+            if "code" not in request:
+                _busy.add(pid)
+            idle = len(_busy) <= 1
         _forked.set()
         _send({"id": request["id"], "pid": pid})
+        _replenish(idle)
     _orphaned()
+
+
+def _replenish(idle: bool) -> None:
+    """A new spare once the last one is used, while at most one attempt runs: its rehearsal competes for
+    the CPU, so none is made while attempts run side by side (a fan-out)."""
+    if _keeper is not None and idle:
+        with _lock:
+            if spare := _keeper.replenish():
+                _children.add(spare)
+        _forked.set()
 
 
 def _enter(cwd: str, env: dict[str, str]) -> None:
@@ -228,6 +244,7 @@ def _code_zygote(spec: dict[str, Any], entrypoint: object, batches: Any) -> None
     global _lock, _forked, _out
     _lock, _forked = threading.Lock(), threading.Event()  # the parent's may have been held at the fork
     _children.clear()
+    _busy.clear()
     try:
         channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         channel.connect(spec["socket"])
@@ -249,8 +266,8 @@ def _orphaned() -> None:
     another process or after a restart, so no task of this machine may keep running unowned."""
     with _lock:
         for pid in _children:
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):  # a spare not yet handed a request leads no group
+                os.killpg(pid, signal.SIGKILL) if pid in _busy else os.kill(pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -267,4 +267,6 @@ async def run_task(g: NodeContext, job: Job) -> Outcome:
         return await g.fail(job, exhausted(job, done), NODE.FAILED, **status)
     if result.dynamic_url:
         return await run_dynamic(g, job, done.attempt, result.dynamic_url, str(status.get("deck_uri", "")))
+    if result.outputs is not None:  # as read when the attempt ended: downstream nodes need not read it again
+        job.frame.outputs[job.node.id] = result.outputs
     return await g.succeed(job, result.outputs_url, **status)
