@@ -37,6 +37,19 @@ def sleeper_command(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
     return argv, {"PYTHONPATH": str(tmp_path), "PATH": os.environ.get("PATH", "")}
 
 
+def in_directory(path: Path) -> list[int]:
+    """Live processes other than this one whose working directory is ``path`` (a forked attempt's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if os.readlink(entry / "cwd") == str(path):
+                    found.append(int(entry.name))
+            except OSError:  # gone, a zombie, or not ours to read
+                continue
+    return found
+
+
 async def started(log: Path, limit: float = 120.0) -> None:
     """Until the forked child has opened its log (then a moment for it to be inside the task)."""
     for _ in range(int(limit * 10)):
@@ -87,9 +100,15 @@ async def test_cancelling_stops_the_child_and_a_dead_zygote_is_replaced(tmp_path
         assert first is not None
         running = asyncio.create_task(zygote.run(argv, env, tmp_path, tmp_path / "b.log", None))
         await started(tmp_path / "b.log")
+        assert in_directory(tmp_path)  # the attempt's fork (it took on the attempt's directory)
         os.kill(first.pid, signal.SIGKILL)  # the zygote dies under a running attempt
         with pytest.raises(WarmUnavailable):
             await running
+        for _ in range(50):  # the orphaned attempt is killed with it: its retry must not run beside it
+            if not in_directory(tmp_path):
+                break
+            await asyncio.sleep(0.1)
+        assert not in_directory(tmp_path)
         ended, _ = await zygote.run(["pyflyte-execute"], {"PATH": ""}, tmp_path, tmp_path / "c.log", 60)
         assert ended.exit_code == 2 and zygote.process is not first
     finally:

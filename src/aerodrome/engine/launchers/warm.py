@@ -113,6 +113,9 @@ class Forker:
             return await asyncio.wait_for(asyncio.shield(finished), time_limit), False
         except TimeoutError:
             return await _stop(pid, finished), True
+        except WarmUnavailable:
+            _kill_orphan(pid)
+            raise
         except asyncio.CancelledError:
             await _stop(pid, finished)
             raise
@@ -192,6 +195,17 @@ async def stop_group(pid: int, finished: asyncio.Future[Any], grace: float = 5.0
             continue
         except Exception:  # how it ended is the caller's business
             return
+
+
+def _kill_orphan(pid: int) -> None:
+    """The zygote died under a running attempt, which lives on without a parent to report it: it must not
+    go on beside the retry the caller starts (two runs of one attempt). It leads its own session
+    (``zygote._child``) unless it died before getting there."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 async def _stop(pid: int, finished: asyncio.Future[Exit], grace: float = 5.0) -> Exit:
