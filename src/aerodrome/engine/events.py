@@ -113,6 +113,15 @@ class Reporter:
         if any(k == _ANY for k, _ in self._held):
             await self.flush(_ANY)
 
+    async def settle_ends(self) -> None:
+        """Deliver the node ends held for a successor that will now never start (the execution is being
+        aborted): those nodes did finish, and their records must say so. Whatever else is held (a workflow
+        event) is dropped with the run, since the caller reports the workflow's end itself."""
+        going = [r for k, r in self._held if k == _ANY]
+        self._held = []
+        if going:
+            await self._deliver(going)
+
     async def task(
         self,
         node_id: str,

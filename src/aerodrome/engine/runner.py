@@ -260,6 +260,7 @@ class Engine:
                 await Reporter(self.events, ident).workflow(WF.ABORTED)
         except asyncio.CancelledError:
             if key in self._aborting and key not in self._dropped:
+                await self._settle_held(key)
                 await Reporter(self.events, ident).workflow(WF.ABORTED)
             else:
                 release = False  # dropped or stopping: the lease is gone or handed back with the others
@@ -282,6 +283,18 @@ class Engine:
             self._dropped.discard(key)
             if release:
                 await self._release(row_id)
+
+    async def _settle_held(self, key: Key) -> None:
+        """Before ABORTED: a node that succeeded just before the abort may have its end still held for its
+        successor (``Reporter``, ``hold=NEXT``); it is recorded, so no node of the ended execution stays
+        RUNNING. Best effort: the workflow's ABORTED must be written whatever happens here."""
+        run = self._runs.get(key)
+        if run is None:
+            return
+        try:
+            await run.report.settle_ends()
+        except Exception as exc:
+            log.warning("execution %s: recording the node ends held at the abort failed: %s", key[2], exc)
 
     async def _release(self, row_id: int) -> None:
         try:

@@ -37,7 +37,7 @@ class CountingEvents(EventManager):
         return await super().record_many(requests, *args, **kwargs)
 
 
-async def _scenario(tmp_path: Path) -> None:
+async def _database(tmp_path: Path) -> tuple[Database, CountingEvents]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
     await migrate.upgrade(db)
     async with db.transaction(write=True) as uow:
@@ -57,6 +57,11 @@ async def _scenario(tmp_path: Path) -> None:
         )
     events = CountingEvents(db, LocalStore(tmp_path / "blobs", fsync=False))
     events.batches = []
+    return db, events
+
+
+async def _scenario(tmp_path: Path) -> None:
+    db, events = await _database(tmp_path)
     report = Reporter(events, EXECUTION)
     await report.node("n0", NODE.RUNNING, hold=True)
     await report.task("n0", TASK_ID, 0, TASK.RUNNING)
@@ -82,3 +87,25 @@ async def _scenario(tmp_path: Path) -> None:
 
 def test_a_node_end_goes_with_the_next_node_start(tmp_path: Path) -> None:
     asyncio.run(_scenario(tmp_path))
+
+
+async def _aborted_scenario(tmp_path: Path) -> None:
+    db, events = await _database(tmp_path)
+    report = Reporter(events, EXECUTION)
+    await report.node("g", NODE.RUNNING)
+    await report.workflow(core_exec.WorkflowExecution.SUCCEEDED, hold=True)  # (as if held; dropped at an abort)
+    await report.node("g", NODE.SUCCEEDED, hold=NEXT)  # its successor will never start: the execution is aborted
+    await report.settle_ends()
+    assert events.batches[-1] == [f"Node:{NODE.SUCCEEDED}"]
+    await report.settle_ends()  # nothing held any more
+    assert len(events.batches) == 2
+    async with db.transaction() as uow:
+        node = await uow.node_executions.find(EXECUTION, "g")
+    assert node is not None and node.phase == "SUCCEEDED"
+    await db.dispose()
+
+
+def test_a_node_end_held_at_an_abort_is_recorded_alone(tmp_path: Path) -> None:
+    """The race of test_races.py::test_terminate_racing_completion: a gate completed just before the abort
+    must not stay RUNNING in an ABORTED execution."""
+    asyncio.run(_aborted_scenario(tmp_path))
