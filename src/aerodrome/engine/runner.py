@@ -272,6 +272,7 @@ class Engine:
                 release = False
                 return
             log.exception("execution %s failed in the engine", "/".join(key))  # a bug or an unreadable record
+            await self._settle_held(key)
             try:
                 await Reporter(self.events, ident).workflow(WF.FAILED, error=error("EngineError", str(exc)))
             except Exception:
@@ -285,9 +286,9 @@ class Engine:
                 await self._release(row_id)
 
     async def _settle_held(self, key: Key) -> None:
-        """Before ABORTED: a node that succeeded just before the abort may have its end still held for its
-        successor (``Reporter``, ``hold=NEXT``); it is recorded, so no node of the ended execution stays
-        RUNNING. Best effort: the workflow's ABORTED must be written whatever happens here."""
+        """Before ABORTED (or FAILED by an engine error): a node that succeeded just before may have its end
+        still held for its successor (``Reporter``, ``hold=NEXT``); it is recorded, so no node of the ended
+        execution stays RUNNING. Best effort: the workflow's end must be written whatever happens here."""
         run = self._runs.get(key)
         if run is None:
             return
