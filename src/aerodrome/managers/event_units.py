@@ -19,6 +19,7 @@ from aerodrome.blobstore import layout
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.models import ExecutionRow
 from aerodrome.db.prototext import compact
+from aerodrome.db.records import ExecutionRecord
 from aerodrome.db.repositories.event_records import EventRecords
 from aerodrome.db.unit_of_work import RowSink
 from aerodrome.errors import AbortRequested, InvalidArgument, NotFound, ResourceExhausted, missing
@@ -90,16 +91,23 @@ class EventUnits:
             row = records.execution_for_update(ident, closure=True)
             if yield_to_abort and row.phase == "ABORTING" and event.phase != WF.ABORTED:
                 raise AbortRequested(f"workflow execution {compact(ident)} is being aborted")
-            return self.apply_workflow_event(records, row, event, output_uri)
+            recorded = self.apply_workflow_event(records, row, event, output_uri)
+            records.save_execution(row)
+            return recorded
 
         return apply
 
     def apply_workflow_event(
-        self, uow: RowSink, row: ExecutionRow, event: event_pb2.WorkflowExecutionEvent, output_uri: str = ""
+        self,
+        uow: RowSink,
+        row: ExecutionRow | ExecutionRecord,
+        event: event_pb2.WorkflowExecutionEvent,
+        output_uri: str = "",
     ) -> Recorded:
         """Check one workflow event against the execution row (locked by the caller) and apply it, in the
-        caller's transaction, so a caller can change the row and its phase atomically (TerminateExecution).
-        The caller passes the result to ``tell`` once its transaction has committed."""
+        caller's transaction, so a caller can change the row and its phase atomically (TerminateExecution,
+        with an ORM row its session writes; an event batch saves its record itself). The caller passes the
+        result to ``tell`` once its transaction has committed."""
         ident = event.execution_id
         current = WF.Phase.Value(row.phase)
         verdict = decide(WORKFLOW_POLICY, Transition(current, event.phase, compact(ident)))
@@ -154,8 +162,7 @@ class EventUnits:
             rows.apply_node(row, event, output_uri, input_uri)
             if dynamic_uri:
                 row.dynamic_workflow_remote_closure_reference = dynamic_uri
-            if row.id is None:
-                records.add_node(row)
+            records.save_node(row)
             rows.log_event(records, "node", exec_id, row.phase, event, node_id=ident.node_id)
             added = 0
             if self.outbox is not None:
@@ -209,8 +216,7 @@ class EventUnits:
             if verdict is not None:
                 raise verdict.error
             rows.apply_task(row, event, output_uri)
-            if row.id is None:
-                records.session.add(row)
+            records.save_task(row)
             attempt = event.retry_attempt
             rows.log_event(records, "task", exec_id, row.phase, event, node_id=node_id.node_id, retry_attempt=attempt)
             added = 0
