@@ -2,7 +2,8 @@
 (async, outside the transaction), then a plain function that, against the records of a write transaction,
 decides the transition (``aerodrome.phases``), applies it (``event_rows.py``) and appends the event log and
 outbox rows. Units are synchronous so that a whole batch of them runs in one transaction on a sync
-session (``Database.write_sync``): on SQLite without any thread hop for all its statements.
+connection (``Database.write_conn``, Core statements through ``EventRecords``): on SQLite without any
+thread hop for all its statements.
 """
 
 from __future__ import annotations
