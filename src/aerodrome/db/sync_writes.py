@@ -26,6 +26,7 @@ worker thread that waits for the lock with the usual timeout while the loop goes
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -73,7 +74,11 @@ def _sqlite_sync_engine(url: str, pragmas: Callable[[Any], None]) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # On the driver: through SQLAlchemy's execution this statement cost as much as an event batch's
+        # INSERT. A busy lock is then the driver's error (``_begin_now``).
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute("BEGIN IMMEDIATE")
 
     return engine
 
@@ -125,8 +130,9 @@ def _begin_now(conn: Connection) -> RootTransaction | None:
     """``BEGIN IMMEDIATE`` if SQLite's lock is free this moment; None if another connection holds it."""
     try:
         return conn.begin()
-    except OperationalError as exc:
-        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+    except (OperationalError, sqlite3.OperationalError) as exc:
+        reason = str(exc.orig if isinstance(exc, OperationalError) else exc)
+        if "locked" in reason or "busy" in reason:
             return None
         raise
 
