@@ -31,7 +31,8 @@ TARGETS = [
     ("events: workflow", "aerodrome.managers.events", "EventManager", "record_workflow_event"),
     ("events: node", "aerodrome.managers.events", "EventManager", "record_node_event"),
     ("events: task", "aerodrome.managers.events", "EventManager", "record_task_event"),
-    ("db: event batch (sync body)", "aerodrome.db.engine", "Database", "write_sync"),
+    ("db: event batch (sync body)", "aerodrome.db.engine", "Database", "write_sync"),  # before write_conn
+    ("db: event batch (sync body)", "aerodrome.db.engine", "Database", "write_conn"),
     ("provider read", "aerodrome.engine.graph", "GraphRunner", "provider_runtime"),
     ("blob read", "aerodrome.blobstore.store", "LocalStore", "read_bytes"),
     ("blob write", "aerodrome.blobstore.store", "LocalStore", "write_bytes"),

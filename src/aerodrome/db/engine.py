@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from aerodrome.db.inserts import NewRow, SqliteInserter, insert_each_rows, insert_rows
-from aerodrome.db.sync_writes import Body, SqliteSyncWriter, T, run_async
+from aerodrome.db.sync_writes import Body, ConnBody, SqliteSyncWriter, T, run_async, run_async_conn
 from aerodrome.db.unit_of_work import UnitOfWork
 from aerodrome.db.write_lock import WriteLock
 
@@ -173,6 +173,14 @@ class Database:
             async with self._write_lock:
                 return await self._sync_writer.run(body)
         return await run_async(self._write_engine, body)
+
+    async def write_conn(self, body: ConnBody[T]) -> T:
+        """As ``write_sync``, ``body`` taking the transaction's connection itself (Core statements only: no
+        session to create, flush and close)."""
+        if self._write_lock is not None and self._sync_writer is not None:
+            async with self._write_lock:
+                return await self._sync_writer.run_conn(body)
+        return await run_async_conn(self._write_engine, body)
 
     @asynccontextmanager
     async def _unit(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:

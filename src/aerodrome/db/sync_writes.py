@@ -26,6 +26,7 @@ worker thread that waits for the lock with the usual timeout while the loop goes
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -37,6 +38,9 @@ from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 Body = Callable[[Session], T]
+ConnBody = Callable[[Connection], T]
+"""A transaction's body on the bare connection (``EventRecords`` runs Core statements, no session)."""
+Runner = Callable[[Connection, Any], T]
 
 
 def run_in_session(conn: Connection, body: Body[T]) -> T:
@@ -70,7 +74,11 @@ def _sqlite_sync_engine(url: str, pragmas: Callable[[Any], None]) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # On the driver: through SQLAlchemy's execution this statement cost as much as an event batch's
+        # INSERT. A busy lock is then the driver's error (``_begin_now``).
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute("BEGIN IMMEDIATE")
 
     return engine
 
@@ -84,14 +92,21 @@ class SqliteSyncWriter:
 
     async def run(self, body: Body[T]) -> T:
         """Run ``body`` in one transaction; committed unless it raised (then rolled back)."""
+        return await self.run_with(run_in_session, body)
+
+    async def run_conn(self, body: ConnBody[T]) -> T:
+        """As ``run``, ``body`` taking the connection itself."""
+        return await self.run_with(_call, body)
+
+    async def run_with(self, runner: Runner[T], body: Any) -> T:
         with self.engine.connect() as conn:
             transaction = _begin_now(conn)
             if transaction is not None:
                 with transaction:
-                    return run_in_session(conn, body)
-        return await asyncio.to_thread(self._run_waiting, body)
+                    return runner(conn, body)
+        return await asyncio.to_thread(self._run_waiting, runner, body)
 
-    def _run_waiting(self, body: Body[T]) -> T:
+    def _run_waiting(self, runner: Runner[T], body: Any) -> T:
         """On a worker thread: wait for SQLite's lock as every other connection does, then run ``body``."""
         with self.engine.connect() as conn:
             driver = conn.connection.driver_connection  # not conn.exec_driver_sql: that would begin first
@@ -99,7 +114,7 @@ class SqliteSyncWriter:
             driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             try:
                 with conn.begin():
-                    return run_in_session(conn, body)
+                    return runner(conn, body)
             finally:
                 driver.execute("PRAGMA busy_timeout=0")
 
@@ -115,13 +130,23 @@ def _begin_now(conn: Connection) -> RootTransaction | None:
     """``BEGIN IMMEDIATE`` if SQLite's lock is free this moment; None if another connection holds it."""
     try:
         return conn.begin()
-    except OperationalError as exc:
-        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+    except (OperationalError, sqlite3.OperationalError) as exc:
+        reason = str(exc.orig if isinstance(exc, OperationalError) else exc)
+        if "locked" in reason or "busy" in reason:
             return None
         raise
 
 
-async def run_async(engine: AsyncEngine, body: Body[T]) -> T:
+def _call(conn: Connection, body: ConnBody[T]) -> T:
+    return body(conn)
+
+
+async def run_async(engine: AsyncEngine, body: Any, runner: Runner[T] = run_in_session) -> T:
     """Run ``body`` in one transaction on a connection of ``engine`` (PostgreSQL), in its greenlet."""
     async with engine.connect() as conn, conn.begin():
-        return await conn.run_sync(run_in_session, body)
+        return await conn.run_sync(runner, body)
+
+
+async def run_async_conn(engine: AsyncEngine, body: ConnBody[T]) -> T:
+    """As ``run_async``, ``body`` taking the connection itself."""
+    return await run_async(engine, body, _call)

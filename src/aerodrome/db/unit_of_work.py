@@ -46,16 +46,11 @@ def _values(row: Any) -> dict[str, Any]:
     return values
 
 
-class _Adds(Protocol):
-    def add(self, instance: object, *, _warn: bool = True) -> None: ...
-
-
 class RowSink(Protocol):
-    """Anything whose session takes new rows: a ``UnitOfWork`` or the sync ``EventRecords`` of an event
+    """Anything that takes new rows as plain values: a ``UnitOfWork`` or the ``EventRecords`` of an event
     batch (code that only appends rows, such as the event log and the outbox, serves both)."""
 
-    @property
-    def session(self) -> _Adds: ...
+    def add_new(self, model: type[Any], values: dict[str, Any]) -> None: ...
 
 
 class UnitOfWork:
@@ -64,6 +59,10 @@ class UnitOfWork:
     def __init__(self, session: AsyncSession, *, dialect: str) -> None:
         self.session = session
         self.dialect = dialect
+
+    def add_new(self, model: type[Any], values: dict[str, Any]) -> None:
+        """A new row of ``model`` with these column values, written with the session's flush."""
+        self.session.add(model(**values))
 
     async def add_all(self, rows: Sequence[Any]) -> None:
         """Insert new rows of any tables, one multi-row INSERT per table (no ORM unit-of-work bookkeeping:

@@ -1,6 +1,7 @@
 """How an accepted event changes its record: the execution, node-execution and task-execution rows and their
-closures, and the event log row. Pure row edits on rows of the caller's unit of work (``events.py`` decides
-whether an event is accepted; these apply it)."""
+closures, and the event log row. Pure edits of the records an event batch holds (``db/records.py``; an
+execution may also be an ORM row of a ``UnitOfWork``, as TerminateExecution passes): ``events.py`` decides
+whether an event is accepted, these apply it, and the caller's transaction writes the records."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.event import event_pb2
 from google.protobuf import timestamp_pb2
 
-from aerodrome.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskExecutionRow
+from aerodrome.db.models import EventRow, ExecutionRow
 from aerodrome.db.prototext import compact
+from aerodrome.db.records import ExecutionRecord, NodeRecord, TaskRecord
 from aerodrome.db.repositories.event_records import EventRecords
 from aerodrome.db.unit_of_work import RowSink
 from aerodrome.errors import NotFound
@@ -50,27 +52,29 @@ def log_event(
     retry_attempt: int = 0,
 ) -> None:
     """Append an accepted event to the event log, in the same transaction as its effect."""
-    uow.session.add(
-        EventRow(
-            kind=kind,
-            execution_project=execution.project,
-            execution_domain=execution.domain,
-            execution_name=execution.name,
-            node_id=node_id,
-            retry_attempt=retry_attempt,
-            phase=phase,
-            occurred_at=dt(event.occurred_at),
-            payload=event.SerializeToString(),
-        )
+    uow.add_new(
+        EventRow,
+        {
+            "kind": kind,
+            "execution_project": execution.project,
+            "execution_domain": execution.domain,
+            "execution_name": execution.name,
+            "node_id": node_id,
+            "retry_attempt": retry_attempt,
+            "phase": phase,
+            "occurred_at": dt(event.occurred_at),
+            "payload": event.SerializeToString(),
+        },
     )
 
 
-def new_task_row(node_execution_id: int, event: event_pb2.TaskExecutionEvent) -> TaskExecutionRow:
+def new_task_row(node_execution_id: int, event: event_pb2.TaskExecutionEvent) -> TaskRecord:
     """The record of an attempt first heard of (UNDEFINED until its event is applied)."""
     task, node_id = event.task_id, event.parent_node_execution_id
     exec_id = node_id.execution_id
     occurred = dt(event.occurred_at)
-    return TaskExecutionRow(
+    return TaskRecord(
+        id=None,
         node_execution_id=node_execution_id,
         project=task.project,
         domain=task.domain,
@@ -83,13 +87,18 @@ def new_task_row(node_execution_id: int, event: event_pb2.TaskExecutionEvent) ->
         retry_attempt=event.retry_attempt,
         phase="UNDEFINED",
         phase_version=0,
+        input_uri="",
         closure=task_execution_pb2.TaskExecutionClosure(created_at=event.occurred_at).SerializeToString(),
+        started_at=None,
         task_execution_created_at=occurred,
         task_execution_updated_at=occurred,
+        duration=0,
     )
 
 
-def apply_workflow(row: ExecutionRow, event: event_pb2.WorkflowExecutionEvent, output_uri: str) -> None:
+def apply_workflow(
+    row: ExecutionRow | ExecutionRecord, event: event_pb2.WorkflowExecutionEvent, output_uri: str
+) -> None:
     closure = execution_pb2.ExecutionClosure.FromString(row.closure)
     occurred = dt(event.occurred_at)
     row.phase = workflow_phase_name(event.phase)
@@ -111,21 +120,25 @@ def apply_workflow(row: ExecutionRow, event: event_pb2.WorkflowExecutionEvent, o
     row.closure = closure.SerializeToString()
 
 
-def new_node_row(
-    records: EventRecords, execution: ExecutionRow, event: event_pb2.NodeExecutionEvent
-) -> NodeExecutionRow:
+def new_node_row(records: EventRecords, execution: ExecutionRecord, event: event_pb2.NodeExecutionEvent) -> NodeRecord:
+    """The record of a node first heard of (UNDEFINED until its event is applied); NotFound for a parent
+    node that has no record."""
     exec_id = event.id.execution_id
     occurred = dt(event.occurred_at)
-    row = NodeExecutionRow(
+    row = NodeRecord(
+        id=None,
         execution_id=execution.id,
         execution_project=exec_id.project,
         execution_domain=exec_id.domain,
         execution_name=exec_id.name,
         node_id=event.id.node_id,
         phase="UNDEFINED",
+        input_uri="",
         closure=node_execution_pb2.NodeExecutionClosure(created_at=event.occurred_at).SerializeToString(),
+        started_at=None,
         node_execution_created_at=occurred,
         node_execution_updated_at=occurred,
+        duration=0,
         node_execution_metadata=node_execution_pb2.NodeExecutionMetaData(
             retry_group=event.retry_group,
             spec_node_id=event.spec_node_id,
@@ -134,6 +147,12 @@ def new_node_row(
             is_array=event.is_array,
             is_eager=event.is_eager,
         ).SerializeToString(),
+        parent_id=None,
+        parent_task_execution_id=None,
+        error_kind=None,
+        error_code=None,
+        cache_status=None,
+        dynamic_workflow_remote_closure_reference="",
     )
     if event.HasField("parent_task_metadata"):
         row.parent_task_execution_id = records.task_id_of(event.parent_task_metadata.id)
@@ -148,7 +167,7 @@ def new_node_row(
     return row
 
 
-def apply_node(row: NodeExecutionRow, event: event_pb2.NodeExecutionEvent, output_uri: str, input_uri: str) -> None:
+def apply_node(row: NodeRecord, event: event_pb2.NodeExecutionEvent, output_uri: str, input_uri: str) -> None:
     closure = node_execution_pb2.NodeExecutionClosure.FromString(row.closure)
     metadata = node_execution_pb2.NodeExecutionMetaData.FromString(row.node_execution_metadata)
     occurred = dt(event.occurred_at)
@@ -197,7 +216,7 @@ def apply_node(row: NodeExecutionRow, event: event_pb2.NodeExecutionEvent, outpu
     row.node_execution_metadata = metadata.SerializeToString()
 
 
-def apply_task(row: TaskExecutionRow, event: event_pb2.TaskExecutionEvent, output_uri: str) -> None:
+def apply_task(row: TaskRecord, event: event_pb2.TaskExecutionEvent, output_uri: str) -> None:
     closure = task_execution_pb2.TaskExecutionClosure.FromString(row.closure)
     occurred = dt(event.occurred_at)
     first_running = event.phase == TASK.RUNNING and row.started_at is None

@@ -5,8 +5,9 @@ own: on SQLite one writer at a time, so a 100-wide fan-out queued its events beh
 BEGIN … COMMIT each, and a node's RUNNING and its first attempt's RUNNING were two transactions. Here the
 EventManager hands each event over as a *unit* (reads, the transition check, the row changes, the event
 log and outbox rows, as a plain function of the transaction's records); the writer runs every unit queued
-so far in one transaction, in the order they were queued, through ``Database.write_sync`` (on SQLite the
-whole batch runs without a thread hop, however many statements its units run).
+so far in one transaction, in the order they were queued, through ``Database.write_conn`` (on SQLite the
+whole batch runs without a thread hop, however many statements its units run) as Core statements
+(``EventRecords``): changed records and new log and outbox rows are written when the batch ends.
 
 Crash semantics are those of one transaction per event: a caller is answered, and watchers are told,
 only after the transaction holding its event committed. A unit that breaks a rule raises an
@@ -24,10 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aerodrome.db.engine import Database, is_conflict
-from aerodrome.db.models import NodeExecutionRow, TaskExecutionRow
 from aerodrome.db.repositories.event_records import EventRecords, Key
 from aerodrome.errors import AdminError
 
@@ -53,10 +53,17 @@ def _settle(done: asyncio.Future[R], result: R | None = None, exc: BaseException
         done.set_result(result)  # type: ignore[arg-type]
 
 
-def _creates_parent_rows(records: EventRecords) -> bool:
-    """Whether the session holds a new node or attempt row that a later unit of the batch may look up
-    (the session does not autoflush, so a query would not see it)."""
-    return any(isinstance(row, NodeExecutionRow | TaskExecutionRow) for row in records.session.new)
+def _alone(unit: Unit[R]) -> Callable[[Connection], R]:
+    def body(conn: Connection) -> R:
+        records = EventRecords(conn)
+        try:
+            result = unit(records)
+            records.flush()
+            return result
+        finally:
+            records.close()
+
+    return body
 
 
 class EventWriter(Generic[R]):
@@ -99,22 +106,23 @@ class EventWriter(Generic[R]):
                 raise
 
     async def _write_together(self, batch: list[_Pending[R]]) -> bool:
-        def body(session: Session) -> list[tuple[R | None, AdminError | None]]:
-            records = EventRecords(session)
-            records.lock_in_order([p.lock for p in batch if p.lock is not None])
-            outcomes: list[tuple[R | None, AdminError | None]] = []
-            for pending in batch:
-                try:
-                    outcomes.append((pending.unit(records), None))
-                except AdminError as exc:  # raised before the unit changed anything
-                    outcomes.append((None, exc))
-                    continue
-                if _creates_parent_rows(records):
-                    session.flush()
-            return outcomes
+        def body(conn: Connection) -> list[tuple[R | None, AdminError | None]]:
+            records = EventRecords(conn)
+            try:
+                records.lock_in_order([p.lock for p in batch if p.lock is not None])
+                outcomes: list[tuple[R | None, AdminError | None]] = []
+                for pending in batch:
+                    try:
+                        outcomes.append((pending.unit(records), None))
+                    except AdminError as exc:  # raised before the unit changed anything
+                        outcomes.append((None, exc))
+                records.flush()
+                return outcomes
+            finally:
+                records.close()
 
         try:
-            outcomes = await self.db.write_sync(body)
+            outcomes = await self.db.write_conn(body)
         except Exception as exc:
             log.debug("a batch of %d events failed together (%s); writing them one by one", len(batch), exc)
             return False
@@ -127,7 +135,7 @@ class EventWriter(Generic[R]):
     async def _write_alone(self, pending: _Pending[R]) -> None:
         for retry in range(CONFLICT_RETRIES + 1):
             try:
-                result = await self.db.write_sync(lambda session: pending.unit(EventRecords(session)))
+                result = await self.db.write_conn(_alone(pending.unit))
                 break
             except Exception as exc:
                 # Another process's transaction (a lease heartbeat, its own events) locked the same rows in

@@ -15,7 +15,7 @@ from flyteidl.admin import execution_pb2
 from flyteidl.event import cloudevents_pb2, event_pb2
 from google.protobuf import json_format
 
-from aerodrome.db.models import ExecutionRow
+from aerodrome.db.records import ExecutionView
 
 AnyEvent = event_pb2.WorkflowExecutionEvent | event_pb2.NodeExecutionEvent | event_pb2.TaskExecutionEvent
 
@@ -26,12 +26,12 @@ TYPES = {
 }
 
 
-def execution_key(row: ExecutionRow) -> str:
+def execution_key(row: ExecutionView) -> str:
     """``project/domain/name``: the CloudEvent subject and the outbox lane's execution part."""
     return f"{row.execution_project}/{row.execution_domain}/{row.execution_name}"
 
 
-def event_id(kind: str, row: ExecutionRow, phase: str, node_id: str = "", retry_attempt: int = 0) -> str:
+def event_id(kind: str, row: ExecutionView, phase: str, node_id: str = "", retry_attempt: int = 0) -> str:
     """A readable id (execution, node, attempt, phase) made unique by a random suffix; stored with the
     outbox row, so every redelivery of one event carries the same id."""
     parts = [execution_key(row)]
@@ -42,7 +42,7 @@ def event_id(kind: str, row: ExecutionRow, phase: str, node_id: str = "", retry_
     return f"{'/'.join(parts)}.{phase}.{uuid.uuid4().hex[:12]}"
 
 
-def _data(kind: str, row: ExecutionRow, event: AnyEvent) -> dict[str, Any]:
+def _data(kind: str, row: ExecutionView, event: AnyEvent) -> dict[str, Any]:
     spec = execution_pb2.ExecutionSpec.FromString(row.spec)
     labels = dict(spec.labels.values)
     wrapped: Any
@@ -60,7 +60,7 @@ def _data(kind: str, row: ExecutionRow, event: AnyEvent) -> dict[str, Any]:
     return data
 
 
-def cloud_event(kind: str, row: ExecutionRow, phase: str, event: AnyEvent, *, ident: str, source: str) -> bytes:
+def cloud_event(kind: str, row: ExecutionView, phase: str, event: AnyEvent, *, ident: str, source: str) -> bytes:
     """The CloudEvent JSON of one accepted event."""
     occurred = event.occurred_at.ToDatetime(tzinfo=UTC)
     body = {

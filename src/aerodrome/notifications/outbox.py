@@ -15,7 +15,8 @@ from typing import Any
 from flyteidl.admin import common_pb2, execution_pb2
 from flyteidl.core import execution_pb2 as core_exec
 
-from aerodrome.db.models import ExecutionRow, OutboxRow
+from aerodrome.db.models import OutboxRow
+from aerodrome.db.records import ExecutionView
 from aerodrome.db.unit_of_work import RowSink
 from aerodrome.notifications.cloudevents import AnyEvent, cloud_event, event_id, execution_key
 from aerodrome.notifications.templates import Texts, placeholders
@@ -31,8 +32,10 @@ def event_sinks(settings: EventSettings) -> list[str]:
     return sinks + [f"webhook:{i}" for i in range(len(settings.webhook_urls))]
 
 
-def _row(sink: str, kind: str, execution: ExecutionRow, message_id: str, payload: bytes, now: datetime) -> OutboxRow:
-    return OutboxRow(
+def _row(
+    sink: str, kind: str, execution: ExecutionView, message_id: str, payload: bytes, now: datetime
+) -> dict[str, Any]:
+    return dict(
         sink=sink,
         lane=f"{sink}|{execution_key(execution)}",
         kind=kind,
@@ -63,7 +66,7 @@ class Outbox:
         self,
         uow: RowSink,
         kind: str,
-        execution: ExecutionRow,
+        execution: ExecutionView,
         phase: str,
         event: AnyEvent,
         *,
@@ -77,10 +80,10 @@ class Outbox:
         payload = cloud_event(kind, execution, phase, event, ident=ident, source=self.events.source)
         now = datetime.now(UTC)
         for sink in self.sinks:
-            uow.session.add(_row(sink, kind, execution, ident, payload, now))
+            uow.add_new(OutboxRow, _row(sink, kind, execution, ident, payload, now))
         return len(self.sinks)
 
-    def add_notifications(self, uow: RowSink, execution: ExecutionRow, phase: int) -> int:
+    def add_notifications(self, uow: RowSink, execution: ExecutionView, phase: int) -> int:
         """The resolved notifications of the execution that name this terminal phase (reference §8): every
         kind is an e-mail to its recipients, one per notification; Slack and PagerDuty ones also go to their
         webhook when one is configured. Returns how many rows were added."""
@@ -102,7 +105,7 @@ class Outbox:
             base = f"{execution_key(execution)}.{phase_name}.notification.{index}"
             for sink, message in self._messages(kind, notification, subject, body, values, phase_name):
                 payload = json.dumps(message).encode()
-                uow.session.add(_row(sink, "notification", execution, f"{base}.{sink}", payload, now))
+                uow.add_new(OutboxRow, _row(sink, "notification", execution, f"{base}.{sink}", payload, now))
                 added += 1
         return added
 

@@ -15,7 +15,7 @@ from flyteidl.admin import execution_pb2
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from aerodrome.db.models import ExecutionRow
+from aerodrome.db.records import ExecutionView
 from aerodrome.settings import DEFAULT_BODY, DEFAULT_SUBJECT
 
 log = logging.getLogger("aerodrome.notifications")
@@ -26,7 +26,7 @@ def _ident(ident: Any) -> dict[str, str]:
     return {"project": ident.project, "domain": ident.domain, "name": ident.name, "version": ident.version}
 
 
-def placeholders(row: ExecutionRow, phase: str, console_url: str) -> dict[str, Any]:
+def placeholders(row: ExecutionView, phase: str, console_url: str) -> dict[str, Any]:
     """What a template may name: the reference's placeholders plus ``console_url``."""
     closure = execution_pb2.ExecutionClosure.FromString(row.closure)
     spec = execution_pb2.ExecutionSpec.FromString(row.spec)

@@ -30,7 +30,7 @@ class Transition:
 
     current: int | None
     new: int
-    subject: str  # how the record is named in messages
+    subject: object  # how the record is named in messages (its str(), made only when a message is)
     current_version: int = 0
     new_version: int = 0
 
