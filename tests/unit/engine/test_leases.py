@@ -20,7 +20,8 @@ from aerodrome.db.engine import Database
 from aerodrome.db.migrate import upgrade
 from aerodrome.db.models import EngineProcessRow, ExecutionRow
 from aerodrome.db.repositories.leases import Leased
-from aerodrome.engine.leases import DatabaseInUse, LeaseKeeper, SqliteLock
+from aerodrome.engine.leases import LeaseKeeper
+from aerodrome.engine.sqlite_lock import DatabaseInUse, SqliteLock
 from aerodrome.settings import LeaseSettings
 from tests.support.postgres import fresh_database
 
@@ -126,6 +127,35 @@ def test_a_full_engine_still_claims_what_is_being_aborted(tmp_path: Path) -> Non
         full._driver = driver
         await full.claim()
         assert [x.name for x in driver.driven.values()] == ["stopping"]  # aborting needs no room
+
+    run_on_both(tmp_path, scenario)
+
+
+def test_a_full_engine_claims_aborting_work_on_a_terminate_or_in_time_not_on_each_creation(tmp_path: Path) -> None:
+    """A full engine's claim on a creation's nudge would find nothing it can take: it is skipped (no write
+    transaction beside each request), yet an ABORTING execution nobody drives is claimed at once after a
+    terminate in this process, and within claim_seconds otherwise."""
+
+    async def scenario(db: Database) -> None:
+        settings = LeaseSettings(ttl_seconds=30, claim_seconds=0.3, heartbeat_seconds=60)
+        full = LeaseKeeper(db, settings, version="t")
+        driver = FakeDriver(room=0)
+        full._driver = driver
+        await full.claim()  # finds nothing
+        async with db.transaction(write=True) as uow:
+            await uow.add_all([execution("stopping", "ABORTING"), execution("later", "ABORTING")])
+        await full.claim()  # a creation's nudge
+        assert driver.driven == {}
+        await full.announce_abort("p", "d", "stopping")
+        await full.claim()
+        assert sorted(x.name for x in driver.driven.values()) == ["later", "stopping"]
+        async with db.transaction(write=True) as uow:
+            await uow.add_all([execution("expired", "ABORTING")])
+        await full.claim()
+        assert len(driver.driven) == 2
+        await asyncio.sleep(0.35)
+        await full.claim()  # claim_seconds later
+        assert "expired" in [x.name for x in driver.driven.values()]
 
     run_on_both(tmp_path, scenario)
 
