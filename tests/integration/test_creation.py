@@ -4,6 +4,7 @@ creations is started exactly once each (the drives of one claim share one read).
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from flyteidl.admin import common_pb2, execution_pb2, matchable_resource_pb2
@@ -14,6 +15,7 @@ from flytekit.remote import FlyteRemote
 from tests.integration.conftest import Server
 from tests.integration.test_executions import WF, registered  # noqa: F401 (the fixture)
 from tests.support.clients import admin_stub
+from tests.support.stored_inputs import inputs_objects
 
 PROJECT, DOMAIN = "flytesnacks", "development"
 
@@ -68,17 +70,15 @@ def test_inputs_the_launch_plan_adds_nothing_to_are_stored_once(
 ) -> None:
     server, version = registered
     lp = remote.fetch_launch_plan(name=f"{WF}.two_tasks", version=version)
-    every = remote.execute(lp, inputs={"a": 2, "b": 3, "name": "x"})
-    some = remote.execute(lp, inputs={"name": "y"})  # a and b from the launch plan's defaults
-    for execution, files, said in (
-        (every, ["user_inputs.pb"], "hello x 5"),
-        (some, ["inputs.pb", "user_inputs.pb"], "hello y 3"),
-    ):
+    x, y = f"x{uuid.uuid4().hex[:8]}", f"y{uuid.uuid4().hex[:8]}"  # inputs never stored before
+    every = remote.execute(lp, inputs={"a": 2, "b": 3, "name": x})
+    some = remote.execute(lp, inputs={"name": y})  # a and b from the launch plan's defaults
+    for execution, sizes, name, said in ((every, [3], x, f"hello {x} 5"), (some, [1, 3], y, f"hello {y} 3")):
         done = remote.wait(execution, timeout=120, poll_interval=0.5)
         assert done.outputs["o0"] == said
-        prefix = server.home / "blobs" / PROJECT / DOMAIN / "executions" / execution.id.name
-        (key,) = [p for p in prefix.iterdir() if (p / "user_inputs.pb").exists()]
-        assert sorted(f.name for f in key.iterdir()) == files
+        # One object when the launch plan added nothing (the user's inputs are the full inputs), else two.
+        stored = inputs_objects(server.home / "blobs", PROJECT, DOMAIN, name)
+        assert sorted(len(m.literals) for m in stored) == sizes
         with admin_stub(server.grpc) as stub:
             data = stub.GetExecutionData(execution_pb2.WorkflowExecutionGetDataRequest(id=execution.id.to_flyte_idl()))
         assert set(data.full_inputs.literals) == {"a", "b", "name"}

@@ -118,8 +118,8 @@ def test_object_store_stopped_mid_run(tmp_path: Path) -> None:
             try:
                 time.sleep(3.0)
                 remote.client.list_executions_paginated("flytesnacks", "development", limit=5)
-                with pytest.raises(Exception) as raised:  # its inputs cannot be stored
-                    _launch(remote, version, 1)
+                with pytest.raises(Exception) as raised:  # its inputs (never stored before) cannot be stored
+                    _launch(remote, version, 1, pause=0.25)
                 refused = _status(raised.value)
                 assert refused.code() == grpc.StatusCode.UNAVAILABLE, refused
                 assert "object store" in (refused.details() or ""), refused.details()
@@ -172,8 +172,8 @@ def test_blob_disk_full(small_disk: Path, tmp_path: Path) -> None:
         running = _launch(remote, version, 3, pause=0.3)
         time.sleep(1.0)
         filler = _fill(small_disk)
-        with pytest.raises(Exception) as raised:  # refused at the door: the status and message name the cause
-            _launch(remote, version, 1, pause=0.0)
+        with pytest.raises(Exception) as raised:  # refused at the door (inputs never stored before, pause 0):
+            _launch(remote, version, 1, pause=0.0)  # the status and message name the cause
         refused = _status(raised.value)
         assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, refused
         assert "No space left" in (refused.details() or ""), refused.details()

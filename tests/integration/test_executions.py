@@ -16,7 +16,7 @@ from pathlib import Path
 import grpc
 import pytest
 from flyteidl.admin import common_pb2, execution_pb2, task_execution_pb2
-from flyteidl.core import identifier_pb2
+from flyteidl.core import identifier_pb2, literals_pb2
 from flytekit.configuration import Config
 from flytekit.models.core.execution import WorkflowExecutionPhase
 from flytekit.remote import FlyteRemote
@@ -24,6 +24,7 @@ from flytekit.remote import FlyteRemote
 from tests.integration.conftest import Server
 from tests.support.clients import admin_stub
 from tests.support.projects import register_project
+from tests.support.stored_inputs import inputs_objects, string_input
 
 PROJECT_DIR = Path(__file__).parent / "projects" / "exec_app"
 PYFLYTE = str(Path(sys.executable).with_name("pyflyte"))
@@ -202,16 +203,19 @@ def test_duplicate_name_is_already_exists(registered: tuple[Server, str], remote
 def test_concurrent_creations_of_one_name_keep_one_execution_and_no_stray_inputs(
     registered: tuple[Server, str], remote: FlyteRemote
 ) -> None:
-    """CreateExecution writes the inputs before its one insert: of several racing requests for one name,
-    exactly one wins, the others get ALREADY_EXISTS and leave none of their files behind."""
+    """CreateExecution stores the inputs before its one insert: of several racing requests for one name,
+    exactly one wins, the others get ALREADY_EXISTS and leave nothing behind (the same inputs are one object
+    under their content's key, the one the winner refers to; nothing under the execution's own key)."""
     server, version = registered
     lp = remote.fetch_launch_plan(name=f"{WF}.two_tasks", version=version)
     name = f"race{uuid.uuid4().hex[:8]}"
+    said = f"r{uuid.uuid4().hex[:8]}"  # inputs never stored before
     request = execution_pb2.ExecutionCreateRequest(
         project="flytesnacks",
         domain="development",
         name=name,
         spec=execution_pb2.ExecutionSpec(launch_plan=lp.id.to_flyte_idl()),
+        inputs=literals_pb2.LiteralMap(literals={"name": string_input(said)}),
     )
 
     def create(_: int) -> str:
@@ -226,7 +230,9 @@ def test_concurrent_creations_of_one_name_keep_one_execution_and_no_stray_inputs
         outcomes = list(pool.map(create, range(8)))
     assert outcomes.count("OK") == 1 and outcomes.count("ALREADY_EXISTS") == 7, outcomes
     done = remote.wait(remote.fetch_execution(name=name), timeout=120, poll_interval=0.5)
-    assert done.outputs["o0"] == "hello world 3"
-    prefix = server.home / "blobs" / "flytesnacks" / "development" / "executions" / name
-    with_inputs = [p for p in prefix.iterdir() if (p / "user_inputs.pb").exists()]
-    assert len(with_inputs) == 1, f"one request's inputs only, found {sorted(p.name for p in prefix.iterdir())}"
+    assert done.outputs["o0"] == f"hello {said} 3"
+    blobs = server.home / "blobs"
+    stored = inputs_objects(blobs, "flytesnacks", "development", said)
+    assert sorted(len(m.literals) for m in stored) == [1, 3], "the user's inputs and the full inputs, once each"
+    prefix = blobs / "flytesnacks" / "development" / "executions" / name
+    assert not list(prefix.rglob("user_inputs.pb"))

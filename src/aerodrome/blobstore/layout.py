@@ -5,10 +5,12 @@ an operator can find an execution's data by hand. Every key starts ``<project>/<
 
 - ``<project>/<domain>/uploads/<filename_root or base32(md5)>/<filename>``: data-proxy uploads
   (fast-registration tarballs, ``FlyteRemote.upload_file``, ``flyte://`` writes), as flyteadmin builds them;
-- ``<project>/<domain>/executions/<name>/...``: an execution's inputs, its nodes' attempts and outputs.
+- ``<project>/<domain>/executions/<name>/...``: an execution's nodes' attempts and outputs;
+- ``<project>/<domain>/inputs/<sha256[:2]>/<sha256>.pb``: executions' inputs (and gate nodes'), named by
+  their content (``blobstore/inputs.py``): identical inputs are one immutable object.
 
-``uploads`` and ``executions`` are fixed words so that an execution called ``uploads`` cannot collide with
-the upload area.
+``uploads``, ``executions`` and ``inputs`` are fixed words so that an execution called ``uploads`` cannot
+collide with the upload area.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from aerodrome.errors import InvalidArgument
 
 UPLOADS = "uploads"
 EXECUTIONS = "executions"
+INPUTS = "inputs"
 
 
 def check_segments(value: str, field: str, *, allow_slash: bool) -> list[str]:
@@ -54,6 +57,13 @@ def upload_key(project: str, domain: str, root: str, filename: str) -> str:
     check_segments(root, "filename_root", allow_slash=True)
     check_segments(filename, "filename", allow_slash=True)
     return f"{project}/{domain}/{UPLOADS}/{root}/{filename}"
+
+
+def inputs_key(project: str, domain: str, sha256: str) -> str:
+    """The key of inputs whose serialized form has this SHA-256 (hex)."""
+    check_segments(project, "project", allow_slash=False)
+    check_segments(domain, "domain", allow_slash=False)
+    return f"{project}/{domain}/{INPUTS}/{sha256[:2]}/{sha256}.pb"
 
 
 def execution_key(project: str, domain: str, name: str) -> str:

@@ -151,6 +151,11 @@ class BlobStore(ABC):
 
         return await self.write_stream(url, one())
 
+    async def write_once(self, url: str, data: bytes) -> None:
+        """An immutable object named by its content: written (durably) unless it is already stored."""
+        if not await self.exists(url):
+            await self.write_bytes(url, data)
+
     async def read_proto(self, url: str, cls: type[M]) -> M:
         message = cls()
         message.ParseFromString(await self.read_bytes(url))
@@ -253,6 +258,11 @@ class LocalStore(BlobStore):
         if len(data) > SMALL_WRITE:
             return await super().write_bytes(url, data)
         return await asyncio.to_thread(self._write_small, self.path(url), data, durable and self.fsync)
+
+    async def write_once(self, url: str, data: bytes) -> None:
+        """The check and the write in one hop (content-named objects are never large)."""
+        target = self.path(url)
+        await asyncio.to_thread(lambda: target.is_file() or self._write_small(target, data, self.fsync))
 
     def _write_small(self, target: Path, data: bytes, fsync: bool) -> Written:
         self.staging.mkdir(parents=True, exist_ok=True)

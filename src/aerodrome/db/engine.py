@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from aerodrome.db.insert_bodies import LoopConnection
 from aerodrome.db.inserts import NewRow, SqliteInserter, insert_each_rows, insert_rows
 from aerodrome.db.sync_writes import Body, ConnBody, SqliteSyncWriter, T, run_async, run_async_conn
 from aerodrome.db.unit_of_work import UnitOfWork
@@ -121,8 +122,10 @@ class Database:
             self.engine = _sqlite_engine(url, isolation=None, pool_size=pool_size, echo=echo)
             self._write_engine = _sqlite_engine(url, isolation="IMMEDIATE", pool_size=1, echo=echo)
             self._write_lock = WriteLock()
+            path = make_url(url).database
             self._inserter: SqliteInserter | None = SqliteInserter(
-                _sqlite_engine(url, isolation="IMMEDIATE", pool_size=1, echo=echo)
+                _sqlite_engine(url, isolation="IMMEDIATE", pool_size=1, echo=echo),
+                LoopConnection(path, _sqlite_pragmas) if path and path != ":memory:" else None,
             )
             self._sync_writer: SqliteSyncWriter | None = SqliteSyncWriter(url, _sqlite_pragmas)
         else:

@@ -8,7 +8,9 @@ CPU, bounding throughput: on a busy machine each hop waits for the worker thread
 for the GIL on the way back, milliseconds apiece. So on SQLite a whole batch runs as ONE function on
 aiosqlite's own connection thread — ``BEGIN IMMEDIATE``, one ``executemany`` per table, ``COMMIT``, or
 ``ROLLBACK`` on any error, so nothing half-written is ever visible. The engine, its pool and the
-connection stay SQLAlchemy's; only the statements of this batch bypass its cursor adapter.
+connection stay SQLAlchemy's; only the statements of this batch bypass its cursor adapter. Better still,
+when SQLite's lock is free the batch runs on the event loop itself, without the hop
+(``db/insert_bodies.py``); that thread is where it waits when the lock is held elsewhere.
 
 Submitting a function to that thread uses ``aiosqlite.Connection._execute``, the queue aiosqlite itself
 (and SQLAlchemy's dialect, for ``isolation_level``) runs every call through. Should a future aiosqlite
@@ -30,6 +32,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from aerodrome.db.insert_bodies import LoopConnection, Work, write_all, write_each
 from aerodrome.errors import AlreadyExists
 
 NewRow = tuple[Table, Mapping[str, Any]]
@@ -131,46 +134,6 @@ def _by_table(rows: Sequence[NewRow]) -> dict[Table, list[Mapping[str, Any]]]:
     return by_table
 
 
-def _write_in_driver_thread(conn: sqlite3.Connection, work: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
-    """Runs on aiosqlite's connection thread: the whole transaction, committed or rolled back."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for sql, parameters in work:
-            conn.executemany(sql, parameters)
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-
-
-Work = list[tuple[str, list[tuple[Any, ...]]]]
-"""The statements of one caller's rows: per table, the INSERT and its parameter rows."""
-
-
-def _write_each_in_driver_thread(conn: sqlite3.Connection, groups: list[Work]) -> list[Exception | None]:
-    """Runs on aiosqlite's connection thread: one transaction, each group in a savepoint of its own, so a
-    duplicate undoes only its own group; returns each group's IntegrityError, or None where it was written."""
-    conn.execute("BEGIN IMMEDIATE")
-    outcomes: list[Exception | None] = []
-    try:
-        for work in groups:
-            conn.execute("SAVEPOINT caller")
-            try:
-                for sql, parameters in work:
-                    conn.executemany(sql, parameters)
-            except sqlite3.IntegrityError as exc:
-                conn.execute("ROLLBACK TO caller")
-                outcomes.append(exc)
-            else:
-                outcomes.append(None)
-            conn.execute("RELEASE caller")
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    return outcomes
-
-
 Runner = Callable[[Work], Awaitable[None]]
 EachRunner = Callable[[list[Work]], Awaitable[list[Exception | None]]]
 
@@ -183,10 +146,10 @@ def _driver_thread(driver: Any) -> tuple[Runner, EachRunner] | None:
         return None
 
     def run(work: Work) -> Awaitable[None]:
-        return submit(_write_in_driver_thread, sqlite_conn, work)  # type: ignore[no-any-return]
+        return submit(write_all, sqlite_conn, work)  # type: ignore[no-any-return]
 
     def run_each(groups: list[Work]) -> Awaitable[list[Exception | None]]:
-        return submit(_write_each_in_driver_thread, sqlite_conn, groups)  # type: ignore[no-any-return]
+        return submit(write_each, sqlite_conn, groups)  # type: ignore[no-any-return]
 
     return run, run_each
 
@@ -243,8 +206,9 @@ class SqliteInserter:
     connection and the write engine's never hold write transactions at the same time.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, loop_conn: LoopConnection | None = None) -> None:
         self._engine = engine
+        self._loop_conn = loop_conn  # batches run on the loop when SQLite's lock is free (insert_bodies.py)
         self._conn: AsyncConnection | None = None
         self._runners: tuple[Runner, EachRunner] | None = None
 
@@ -268,20 +232,27 @@ class SqliteInserter:
         if self._runners is None:
             await insert_rows(conn, rows)
             return
+        work = self._work(conn, rows)
         with _duplicates_as_already_exists():
-            await self._runners[0](self._work(conn, rows))
+            if self._loop_conn is None or not self._loop_conn.write_all(work):
+                await self._runners[0](work)
 
     async def insert_each(self, groups: Sequence[Sequence[NewRow]]) -> list[Exception | None]:
         """Insert each group in a savepoint of one transaction: a duplicate undoes only its own group."""
         conn = await self._connect()
         if self._runners is None:
             return await insert_each_rows(conn, groups)
-        outcomes = await self._runners[1]([self._work(conn, rows) for rows in groups])
+        work = [self._work(conn, rows) for rows in groups]
+        outcomes = self._loop_conn.write_each(work) if self._loop_conn is not None else None
+        if outcomes is None:
+            outcomes = await self._runners[1](work)
         return [_already_exists(o) if isinstance(o, sqlite3.IntegrityError) else o for o in outcomes]
 
     async def close(self) -> None:
         """Return the connection and close the engine's pool (a later insert opens it again)."""
         conn, self._conn, self._runners = self._conn, None, None
+        if self._loop_conn is not None:
+            self._loop_conn.close()
         if conn is not None:
             await conn.close()
         await self._engine.dispose()

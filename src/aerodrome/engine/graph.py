@@ -23,6 +23,7 @@ from flyteidl.core import identifier_pb2, literals_pb2
 
 from aerodrome.blobstore import layout
 from aerodrome.blobstore.failures import store_full, store_unreachable
+from aerodrome.blobstore.inputs import StoredInputs
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.engine import Database, is_disconnect
 from aerodrome.db.transformers.executions import execution_from_row
@@ -83,6 +84,7 @@ class GraphRunner:
         self.catalog = catalog
         self.workflows = workflows
         self.executions: ExecutionManager | None = None  # attached by the composition root (cycle)
+        self.inputs = StoredInputs(store)
 
     # Events -------------------------------------------------------------------------------------------
 
@@ -229,7 +231,9 @@ class GraphRunner:
         prefix = self.node_prefix(frame.run, unique)
         job = Job(frame, node, unique, literals_pb2.LiteralMap(), f"{prefix}/inputs.pb", prefix)
         try:
-            sources = set(node.upstream).union(*(promise_sources(b.binding) for b in node.node.inputs))
+            # Only the outputs the bindings name are read (an upstream that only orders, such as the start node
+            # of a workflow without inputs, costs no blob read).
+            sources: set[str] = set().union(*(promise_sources(b.binding) for b in node.node.inputs))
             inputs = resolve(node.node.inputs, await self.outputs_of(frame, sources))
             if failure is not None and "err" in inputs.literals:
                 inputs.literals["err"].CopyFrom(error_literal(failure))
@@ -237,8 +241,11 @@ class GraphRunner:
             recovered = await self._recovered(job)
             if recovered is not None:
                 return recovered
-            # Not fsynced: a run of the node (a resumed one too) writes them again before its task reads them.
-            await self.store.write_proto(job.inputs_url, inputs, durable=False)
+            if node.kind == "gate":  # read by no process: stored by content, usually without a write
+                ident = frame.run.ident
+                job = replace(job, inputs_url=await self.inputs.put(ident.project, ident.domain, inputs))
+            else:  # not fsynced: a run of the node (a resumed one too) writes them again before its task reads them
+                await self.store.write_proto(job.inputs_url, inputs, durable=False)
             return await self._dispatch(job)
         except BindingError as exc:
             return await self.fail(job, error("BindingResolutionFailure", f"node {node.id}: {exc}"))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import random
@@ -23,17 +22,14 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from typing import IO, Protocol
-
-from sqlalchemy.engine import make_url
+from typing import Protocol
 
 from aerodrome.db.engine import Database, is_conflict, is_disconnect
 from aerodrome.db.models import EngineProcessRow
 from aerodrome.db.notify import Listener, notify
 from aerodrome.db.repositories.leases import Leased
+from aerodrome.engine.sqlite_lock import SqliteLock
 from aerodrome.phases.tables import WF, WORKFLOW_TERMINAL
 from aerodrome.settings import LeaseSettings
 
@@ -43,11 +39,13 @@ ABORTING = WF.Phase.Name(WF.ABORTING)
 ABORT_BATCH = 20
 CLAIM_GAP_SECONDS = 0.02  # after a claim that took one execution (or none); grows with what a claim took
 CLAIM_GAP_MAX_SECONDS = 0.1
+# While creations arrive, a claim takes at most BUSY_CLAIM executions (the first events of one claim's starts
+# are written in one batch on the event loop, which requests wait behind), and one that took that many is
+# followed by another after BUSY_GAP_SECONDS: up to 400 starts per second meanwhile, full claims afterwards.
+BUSY_CLAIM = 16
+BUSY_GAP_SECONDS = 0.04
 RENEW_RETRIES = 5  # a renewal that lost a deadlock is run again at once, this many times at most
-
-
-class DatabaseInUse(OSError):
-    """A second process was started on a SQLite database that another process serves."""
+RENEW_CHUNK = 250  # leases renewed per write transaction
 
 
 def new_owner() -> str:
@@ -77,42 +75,6 @@ class Driver(Protocol):
         """Abort an execution it drives (TerminateExecution arrived elsewhere)."""
 
 
-@dataclass
-class SqliteLock:
-    """An exclusive ``flock`` on ``<database>.lock``; the kernel frees it when the process dies."""
-
-    path: Path
-    handle: IO[str] | None = None
-
-    @classmethod
-    def for_url(cls, url: str) -> SqliteLock | None:
-        database = make_url(url).database
-        return None if not database or database == ":memory:" else cls(Path(f"{database}.lock"))
-
-    def acquire(self) -> None:
-        handle = self.path.open("a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise DatabaseInUse(
-                f"another aerodrome process (pid {holder}) is serving the SQLite database "
-                f"{str(self.path)[: -len('.lock')]}; SQLite is for one process: stop that one, or use PostgreSQL "
-                "(AERODROME_DB_URL) to run several processes on one database"
-            ) from None
-        handle.truncate(0)
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self.handle = handle
-
-    def release(self) -> None:
-        if self.handle is not None:
-            self.handle.close()  # closing the descriptor drops the lock
-            self.handle = None
-
-
 class LeaseKeeper:
     """The claim loop and the heartbeat of one process."""
 
@@ -130,6 +92,9 @@ class LeaseKeeper:
         self._last_beat = time.monotonic()
         self._full = False  # the last claim found no capacity: tell the others about new work
         self._claim_gap = CLAIM_GAP_SECONDS
+        self._last_created = 0.0  # when this process last created an execution (``created``)
+        self._abort_asked = False  # a terminate in this process: claim ABORTING executions even when full
+        self._last_full_claim = 0.0
 
     # Lifecycle ---------------------------------------------------------------------------------------
 
@@ -170,12 +135,18 @@ class LeaseKeeper:
 
     # Nudges ------------------------------------------------------------------------------------------
 
+    def created(self) -> None:
+        """An execution was created in this process: claim soon, in small batches while creations go on."""
+        self._last_created = time.monotonic()
+        self._wake.set()
+
     def nudge(self) -> None:
         """Claim now (a new execution was created in this process)."""
         self._wake.set()
 
     async def announce_abort(self, project: str, domain: str, name: str) -> None:
         """A terminate for an execution another process may drive: tell them, and claim it if nobody does."""
+        self._abort_asked = True
         self.nudge()
         with contextlib.suppress(Exception):  # the heartbeat finds ABORTING anyway
             await notify(self.db, f"abort:{project}/{domain}/{name}")
@@ -227,21 +198,42 @@ class LeaseKeeper:
             self._full = True
             await notify(self.db, "work")  # someone else may have room for what arrived here
         self._full = room <= 0
+        if self._full:  # ABORTING executions only: on a terminate here, else every claim_seconds (a
+            # creation's nudge brings nothing a full engine takes: no write transaction beside each request)
+            if not self._abort_asked and time.monotonic() - self._last_full_claim < self.settings.claim_seconds:
+                return
+            self._abort_asked, self._last_full_claim = False, time.monotonic()
+        busy = time.monotonic() - self._last_created < CLAIM_GAP_MAX_SECONDS
+        room = min(room, BUSY_CLAIM) if busy else room
         async with self.db.transaction(write=True) as uow:
             if room > 0:
                 claimed = await uow.leases.claim(self.owner, self.ttl, room, TERMINAL)
             else:  # full, yet a terminate must not wait for room: aborting takes none
                 claimed = await uow.leases.claim(self.owner, self.ttl, ABORT_BATCH, TERMINAL, only=[ABORTING])
-        self._claim_gap = min(CLAIM_GAP_MAX_SECONDS, CLAIM_GAP_SECONDS * max(1, len(claimed)))
+        capped = busy and len(claimed) >= room > 0  # more may wait: claim again after a short gap
+        self._claim_gap = (
+            BUSY_GAP_SECONDS if capped else min(CLAIM_GAP_MAX_SECONDS, CLAIM_GAP_SECONDS * max(1, len(claimed)))
+        )
+        if capped:
+            self._wake.set()
         for leased in claimed:
             self._driver.drive(leased)
         if claimed:
             log.debug("claimed %d execution(s)", len(claimed))  # every new execution: not for the console
 
     async def _renew(self, ids: list[int]) -> list[Leased]:
-        """Extend this process's leases; a renewal that lost a lock conflict (PostgreSQL's deadlock victim,
-        against event writes locking the same execution rows) is run again at once: waiting for the next
-        beat could let the leases expire and another process take executions still driven here."""
+        """Extend this process's leases, RENEW_CHUNK per write transaction: one UPDATE of thousands of rows
+        held SQLite's write lock long enough to be the 1-client p99 of CreateExecution (whose insert waits
+        for it); between chunks the requests' inserts go first (``db/write_lock.py``)."""
+        held: list[Leased] = []
+        for start in range(0, len(ids), RENEW_CHUNK):
+            held += await self._renew_chunk(ids[start : start + RENEW_CHUNK])
+        return held
+
+    async def _renew_chunk(self, ids: list[int]) -> list[Leased]:
+        """A renewal that lost a lock conflict (PostgreSQL's deadlock victim, against event writes locking the
+        same execution rows) is run again at once: waiting for the next beat could let the leases expire and
+        another process take executions still driven here."""
         for retry in range(RENEW_RETRIES):
             try:
                 async with self.db.transaction(write=True) as uow:

@@ -81,7 +81,7 @@ class Engine:
 
     async def submit(self, execution: identifier_pb2.WorkflowExecutionIdentifier) -> None:
         """A new execution is in the database: claim it now (it may be driven by another process)."""
-        self.keeper.nudge()
+        self.keeper.created()
 
     async def terminate(self, execution: identifier_pb2.WorkflowExecutionIdentifier, cause: str) -> None:
         """The execution is ABORTING in the database: stop it here if this process drives it, else tell the

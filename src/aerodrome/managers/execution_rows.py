@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 
 from flyteidl.admin import execution_pb2, launch_plan_pb2
 from flyteidl.core import identifier_pb2
 from google.protobuf import timestamp_pb2
 
-from aerodrome.blobstore import layout
-from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.models import ExecutionRow, ExecutionTagRow, LaunchPlanRow
 from aerodrome.managers.execution_config import notifications
 from aerodrome.phases.tables import WF
@@ -32,10 +29,7 @@ def _now() -> tuple[datetime, timestamp_pb2.Timestamp]:
     return moment, ts
 
 
-# The inputs live under a key of the creating request (a random suffix): a request that loses the race
-# for the name deletes only its own files.
 def execution_row(
-    store: BlobStore,
     ident: Identifier,
     spec: execution_pb2.ExecutionSpec,
     plan: launch_plan_pb2.LaunchPlan,
@@ -55,7 +49,6 @@ def execution_row(
             state=execution_pb2.EXECUTION_ACTIVE, occurred_at=ts, principal=spec.metadata.principal
         ),
     )
-    prefix = f"{layout.execution_key(ident.project, ident.domain, ident.name)}/{secrets.token_hex(4)}"
     row = ExecutionRow(
         execution_project=ident.project,
         execution_domain=ident.domain,
@@ -73,9 +66,7 @@ def execution_row(
         source_execution_id=source_execution_id,
         user=spec.metadata.principal,
         launch_entity="task" if task_id else "launch_plan",
-        inputs_uri=store.url(f"{prefix}/inputs.pb"),
-        user_inputs_uri=store.url(f"{prefix}/user_inputs.pb"),
-    )
+    )  # inputs_uri and user_inputs_uri: set once the inputs are stored (ExecutionManager._store)
     return row
 
 

@@ -1,8 +1,8 @@
 """Executions: create (from a launch plan, or a task through its generated launch plan), relaunch,
 terminate and archive. Reads live in ``execution_queries.py``.
 
-Creating checks the request in the reference's order, resolves inputs and execution config, writes the
-inputs under a key of the request's own, then stores the execution row and its tags in one insert (group
+Creating checks the request in the reference's order, resolves inputs and execution config, stores the
+inputs under their content's key, then stores the execution row and its tags in one insert (group
 commit: concurrent creations share a transaction; the unique name is taken there) and nudges the engines,
 which resolve the plan and write the first events after the answer. Phase changes go through the EventManager.
 """
@@ -10,7 +10,6 @@ which resolve the plan and write the first events after the answer. Phase change
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Protocol
 
 from flyteidl.admin import event_pb2 as admin_event_pb2
@@ -19,6 +18,7 @@ from flyteidl.core import execution_pb2 as core_exec
 from flyteidl.core import identifier_pb2, literals_pb2
 from flyteidl.event import event_pb2
 
+from aerodrome.blobstore.inputs import StoredInputs
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.db.batching import InsertBatcher
 from aerodrome.db.engine import Database
@@ -83,6 +83,7 @@ class ExecutionManager:
         self.runner = runner
         self.providers = providers
         self.writer = writer or InsertBatcher(db)
+        self.inputs = StoredInputs(store)
         self._plans: dict[tuple[str, str, str, str], tuple[LaunchPlanRow, launch_plan_pb2.LaunchPlan]] = {}
 
     async def _matchable_configs(self, ident: Identifier, workflow: str) -> tuple[list[Source], View]:
@@ -156,7 +157,7 @@ class ExecutionManager:
             if self.providers is not None
             else []
         )
-        row = execution_row(self.store, ident, spec, plan, lp_row, task_id, source_execution_id)
+        row = execution_row(ident, spec, plan, lp_row, task_id, source_execution_id)
         if request.name or spec.metadata.HasField("parent_node_execution"):
             async with self.db.transaction() as uow:
                 if request.name and await uow.executions.find(ident.project, ident.domain, ident.name) is not None:
@@ -177,27 +178,21 @@ class ExecutionManager:
         tags: list[ExecutionTagRow],
         frozen: list[ExecutionProviderRow],
     ) -> None:
-        """The inputs first, under a key of this request's own, then the row (which alone makes the execution
-        visible, to the engines too) and its tags in one insert shared with concurrent creations (group
-        commit). A lost race for the name leaves only this request's files, which it deletes. When the launch
-        plan added no input, the full inputs are the user's: one file (fsynced, as each of two was) is both."""
-        if inputs == user_inputs:  # nothing added by the launch plan: one file serves as both
-            row.inputs_uri = row.user_inputs_uri
-            await self.store.write_proto(row.user_inputs_uri, user_inputs)
+        """The inputs first, durable under their content's key (``blobstore/inputs.py``: inputs already
+        stored cost no write), then the row (which alone makes the execution visible, to the engines too) and
+        its tags in one insert shared with concurrent creations (group commit). When the launch plan added no
+        input, the full inputs are the user's: one object is both."""
+        project, domain = row.execution_project, row.execution_domain
+        if inputs == user_inputs:  # nothing added by the launch plan
+            row.inputs_uri = row.user_inputs_uri = await self.inputs.put(project, domain, user_inputs)
         else:  # two writes at once: concurrent fsyncs share the file system's journal commit
-            await asyncio.gather(
-                self.store.write_proto(row.inputs_uri, inputs), self.store.write_proto(row.user_inputs_uri, user_inputs)
+            row.inputs_uri, row.user_inputs_uri = await asyncio.gather(
+                self.inputs.put(project, domain, inputs), self.inputs.put(project, domain, user_inputs)
             )
         try:
             await self.writer.insert([new_row(r) for r in (row, *tags, *frozen)])
-        except BaseException as exc:
-            for url in (row.inputs_uri, row.user_inputs_uri):
-                with contextlib.suppress(Exception):
-                    await self.store.delete(url)
-            if isinstance(exc, AlreadyExists):
-                ident = Identifier(project=row.execution_project, domain=row.execution_domain, name=row.execution_name)
-                raise _exists(ident) from None
-            raise
+        except AlreadyExists:  # the objects stay: they are immutable, and another execution may share them
+            raise _exists(Identifier(project=project, domain=domain, name=row.execution_name)) from None
 
     async def _fail(self, ident: Identifier, message: str) -> None:
         ts = now_timestamp()

@@ -1,12 +1,16 @@
 """Database.insert: all-or-nothing new rows, duplicates as AlreadyExists, the same on every path and backend.
 
-SQLite runs twice: through the one-hop path on aiosqlite's thread and through the Core fallback taken when
-that path is unavailable, so the two are shown to store the same values.
+SQLite runs three times: on the event loop (when SQLite's lock is free), through the one-hop path on
+aiosqlite's thread (where it waits when the lock is held elsewhere) and through the Core fallback taken when
+that path is unavailable, so all of them are shown to store the same values.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +20,7 @@ import pytest
 from sqlalchemy import select
 from tests.support.postgres import fresh_database
 
-from aerodrome.db import inserts
+from aerodrome.db import engine, inserts
 from aerodrome.db.engine import Database
 from aerodrome.db.inserts import NewRow, row_values, table_of
 from aerodrome.db.migrate import upgrade
@@ -50,12 +54,14 @@ def description(version: str) -> NewRow:
     }
 
 
-@pytest.fixture(params=["sqlite", "sqlite-core", "postgres"])
+@pytest.fixture(params=["sqlite", "sqlite-hop", "sqlite-core", "postgres"])
 def url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     if request.param == "postgres":
         with fresh_database() as pg:
             yield pg
         return
+    if request.param in ("sqlite-hop", "sqlite-core"):
+        monkeypatch.setattr(engine, "LoopConnection", lambda path, pragmas: None)
     if request.param == "sqlite-core":
         monkeypatch.setattr(inserts, "_driver_thread", lambda driver: None)
     yield f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
@@ -156,3 +162,55 @@ def test_sqlite_batches_take_the_one_hop_path(tmp_path: Path) -> None:
             await db.dispose()
 
     asyncio.run(main())
+
+
+def _hold_lock(path: Path, seconds: float, held: threading.Event) -> None:
+    """Another connection (as another process would) holds SQLite's write lock for a while."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    held.set()
+    time.sleep(seconds)
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def test_inserts_run_on_the_loop_yet_wait_for_a_held_lock_off_it(tmp_path: Path) -> None:
+    """The batch runs on the event loop when SQLite's lock is free; while another connection holds it, the
+    batch waits on aiosqlite's thread and the loop keeps running (on the loop it would have frozen)."""
+    path = tmp_path / "a.db"
+
+    async def main() -> tuple[int, float, list[str]]:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(db)
+            await db.insert([task("v0")])
+            assert db._inserter is not None and db._inserter._loop_conn is not None
+            assert db._inserter._loop_conn._conn is not None  # the loop's connection did it
+            held = threading.Event()
+            holder = threading.Thread(target=_hold_lock, args=(path, 1.0, held))
+            holder.start()
+            await asyncio.to_thread(held.wait)
+            ticks = 0
+
+            async def tick() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.01)
+                    ticks += 1
+
+            ticker = asyncio.create_task(tick())
+            started = time.monotonic()
+            outcomes = await db.insert_each([[task("v1")], [task("v0")]])
+            waited = time.monotonic() - started
+            ticker.cancel()
+            holder.join()
+            assert outcomes[0] is None and isinstance(outcomes[1], AlreadyExists)
+            await db.insert([task("v2")])  # the loop's connection is fine after the busy begin
+            return ticks, waited, [r.version for r in await stored(db)]
+        finally:
+            await db.dispose()
+
+    ticks, waited, versions = asyncio.run(main())
+    assert versions == ["v0", "v1", "v2"]
+    assert waited > 0.5  # it did wait for the other connection
+    assert ticks > 10  # and the loop ran meanwhile

@@ -20,7 +20,8 @@ from aerodrome.db.engine import Database
 from aerodrome.db.migrate import upgrade
 from aerodrome.db.models import EngineProcessRow, ExecutionRow
 from aerodrome.db.repositories.leases import Leased
-from aerodrome.engine.leases import DatabaseInUse, LeaseKeeper, SqliteLock
+from aerodrome.engine.leases import LeaseKeeper
+from aerodrome.engine.sqlite_lock import DatabaseInUse, SqliteLock
 from aerodrome.settings import LeaseSettings
 from tests.support.postgres import fresh_database
 
