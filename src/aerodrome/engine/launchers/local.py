@@ -23,7 +23,7 @@ from pathlib import Path
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, user_error
 from aerodrome.engine.launchers.batches import MapBatches
-from aerodrome.engine.launchers.code_zygotes import CodeZygotes, code_version
+from aerodrome.engine.launchers.code_zygotes import CodeZygotes, code_version, reuse_key
 from aerodrome.engine.launchers.commands import container_args, task_variables
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
 from aerodrome.engine.launchers.memory import memory_limit
@@ -181,7 +181,8 @@ class LocalLauncher:
         if self.warm is not None and self.python_of(attempt) == self.python and forkable(args):
             for forker in self._forkers(args, env, code_dir):
                 try:
-                    limit = {"memory_bytes": memory_limit(attempt.task)}
+                    memory = memory_limit(attempt.task)
+                    limit = {"memory_bytes": memory, "reuse": reuse_key(attempt, env, memory)}
                     ended, timed_out = await forker.run(
                         args, env, attempt.workdir, log_path, attempt.timeout_seconds, limit
                     )
