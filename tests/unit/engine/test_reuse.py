@@ -1,7 +1,7 @@
 """Reused task processes, driven for real through the zygote: a child whose attempt carried a reuse key and
 left nothing behind runs the next attempt of that key (no fork), in that attempt's directory and
-environment; anything else (another key, no key, a process left running, a thread, os._exit, a leak) gets
-a fresh fork."""
+environment; anything else (another key, no key, a process left running, a thread, os._exit, a leak, an
+error instead of outputs) gets a fresh fork."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def probe(x: int) -> int:
         HOARD[-1][:: 4096] = b"x" * len(HOARD[-1][:: 4096])
     if hazard == "exit":
         os._exit(0)
+    if hazard == "fail":
+        raise ValueError("a user error: error.pb, not outputs")
     return x + 1
 """
 
@@ -70,7 +72,7 @@ async def attempt(
     env = {**env, "PROBE_OUT": str(workdir / "probe"), "ONLY_THIS_ATTEMPT": name, "HAZARD": hazard}
     ended, timed_out = await zygote.run(argv, env, workdir, workdir / "task.log", None, {"reuse": key})
     assert ended.exit_code == 0 and not timed_out, (workdir / "task.log").read_text()
-    assert hazard == "exit" or (workdir / "out" / "outputs.pb").exists(), (workdir / "task.log").read_text()
+    assert hazard in ("exit", "fail") or (workdir / "out" / "outputs.pb").exists(), (workdir / "task.log").read_text()
     pid, cwd, left, variable, leader = (workdir / "probe").read_text().split()
     return int(pid), cwd, left, variable, leader
 
@@ -94,7 +96,7 @@ async def test_a_clean_process_runs_the_next_attempt_of_its_key_in_that_attempts
 async def test_a_process_that_leaves_something_behind_is_not_reused(tmp_path: Path) -> None:
     zygote = Zygote(sys.executable, tmp_path / "zygote.log")
     try:
-        for hazard in ("process", "thread", "leak", "exit"):
+        for hazard in ("process", "thread", "leak", "exit", "fail"):
             key = f"key-{hazard}"
             first = await attempt(zygote, tmp_path, f"{hazard}-1", key, hazard)
             second = await attempt(zygote, tmp_path, f"{hazard}-2", key)

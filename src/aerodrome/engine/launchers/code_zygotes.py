@@ -88,8 +88,11 @@ def reuse_key(attempt: Attempt, env: dict[str, str], memory_bytes: int) -> str:
     attempts of the same execution with the same environment (but for the variables naming the task and
     attempt: so never one that imported code under another task's secrets) and memory limit. '' for none: a
     retry starts from a fresh fork, as does an attempt with a time limit (its stop signals the process,
-    which must not be running another attempt by then) and a task that opted out (``NO_REUSE``)."""
+    which must not be running another attempt by then), an eager task and a task that opted out
+    (``NO_REUSE``). The child itself decides whether it stays (``reuse.clean``)."""
     if attempt.attempt > 0 or attempt.timeout_seconds or env.get(NO_REUSE, "").strip().lower() in OFF:
+        return ""
+    if attempt.task.metadata.is_eager:  # it launches and awaits executions through flytekit's remote client
         return ""
     ident = attempt.execution
     kept = sorted((k, v) for k, v in env.items() if k not in PER_ATTEMPT)

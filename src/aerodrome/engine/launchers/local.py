@@ -74,6 +74,7 @@ class LocalLauncher:
         self.keep_workdirs = keep_workdirs
         self.kept_log_bytes = kept_log_bytes
         self.distributions = distributions
+        self._tidying: set[asyncio.Task[None]] = set()  # removals of finished attempts' directories
 
     def command(self, attempt: Attempt) -> list[str]:
         """The registered container args, templated, with the destination directory remapped."""
@@ -159,6 +160,7 @@ class LocalLauncher:
 
     async def close(self) -> None:
         """Stop the warm zygote (running attempts were cancelled by the engine already)."""
+        await asyncio.gather(*self._tidying, return_exceptions=True)
         if self.batches is not None:
             await self.batches.close()
         if self.code_zygotes is not None:
@@ -234,8 +236,10 @@ class LocalLauncher:
         self._note_skipped(attempt, log_path)
         log_url = await self._keep_log(attempt, log_path)
         result = await self._outcome(attempt, timed_out, code, log_path, log_url, usage)
-        if result.ok and not self.keep_workdirs:
-            shutil.rmtree(attempt.workdir, ignore_errors=True)
+        if result.ok and not self.keep_workdirs:  # off the loop and after the result (~1 ms of file system work)
+            tidy = asyncio.create_task(asyncio.to_thread(shutil.rmtree, attempt.workdir, True))
+            self._tidying.add(tidy)
+            tidy.add_done_callback(self._tidying.discard)
         return result
 
     async def _inject_secrets(self, attempt: Attempt, env: dict[str, str]) -> None:

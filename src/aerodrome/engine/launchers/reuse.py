@@ -113,7 +113,7 @@ def serve(request: dict[str, Any], attempt: Callable[[dict[str, Any]], int], rep
     while True:
         sys.path[:] = path  # what an attempt's PYTHONPATH put ahead goes
         code = attempt(request)
-        idle = lines >= 0 and clean(code)
+        idle = lines >= 0 and clean(code, request["argv"])
         if report is not None:  # before the exit's teardown (see endings.py)
             extra = {"request": request.get("id"), **({"idle": request["reuse"]} if idle else {})}
             report(int(request.get("report_fd", -1)), code, float(request.get("pre_cpu", 0.0)), extra)
@@ -123,9 +123,9 @@ def serve(request: dict[str, Any], attempt: Callable[[dict[str, Any]], int], rep
         request = {**following, "report_fd": request["report_fd"]}
 
 
-def clean(code: int) -> bool:
+def clean(code: int, argv: list[str]) -> bool:
     """In the child after an attempt with a reuse key: whether nothing of it can reach the next one."""
-    if code != 0 or not _state:
+    if code != 0 or not _state or not _plain(argv):
         return False
     _state["uses"] += 1
     if _state["uses"] >= USES or _resident() > _state["resident"] + GROWTH:
@@ -141,6 +141,17 @@ def clean(code: int) -> bool:
         return False
     files = len(os.listdir("/proc/self/fd"))  # the first attempt's (flytekit's loop opens some) is the most
     return files <= _state.setdefault("files", files)
+
+
+def _plain(argv: list[str]) -> bool:
+    """Whether the attempt wrote outputs to a local prefix, neither an error nor a dynamic workflow's
+    futures: flytekit compiling a dynamic workflow changes the module's workflow objects in the process
+    (a second compile there went wrong), and a failed attempt is best not trusted with the next one."""
+    if "--output-prefix" not in argv[:-1]:
+        return False
+    prefix = argv[argv.index("--output-prefix") + 1].removeprefix("file://")
+    found = [os.path.exists(os.path.join(prefix, name)) for name in ("outputs.pb", "futures.pb", "error.pb")]
+    return os.path.isabs(prefix) and found == [True, False, False]
 
 
 def next_request(fd: int) -> dict[str, Any] | None:
