@@ -7,12 +7,13 @@ run again in a process that has already run one. In a fan-out, where attempts ru
 is ready, that is most of a task's CPU.
 
 So a child whose attempt carried a reuse key (``code_zygotes.reuse_key``: the same execution, environment
-and memory limit, a first attempt without a time limit; the server decides) and ended cleanly does not exit:
+and memory limit, a first attempt without a time limit, not eager; the server decides) and ended cleanly does not exit:
 it reports its end as usual (``endings.py``) with ``idle`` set, and waits on its own request pipe for the
-next request with the same key. Before it offers itself it checks that the attempt left nothing behind that
-could reach the next one: no child process still running, no thread but flytekit's loop, no new open file,
-no more than ``GROWTH`` of memory, fewer than ``USES`` attempts so far; otherwise it exits. Directory,
-environment, ``sys.path``, streams, signal handlers and pending alarms are set again for each attempt.
+next request with the same key. Before it offers itself it checks that the attempt wrote plain outputs
+(not a dynamic workflow's futures, not an error) and left nothing behind that could reach the next one: no
+child process still running, no thread but flytekit's loop, no new open file, no more than ``GROWTH`` of
+memory, fewer than ``USES`` attempts so far; otherwise it exits. Directory, environment, ``sys.path``,
+streams, SIGTERM and SIGINT handlers and pending alarms are set again for each attempt.
 Module-level state of the user's code is shared by the attempts one process runs, as in flytekit's local run
 of a workflow; a task that sets ``AERODROME_PROCESS_REUSE=false`` gets a fresh fork for every attempt.
 
