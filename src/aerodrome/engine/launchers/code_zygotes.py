@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aerodrome.engine.launchers.attempts import Attempt
 from aerodrome.engine.launchers.warm import STREAM_LIMIT, Exit, Forker, WarmUnavailable, Zygote
 
 DEFAULT_RESOLVER = "flytekit.core.python_auto_container.default_task_resolver"
@@ -49,6 +51,8 @@ PER_ATTEMPT = frozenset(
         "FLYTE_CREDENTIALS_CLIENT_SECRET",
     }
 )
+NO_REUSE = "AERODROME_PROCESS_REUSE"  # "false" in a task's environment: a fresh fork for each of its attempts
+OFF = frozenset({"0", "false", "no", "off"})
 READY_SECONDS = 120.0  # longer than any sane module import; past it the code version stays plain forks
 REMEMBERED = 256  # code versions remembered as seen once, or as failed to import
 log = logging.getLogger("aerodrome.engine")
@@ -77,6 +81,23 @@ def code_version(args: list[str], env: dict[str, str], code_dir: Path | None) ->
         return None
     kept = tuple(sorted((k, v) for k, v in env.items() if k not in PER_ATTEMPT))
     return CodeVersion(str(code_dir), module, kept)
+
+
+def reuse_key(attempt: Attempt, env: dict[str, str], memory_bytes: int) -> str:
+    """Which finished processes may run this attempt instead of a new fork (``reuse.py``): those that ran
+    attempts of the same execution with the same environment (but for the variables naming the task and
+    attempt: so never one that imported code under another task's secrets) and memory limit. '' for none: a
+    retry starts from a fresh fork, as does an attempt with a time limit (its stop signals the process,
+    which must not be running another attempt by then), an eager task and a task that opted out
+    (``NO_REUSE``). The child itself decides whether it stays (``reuse.clean``)."""
+    if attempt.attempt > 0 or attempt.timeout_seconds or env.get(NO_REUSE, "").strip().lower() in OFF:
+        return ""
+    if attempt.task.metadata.is_eager:  # it launches and awaits executions through flytekit's remote client
+        return ""
+    ident = attempt.execution
+    kept = sorted((k, v) for k, v in env.items() if k not in PER_ATTEMPT)
+    named = json.dumps([ident.project, ident.domain, ident.name, memory_bytes, kept])
+    return hashlib.sha256(named.encode()).hexdigest()
 
 
 class CodeZygote(Forker):

@@ -23,8 +23,14 @@ from typing import Any
 class Endings:
     """The zygote's end of the attempts' report pipes, read by one thread."""
 
-    def __init__(self, lock: threading.Lock, send: Callable[[dict[str, object]], None]) -> None:
+    def __init__(
+        self,
+        lock: threading.Lock,
+        send: Callable[[dict[str, object]], None],
+        park: Callable[[int, str, int], None] | None = None,
+    ) -> None:
         self._lock, self._send = lock, send
+        self._park = park  # a child that waits for its next attempt (reuse.py): pid, key, its report pipe
         self._pipes: dict[int, int] = {}  # read end -> pid
         self._watched: set[int] = set()  # pids with a report pipe
         self._reported: set[int] = set()  # pids whose end went out early (the reaper stays silent)
@@ -38,6 +44,8 @@ class Endings:
 
     def watch(self, pid: int, fd: int) -> None:
         """Read the report of ``pid`` from ``fd`` (called under the zygote's lock)."""
+        self._reported.discard(pid)  # a reused child's earlier attempt
+        self._reaped.discard(pid)
         self._pipes[fd] = pid
         self._watched.add(pid)
         os.write(self._wake_w, b"x")
@@ -73,20 +81,28 @@ class Endings:
                     self._reaped.discard(pid)
                     if early:
                         self._reported.add(pid)
-                os.close(fd)
+                message = json.loads(data) if early else {}
+                idle = str(message.pop("idle", "")) if self._park is not None else ""
                 if early:
-                    self._send({**json.loads(data), "pid": pid})
+                    self._send({**message, "pid": pid})
+                if idle:  # after its end went out: its next attempt's start comes after this one's end
+                    with self._lock:
+                        self._park(pid, idle, fd)  # type: ignore[misc]
+                else:
+                    os.close(fd)
 
 
-def report(fd: int, code: int, pre_cpu: float) -> None:
-    """In the child, just before ``os._exit(code)``: its end, on its report pipe (``fd`` -1: none). The
-    figures are those the reaper would have reported (its own and its reaped children's CPU, its peak
-    memory), less the CPU of a spare's rehearsal (``pre_cpu``)."""
+def report(fd: int, code: int, pre_cpu: float, extra: dict[str, Any] | None = None) -> None:
+    """In the child, just before ``os._exit(code)`` (or, reused, before it waits for its next attempt): its
+    end, on its report pipe (``fd`` -1: none). The figures are those the reaper would have reported (its own
+    and its reaped children's CPU, its peak memory), less the CPU before the attempt (a spare's rehearsal, a
+    reused process's earlier attempts: ``pre_cpu``); ``extra``: the request's id, ``idle`` (reuse.py)."""
     if fd < 0:
         return
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
     message: dict[str, Any] = {
+        **(extra or {}),
         "exit_code": code,
         "cpu_seconds": max(0.0, cpu - pre_cpu),
         "peak_rss_bytes": own.ru_maxrss * (1 if sys.platform == "darwin" else 1024),

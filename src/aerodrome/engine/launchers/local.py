@@ -23,7 +23,7 @@ from pathlib import Path
 from aerodrome.blobstore.store import BlobStore
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, user_error
 from aerodrome.engine.launchers.batches import MapBatches
-from aerodrome.engine.launchers.code_zygotes import CodeZygotes, code_version
+from aerodrome.engine.launchers.code_zygotes import CodeZygotes, code_version, reuse_key
 from aerodrome.engine.launchers.commands import container_args, task_variables
 from aerodrome.engine.launchers.distributions import DistributionCache, FastCommand
 from aerodrome.engine.launchers.memory import memory_limit
@@ -74,6 +74,7 @@ class LocalLauncher:
         self.keep_workdirs = keep_workdirs
         self.kept_log_bytes = kept_log_bytes
         self.distributions = distributions
+        self._tidying: set[asyncio.Task[None]] = set()  # removals of finished attempts' directories
 
     def command(self, attempt: Attempt) -> list[str]:
         """The registered container args, templated, with the destination directory remapped."""
@@ -159,6 +160,7 @@ class LocalLauncher:
 
     async def close(self) -> None:
         """Stop the warm zygote (running attempts were cancelled by the engine already)."""
+        await asyncio.gather(*self._tidying, return_exceptions=True)
         if self.batches is not None:
             await self.batches.close()
         if self.code_zygotes is not None:
@@ -181,7 +183,8 @@ class LocalLauncher:
         if self.warm is not None and self.python_of(attempt) == self.python and forkable(args):
             for forker in self._forkers(args, env, code_dir):
                 try:
-                    limit = {"memory_bytes": memory_limit(attempt.task)}
+                    memory = memory_limit(attempt.task)
+                    limit = {"memory_bytes": memory, "reuse": reuse_key(attempt, env, memory)}
                     ended, timed_out = await forker.run(
                         args, env, attempt.workdir, log_path, attempt.timeout_seconds, limit
                     )
@@ -233,8 +236,10 @@ class LocalLauncher:
         self._note_skipped(attempt, log_path)
         log_url = await self._keep_log(attempt, log_path)
         result = await self._outcome(attempt, timed_out, code, log_path, log_url, usage)
-        if result.ok and not self.keep_workdirs:
-            shutil.rmtree(attempt.workdir, ignore_errors=True)
+        if result.ok and not self.keep_workdirs:  # off the loop and after the result (~1 ms of file system work)
+            tidy = asyncio.create_task(asyncio.to_thread(shutil.rmtree, attempt.workdir, True))
+            self._tidying.add(tidy)
+            tidy.add_done_callback(self._tidying.discard)
         return result
 
     async def _inject_secrets(self, attempt: Attempt, env: dict[str, str]) -> None:

@@ -41,16 +41,17 @@ class Keeper:
         self.silent: set[int] = set()
         self.pre_cpu: dict[int, float] = {}
 
-    def take(self, request: dict[str, Any]) -> tuple[int, int]:
-        """The pid of the ready spare now running ``request`` and the pipe it reports its end on
-        (``endings.py``), or (0, -1): none ready, the zygote forks."""
+    def take(self, request: dict[str, Any]) -> tuple[int, int, int]:
+        """The pid of the ready spare now running ``request``, the pipe it reports its end on
+        (``endings.py``) and, for a request with a reuse key, the one it takes its next requests on
+        (``reuse.py``; else -1); or (0, -1, -1): none ready, the zygote forks."""
         spare = self.spare
         if spare is None or not spare.is_ready() or not spare.hand(request):
-            return 0, -1
+            return 0, -1, -1
         self.spare = None
         self.silent.discard(spare.pid)
         self.pre_cpu[spare.pid] = spare.pre_cpu or 0.0
-        return spare.pid, spare.take_reports()
+        return spare.pid, spare.take_reports(), spare.take_requests()
 
     def replenish(self) -> int:
         """Fork a new spare unless a live one is waiting; its pid, or 0."""
@@ -91,7 +92,8 @@ class Spare:
         return self.pre_cpu is not None
 
     def hand(self, request: dict[str, Any]) -> bool:
-        """Send it its request; False if it is gone (the caller forks the attempt directly)."""
+        """Send it its request; False if it is gone (the caller forks the attempt directly). The pipe stays
+        open for a request with a reuse key (``take_requests``)."""
         data = memoryview((json.dumps(request) + "\n").encode())
         try:
             while data:
@@ -102,9 +104,15 @@ class Spare:
             self.close()
             return False
         finally:
-            with contextlib.suppress(OSError):
-                os.close(self._requests)
-            self._requests = -1
+            if not request.get("reuse"):
+                with contextlib.suppress(OSError):
+                    os.close(self._requests)
+                self._requests = -1
+
+    def take_requests(self) -> int:
+        """The write end of its request pipe, from now on the caller's (-1: closed, not reusable)."""
+        fd, self._requests = self._requests, -1
+        return fd
 
     def take_reports(self) -> int:
         """The read end of its pipe, from now on the caller's: the spare reports its end on it."""
@@ -152,7 +160,10 @@ def fork_spare(
         os.write(ready_w, repr(pre_cpu).encode())
         request = _read_request(requests_r)
         if request is not None:
-            run({**request, "report_fd": ready_w, "pre_cpu": pre_cpu})
+            if not request.get("reuse"):
+                os.close(requests_r)
+                requests_r = -1
+            run({**request, "report_fd": ready_w, "pre_cpu": pre_cpu, "request_fd": requests_r})
     except BaseException:  # never back into the zygote's loop
         code = 1
     os._exit(code)
@@ -166,6 +177,5 @@ def _read_request(fd: int) -> dict[str, Any] | None:
         if not chunk:
             return None
         chunks.append(chunk)
-    os.close(fd)
     request: dict[str, Any] = json.loads(b"".join(chunks))
     return request

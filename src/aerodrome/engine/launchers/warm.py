@@ -62,7 +62,9 @@ class Forker:
                 self._started.pop(message["id"]).set_result(message["pid"])
             elif message["pid"] in self._detached:
                 self._detached.discard(message["pid"])
-            elif not (ended := self._exit_future(message["pid"])).done():  # one report per attempt (endings.py)
+            elif message.get("request") is None:  # a spare or a code zygote: nobody waits for it
+                continue
+            elif not (ended := self._exit_future(message["request"])).done():  # one report per attempt (endings.py)
                 ended.set_result(Exit(message["exit_code"], message["cpu_seconds"], message["peak_rss_bytes"]))
         failure = WarmUnavailable("the warm task process exited")
         pending: list[asyncio.Future[int]] | list[asyncio.Future[Exit]]
@@ -75,11 +77,16 @@ class Forker:
         self._detached_ids.clear()
         self._detached.clear()
 
-    def _exit_future(self, pid: int) -> asyncio.Future[Exit]:
-        return self._exits.setdefault(pid, asyncio.get_running_loop().create_future())
+    def _exit_future(self, ident: int) -> asyncio.Future[Exit]:
+        """How request ``ident`` ended: by request, not by pid, as a reused process runs several (reuse.py)."""
+        return self._exits.setdefault(ident, asyncio.get_running_loop().create_future())
 
     async def fork(self, request: dict[str, Any], detached: bool = False) -> int:
         """Send one request; the pid of the child forked for it (``detached``: its exit is not awaited)."""
+        return (await self._start(request, detached))[1]
+
+    async def _start(self, request: dict[str, Any], detached: bool = False) -> tuple[int, int]:
+        """Send one request; its id and the pid of the process that runs it."""
         writer = await self._writer()
         ident = next(self._ids)
         if detached:
@@ -93,7 +100,7 @@ class Forker:
             self._started.pop(ident, None)
             self._detached_ids.discard(ident)
             raise WarmUnavailable(f"the warm task process is gone: {exc}") from None
-        return await started
+        return ident, await started
 
     async def run(
         self,
@@ -107,8 +114,8 @@ class Forker:
         """Fork one attempt and wait for it; returns how it exited and whether it timed out. ``extra`` goes
         into the request as is (``memory_bytes``, a map ``batch``: see zygote.py)."""
         request = {**(extra or {}), "argv": argv, "env": env, "cwd": str(cwd), "log": str(log_path)}
-        pid = await self.fork(request)
-        finished = self._exit_future(pid)
+        ident, pid = await self._start(request)
+        finished = self._exit_future(ident)
         try:
             return await asyncio.wait_for(asyncio.shield(finished), time_limit), False
         except TimeoutError:
@@ -120,7 +127,7 @@ class Forker:
             await _stop(pid, finished)
             raise
         finally:
-            self._exits.pop(pid, None)
+            self._exits.pop(ident, None)
 
 
 class Zygote(Forker):

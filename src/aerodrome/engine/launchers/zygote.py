@@ -6,7 +6,7 @@ per line on stdin ``{"id", "argv", "env", "cwd", "log"}``; this process forks, t
 leader of a new session (so the server can signal its whole process group), takes the request's
 environment, directory and log file and runs the flytekit command (``pyflyte-execute`` or
 ``pyflyte-map-execute``) in-process. The parent answers ``{"id", "pid"}`` at once and, from a reaper
-thread, ``{"pid", "exit_code", "cpu_seconds", "peak_rss_bytes"}`` when the child ends.
+thread, ``{"pid", "request", "exit_code", "cpu_seconds", "peak_rss_bytes"}`` when the attempt ends.
 
 A request ``{"id", "code": {"socket", "token", "module", "env", "cwd"}}`` forks a *code zygote* instead: a
 child that imports one code version's task module (with that environment and the code on ``sys.path``),
@@ -20,7 +20,8 @@ local launcher unpacks tarballs once on the server instead).
 
 Modules named on its command line (``zygote.py s3fs``: the store's client, which flytekit imports when a
 task first reads its inputs) are imported before the first fork too. While at most one attempt runs, the
-next child is forked and rehearsed ahead as a *spare* (``spares.py``) and takes the next request.
+next child is forked and rehearsed ahead as a *spare* (``spares.py``) and takes the next request. A child
+whose attempt carried a reuse key runs the next attempts of that key while it stays clean (``reuse.py``).
 
 It runs under the task interpreter, so it uses only the standard library and flytekit. Both threads write
 with ``os.write`` under one lock, never ``sys.stdout``: no buffered-stream lock is held at a fork.
@@ -50,6 +51,8 @@ _busy: set[int] = set()  # attempts running (not code zygotes, not spares)
 _helpers: dict[str, Any] = {}  # the modules beside this file: "rehearsal", "spares" (when shipped)
 _keeper: Any = None  # spares.Keeper, once serving
 _endings: Any = None  # endings.Endings, once serving
+_pool: Any = None  # reuse.Pool, once serving
+_current: dict[int, object] = {}  # pid -> the request id it runs (for the reaper's report)
 PROFILE = os.environ.get("AERODROME_ZYGOTE_PROFILE", "")  # bench only: a directory for each child's cProfile
 
 
@@ -74,12 +77,16 @@ def _reap() -> None:
             if _keeper is not None and pid in _keeper.silent:  # a spare never handed a request
                 _keeper.silent.discard(pid)
                 continue
+            request = _current.pop(pid, None)
+            if _pool is not None and _pool.gone(pid):  # reusable, and idle: no attempt of it ends here
+                continue
             before = _keeper.pre_cpu.pop(pid, 0.0) if _keeper is not None else 0.0
             if _endings is not None and not _endings.reaped(pid):  # its end went out already
                 continue
         _send(
             {
                 "pid": pid,
+                "request": request,
                 "exit_code": os.waitstatus_to_exitcode(status),
                 "cpu_seconds": max(0.0, usage.ru_utime + usage.ru_stime - before),
                 "peak_rss_bytes": usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024),
@@ -87,34 +94,43 @@ def _reap() -> None:
         )
 
 
-def _limit_memory(limit: int) -> None:
-    """The task's memory limit as a cap on what this child may map beyond what it inherited (the warm
-    process itself, shared copy-on-write): past it, allocations fail with MemoryError in the task."""
-    with open("/proc/self/statm") as handle:
-        inherited = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    resource.setrlimit(resource.RLIMIT_AS, (inherited + limit, inherited + limit))
-
-
 def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
-    code, profiler, report = 1, None, _helpers.get("endings")
+    """Run the request's attempt (and, reused, the next ones of its key: ``reuse.py``); never returns."""
+    code, report, reuse = 1, _helpers.get("endings"), _helpers.get("reuse")
+    try:
+        if _out != 1:  # a code zygote's socket is not the task's to hold or write to (a spare closed it)
+            with contextlib.suppress(OSError):
+                os.close(_out)
+        os.setsid()
+        if limit := int(request.get("memory_bytes") or 0):  # a cap on what it may map beyond what it inherited
+            with open("/proc/self/statm") as handle:  # (the warm process, shared): past it, MemoryError
+                inherited = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            resource.setrlimit(resource.RLIMIT_AS, (inherited + limit, inherited + limit))
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        run = lambda r: _attempt(r, entrypoint, batches)  # noqa: E731
+        code = reuse.serve(request, run, report.report if report else None) if reuse else run(request)
+    except BaseException:  # whatever happens, the child must end here
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _attempt(request: dict[str, Any], entrypoint: object, batches: Any) -> int:
+    """One attempt in this child: its signals, log, directory and environment, then the command's exit code."""
+    code, profiler = 1, None
     if PROFILE:
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
     try:
-        if _out != 1:  # a code zygote's socket is not the task's to hold or write to (a spare closed it)
-            with contextlib.suppress(OSError):
-                os.close(_out)
-        os.setsid()
-        if request.get("memory_bytes"):
-            _limit_memory(int(request["memory_bytes"]))
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.alarm(0)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.close(log)
         _enter(request["cwd"], request["env"])
         argv = request["argv"]
         if os.path.basename(argv[0]) == FAST:
@@ -134,16 +150,13 @@ def _child(request: dict[str, Any], entrypoint: object, batches: Any) -> None:
     except BaseException:  # whatever happens, the child must end here
         traceback.print_exc()
     finally:
-        try:
-            if profiler is not None:
-                profiler.disable()
-                profiler.dump_stats(os.path.join(PROFILE, f"{os.getpid()}.prof"))
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(os.path.join(PROFILE, f"{os.getpid()}-{request.get('id')}.prof"))
+        with contextlib.suppress(BaseException):
             sys.stdout.flush()
             sys.stderr.flush()
-            if report is not None:  # before the exit's teardown (see endings.py)
-                report.report(int(request.get("report_fd", -1)), code, float(request.get("pre_cpu", 0.0)))
-        finally:
-            os._exit(code)
+    return code
 
 
 def main() -> None:
@@ -156,7 +169,7 @@ def main() -> None:
 
     # Beside this file, like map_batch: imported before it leaves sys.path. A copy shipped without them
     # runs attempts without the head start (unpack: pyflyte-fast-execute on Ray workers, always shipped).
-    for helper in ("rehearsal", "spares", "endings", "unpack"):
+    for helper in ("rehearsal", "spares", "endings", "unpack", "reuse"):
         with contextlib.suppress(ImportError):
             _helpers[helper] = importlib.import_module(helper)
     # This file's directory must not shadow the user's modules (a task module named "warm" or "local").
@@ -173,15 +186,17 @@ def _serve(lines: Any, entrypoint: object, batches: Any) -> None:
     # otherwise touch (and copy) every object it inherited, tens of milliseconds per fork.
     gc.collect()
     gc.freeze()
-    global _keeper, _endings
-    _endings = _helpers["endings"].Endings(_lock, _send) if "endings" in _helpers else None
+    global _keeper, _endings, _pool
+    ends, reuse = _helpers.get("endings"), _helpers.get("reuse")
+    _pool = reuse.Pool() if reuse is not None and ends is not None else None
+    _endings = ends.Endings(_lock, _send, _pool.park if _pool else None) if ends is not None else None
     if "spares" in _helpers and "rehearsal" in _helpers:
         rehearse = _helpers["rehearsal"].rehearse
         _keeper = _helpers["spares"].Keeper(
             lambda: rehearse(entrypoint, keep_loop=True),
             lambda r: _child(r, entrypoint, batches),
             _out,
-            _endings.in_child if _endings is not None else lambda: None,
+            lambda: [helper.in_child() for helper in (_endings, _pool) if helper is not None],
         )
     threading.Thread(target=_reap, name="reaper", daemon=True).start()
     _send({"ready": True})
@@ -191,28 +206,36 @@ def _serve(lines: Any, entrypoint: object, batches: Any) -> None:
             continue
         request = json.loads(line)
         with _lock:  # the reaper must not report (and forget) the child before it is recorded
-            pid, reports = _keeper.take(request) if _keeper is not None and "code" not in request else (0, -1)
+            pid, reports = _pool.take(request) if _pool is not None and "code" not in request else (0, -1)
+            if not pid and _keeper is not None and "code" not in request:
+                pid, reports, asks = _keeper.take(request)
+                if _pool is not None:
+                    _pool.track(pid, asks)
             if not pid:
                 pipe = _endings.pipe() if _endings is not None and "code" not in request else (-1, -1)
+                asks = _pool.pipe(request) if _pool is not None and pipe[0] >= 0 else (-1, -1)
                 pid = os.fork()
                 if pid == 0:
-                    for helper in (_keeper, _endings):
-                        if helper is not None:
-                            helper.in_child()
+                    _ = [helper.in_child() for helper in (_keeper, _endings, _pool) if helper is not None]
                     if "code" in request:
                         _code_zygote(request["code"], entrypoint, batches)
-                    if pipe[0] >= 0:
-                        os.close(pipe[0])
-                    _child({**request, "report_fd": pipe[1]}, entrypoint, batches)
+                    for fd in (pipe[0], asks[1]):
+                        if fd >= 0:
+                            os.close(fd)
+                    _child({**request, "report_fd": pipe[1], "request_fd": asks[0]}, entrypoint, batches)
                 reports = pipe[0]
-                if pipe[1] >= 0:
-                    os.close(pipe[1])
+                for fd in (pipe[1], asks[0]):
+                    if fd >= 0:
+                        os.close(fd)
+                if _pool is not None:
+                    _pool.track(pid, asks[1])
             if reports >= 0:
                 _endings.watch(pid, reports) if _endings is not None else os.close(reports)
             _children.add(pid)
             if "code" not in request:
                 _busy.add(pid)
-            idle = len(_busy) <= 1
+                _current[pid] = request["id"]
+            idle = len(_busy) - (_pool.waiting() if _pool is not None else 0) <= 1
         _forked.set()
         _send({"id": request["id"], "pid": pid})
         _replenish(idle)
@@ -243,8 +266,8 @@ def _code_zygote(spec: dict[str, Any], entrypoint: object, batches: Any) -> None
     It stays in the zygote's process group (stopped with it) and ends its forks when its socket closes."""
     global _lock, _forked, _out
     _lock, _forked = threading.Lock(), threading.Event()  # the parent's may have been held at the fork
-    _children.clear()
-    _busy.clear()
+    for known in (_children, _busy, _current):
+        known.clear()
     try:
         channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         channel.connect(spec["socket"])

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from aerodrome.blobstore.store import BlobStore
-from aerodrome.engine.launchers import endings, map_batch, rehearsal, spares, unpack, wrapper, zygote
+from aerodrome.engine.launchers import endings, map_batch, rehearsal, reuse, spares, unpack, wrapper, zygote
 from aerodrome.engine.launchers.attempts import Attempt, AttemptResult, system_error, user_error
 from aerodrome.engine.launchers.commands import container_args, task_variables
 from aerodrome.engine.launchers.on_ray import jobs
@@ -39,7 +39,7 @@ WRAPPER_SOURCE = Path(wrapper.__file__).read_text()
 # The zygote and the modules it imports from beside itself, written into a directory on the worker.
 ZYGOTE_FILES = {
     f"{module.__name__.rsplit('.', 1)[-1]}.py": Path(module.__file__ or "").read_text()
-    for module in (zygote, map_batch, rehearsal, spares, endings, unpack)
+    for module in (zygote, map_batch, rehearsal, spares, endings, unpack, reuse)  # reuse: runs and reports attempts
 }
 # Imported by the workers' warm processes before they fork: with an S3 store every attempt reads its inputs
 # with s3fs, whose import (about a second) a fork would otherwise pay each time.
