@@ -133,6 +133,14 @@ class LeaseKeeper:
         if self.lock is not None:
             self.lock.release()
 
+    async def release(self, row_id: int) -> None:
+        """Hand back the lease of one execution this process stopped driving; errors are logged, not raised."""
+        try:
+            async with self.db.transaction(write=True) as uow:
+                await uow.leases.release(self.owner, [row_id])
+        except Exception as exc:  # the lease then simply expires
+            log.warning("could not release the lease of execution row %d: %s", row_id, exc)
+
     # Nudges ------------------------------------------------------------------------------------------
 
     def created(self) -> None:

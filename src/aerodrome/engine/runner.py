@@ -283,7 +283,7 @@ class Engine:
             self._runs.pop(key, None)
             self._dropped.discard(key)
             if release:
-                await self._release(row_id)
+                await self.keeper.release(row_id)
 
     async def _settle_held(self, key: Key) -> None:
         """Before ABORTED (or FAILED by an engine error): a node that succeeded just before may have its end
@@ -296,10 +296,3 @@ class Engine:
             await run.report.settle_ends()
         except Exception as exc:
             log.warning("execution %s: recording the node ends held at the abort failed: %s", key[2], exc)
-
-    async def _release(self, row_id: int) -> None:
-        try:
-            async with self.db.transaction(write=True) as uow:
-                await uow.leases.release(self.keeper.owner, [row_id])
-        except Exception as exc:  # the lease then simply expires
-            log.warning("could not release the lease of execution row %d: %s", row_id, exc)
